@@ -1,0 +1,61 @@
+"""``strata config get|set|unset|list``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from strata.cli.output import console, handle_errors, print_json
+from strata.config import set_value, unset_value
+from strata.workspace import Workspace
+
+app = typer.Typer(help="Read and change .strata/config.toml.", no_args_is_help=True)
+
+LocalOpt = Annotated[
+    bool, typer.Option("--local", help="Use the git-ignored .strata/config.local.toml.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@app.command("get")
+@handle_errors
+def get(key: str, json_out: JsonOpt = False) -> None:
+    """Print one value. Example: strata config get cache.type"""
+    value = Workspace().config.get(key)
+    if json_out:
+        print_json({"key": key, "value": value})
+    else:
+        console.print(value, markup=False)
+
+
+@app.command("set")
+@handle_errors
+def set_(key: str, value: str, local: LocalOpt = False) -> None:
+    """Set one value. Example: strata config set cache.type hardlink,copy"""
+    ws = Workspace()
+    set_value(ws.root, key, value, scope="local" if local else "project")
+
+
+@app.command("unset")
+@handle_errors
+def unset(key: str, local: LocalOpt = False) -> None:
+    """Remove one value. Example: strata config unset cache.dir"""
+    ws = Workspace()
+    unset_value(ws.root, key, scope="local" if local else "project")
+
+
+@app.command("list")
+@handle_errors
+def list_(json_out: JsonOpt = False) -> None:
+    """Every value and where it comes from. Example: strata config list --json"""
+    config = Workspace().config
+    rows = [
+        {"key": k, "value": v, "source": config.sources.get(k, "")}
+        for k, v in sorted(config.values.items())
+    ]
+    if json_out:
+        print_json(rows)
+        return
+    for row in rows:
+        console.print(f"{row['key']} = {row['value']}  [dim]({row['source']})[/]")

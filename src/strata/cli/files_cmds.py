@@ -1,0 +1,172 @@
+"""File and folder versioning: add, status, checkout, diff, gc, verify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from strata.cli.output import console, handle_errors, human_size, print_json, progress_bar
+from strata.errors import ObjectCorruptError
+from strata.files import PathStatus
+from strata.workspace import Workspace
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+PathsArg = Annotated[list[Path] | None, typer.Argument(help="Tracked paths (default: all).")]
+
+
+def register(app: typer.Typer) -> None:
+    for command in (add, status, checkout, diff, gc, verify):
+        app.command()(handle_errors(command))
+
+
+def add(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to track.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Track files or folders: contents into the cache, a PATH.strata pointer beside each.
+
+    Example: strata add data/raw && git add data/raw.strata data/.gitignore
+    """
+    with Workspace() as ws, progress_bar("Adding") as advance:
+        results = ws.add(paths, progress=advance)
+    if json_out:
+        print_json([r.to_dict() for r in results])
+        return
+    for r in results:
+        count = f"{r.files} files, " if r.kind == "directory" else ""
+        console.print(
+            f"added {escape(r.path)} ({count}{human_size(r.size)}, {r.new_objects} new objects)"
+            f" → commit {escape(r.path)}.strata"
+        )
+
+
+def _print_status(st: PathStatus) -> None:
+    if st.state == "unchanged":
+        console.print(f"  [green]unchanged[/]  {escape(st.path)}")
+        return
+    detail = f" ({escape(st.detail)})" if st.detail else ""
+    console.print(f"  [yellow]{st.state}[/]  {escape(st.path)}{detail}")
+    for label, names in (
+        ("added", st.changes.added),
+        ("modified", st.changes.modified),
+        ("deleted", st.changes.deleted),
+    ):
+        for name in names:
+            console.print(f"      {label}: {escape(name)}")
+
+
+def status(paths: PathsArg = None, json_out: JsonOpt = False) -> None:
+    """What changed in the workspace against the pointers.
+
+    Example: strata status data/raw
+    """
+    with Workspace() as ws:
+        results = ws.status(paths or [])
+    if json_out:
+        print_json([s.to_dict() for s in results])
+        return
+    if not results:
+        console.print("Nothing is tracked yet: `strata add PATH` starts.")
+    elif all(s.state == "unchanged" for s in results):
+        console.print(f"Workspace matches its pointers ({len(results)} tracked).")
+    else:
+        for st in results:
+            _print_status(st)
+
+
+def checkout(
+    paths: PathsArg = None,
+    rev: Annotated[str | None, typer.Option("--rev", help="Git revision to restore.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Discard unsaved changes.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Restore tracked data from the pointers, or from the pointers at a git revision.
+
+    Example: strata checkout --rev HEAD~1 data/raw
+    """
+    with Workspace() as ws, progress_bar("Checking out") as advance:
+        results = ws.checkout(paths or [], rev=rev, force=force, progress=advance)
+    if json_out:
+        print_json([r.to_dict() for r in results])
+        return
+    for r in results:
+        if r.written or r.removed:
+            console.print(f"restored {escape(r.path)}: {r.written} written, {r.removed} removed")
+        else:
+            console.print(f"{escape(r.path)} already up to date")
+    if rev:
+        console.print(f"Pointers now match {escape(rev)}: commit them to keep this version.")
+
+
+def diff(
+    rev_a: Annotated[str | None, typer.Argument(help="Old revision (default HEAD).")] = None,
+    rev_b: Annotated[str | None, typer.Argument(help="New revision (default workspace).")] = None,
+    path: Annotated[list[Path] | None, typer.Option("--path", "-p", help="Limit to path.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Files added, modified and deleted between two git revisions.
+
+    Example: strata diff HEAD~1 HEAD --json
+    """
+    with Workspace() as ws:
+        entries = ws.diff(rev_a, rev_b, path or [])
+    if json_out:
+        print_json([e.to_dict() for e in entries])
+        return
+    if not entries:
+        console.print("No differences.")
+    colours = {"added": "green", "deleted": "red", "modified": "yellow"}
+    for e in entries:
+        sizes = (
+            human_size(e.new_size)
+            if e.change == "added"
+            else human_size(e.old_size)
+            if e.change == "deleted"
+            else f"{human_size(e.old_size)} → {human_size(e.new_size)}"
+        )
+        colour = colours[e.change]
+        console.print(f"  [{colour}]{e.change:8}[/] {escape(e.path)}  ({sizes})")
+
+
+def gc(
+    workspace: Annotated[
+        bool, typer.Option("--workspace", help="Keep only what the working tree needs.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would go.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Even if a listing is missing.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Remove cached objects no pointer needs (on every branch and tag by default).
+
+    Example: strata gc --dry-run
+    """
+    with Workspace() as ws:
+        result = ws.gc(workspace_only=workspace, dry_run=dry_run, force=force)
+    if json_out:
+        print_json(result.to_dict())
+        return
+    verb = "would remove" if dry_run else "removed"
+    console.print(
+        f"{verb} {len(result.removed)} objects ({human_size(result.bytes_freed)}); "
+        f"kept {result.kept} needed by {len(result.revisions)} revisions"
+    )
+
+
+def verify(json_out: JsonOpt = False) -> None:
+    """Re-hash the cache; report every corrupt or missing object. Exit 9 when any.
+
+    Example: strata verify --json
+    """
+    with Workspace() as ws, progress_bar("Verifying") as advance:
+        result = ws.verify(progress=advance)
+    if json_out:
+        print_json(result.to_dict())
+    else:
+        for p in result.problems:
+            console.print(f"  [red]{p.problem}[/]  {p.hash[:12]}  {escape(p.path)}")
+        console.print(f"checked {result.checked} objects: {len(result.problems)} problems")
+    if not result.ok:
+        raise typer.Exit(ObjectCorruptError.exit_code)

@@ -1,0 +1,84 @@
+"""``strata``: the command-line entry point and its top-level commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from strata import __version__
+from strata.cli import config_cmds, files_cmds
+from strata.cli.output import console, handle_errors, print_json, set_debug
+from strata.workspace import Workspace
+
+app = typer.Typer(
+    name="strata",
+    help="Version the files, tables and models an ML system is made of, and roll back.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+files_cmds.register(app)
+app.add_typer(config_cmds.app, name="config")
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"strata {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print version.")
+    ] = False,
+) -> None:
+    """Strata: data, model and lineage versioning with rollback."""
+    set_debug(debug)
+
+
+@app.command()
+@handle_errors
+def init(
+    path: Annotated[Path, typer.Argument(help="Project folder.")] = Path("."),
+    no_git: Annotated[bool, typer.Option("--no-git", help="A plain folder, not git.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Initialise again.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Make a folder a Strata workspace (writes .strata/).
+
+    Example: git init && strata init
+    """
+    ws = Workspace.init(path, git=not no_git, force=force)
+    if json_out:
+        print_json({"root": str(ws.root), "git": not no_git})
+    else:
+        console.print(f"Initialised a Strata workspace in {ws.root}")
+    ws.close()
+
+
+@app.command()
+@handle_errors
+def demo(
+    keep: Annotated[bool, typer.Option("--keep", help="Keep the demo workspace.")] = False,
+) -> None:
+    """Tell the story so far in a throwaway workspace.
+
+    Example: strata demo
+    """
+    from strata.cli.demo import run_demo
+
+    run_demo(keep=keep)
+
+
+def run() -> None:
+    """Console-script entry point; ``--debug`` anywhere on the line shows tracebacks."""
+    import sys
+
+    if "--debug" in sys.argv[1:]:
+        set_debug(True)
+    app(prog_name="strata")

@@ -1,0 +1,227 @@
+"""Project configuration, loaded in layers at the edge and passed in.
+
+Layers, later wins: built-in defaults → ``.strata/config.toml`` (committed) →
+``.strata/config.local.toml`` (git-ignored, for secrets and machine paths) → environment
+variables ``STRATA_<SECTION>_<KEY>`` (e.g. ``STRATA_METADATA_URL``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from strata.errors import ConfigError
+
+STRATA_DIR = ".strata"
+CONFIG_FILE = "config.toml"
+LOCAL_CONFIG_FILE = "config.local.toml"
+
+LinkType = Literal["reflink", "hardlink", "copy"]
+LINK_TYPES: tuple[LinkType, ...] = ("reflink", "hardlink", "copy")
+Scope = Literal["project", "local"]
+
+
+def _link_types(value: str) -> str:
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    bad = [p for p in parts if p not in LINK_TYPES]
+    if not parts or bad:
+        raise ConfigError(
+            f"bad cache.type {value!r}",
+            hint="use a comma-separated list of reflink, hardlink, copy",
+        )
+    return ",".join(parts)
+
+
+def _int_text(value: str) -> str:
+    try:
+        if int(value) < 1:
+            raise ValueError(value)
+    except ValueError:
+        raise ConfigError(f"bad number {value!r}", hint="use a positive whole number") from None
+    return value
+
+
+def _any(value: str) -> str:
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A known configuration key: its default and how a new value is checked."""
+
+    key: str
+    default: str
+    check: Callable[[str], str] = _any
+    description: str = ""
+
+
+OPTIONS: dict[str, Option] = {
+    o.key: o
+    for o in (
+        Option("core.git", "true", description="whether the workspace is a git repository"),
+        Option("cache.dir", "", description="cache location; empty means .strata/cache"),
+        Option(
+            "cache.type",
+            "reflink,hardlink,copy",
+            _link_types,
+            "checkout link types, tried in order",
+        ),
+        Option("cache.jobs", "4", _int_text, "threads used to hash and link files"),
+        Option(
+            "metadata.url",
+            "",
+            description="SQLAlchemy URL of the metadata database; empty means .strata/strata.db",
+        ),
+    )
+}
+
+
+def _env_name(key: str) -> str:
+    return "STRATA_" + key.replace(".", "_").replace("-", "_").upper()
+
+
+def _flatten(data: Mapping[str, object], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for name, value in data.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, key + "."))
+        elif isinstance(value, bool):
+            flat[key] = "true" if value else "false"
+        else:
+            flat[key] = str(value)
+    return flat
+
+
+def _nest(flat: Mapping[str, str]) -> dict[str, object]:
+    tree: dict[str, object] = {}
+    for key, value in sorted(flat.items()):
+        *sections, leaf = key.split(".")
+        node = tree
+        for section in sections:
+            child = node.setdefault(section, {})
+            assert isinstance(child, dict)
+            node = child
+        node[leaf] = value
+    return tree
+
+
+def read_toml(path: Path) -> dict[str, str]:
+    """Read a config file into flat ``section.key`` strings; a missing file is empty."""
+    try:
+        with open(path, "rb") as fh:
+            return _flatten(tomllib.load(fh))
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"cannot parse {path}: {exc}", hint="fix the TOML syntax or restore it from git"
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def write_toml(path: Path, flat: Mapping[str, str]) -> None:
+    """Write flat keys as TOML, atomically (temp file + rename)."""
+    import tomli_w
+
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            tomli_w.dump(_nest(flat), fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def check_key(key: str) -> Option | None:
+    """The known option for ``key``; None for free-form sections such as ``remote.*``."""
+    if key in OPTIONS:
+        return OPTIONS[key]
+    if key.startswith("remote.") and key.count(".") >= 2:
+        return None
+    known = ", ".join(sorted(OPTIONS))
+    raise ConfigError(f"unknown config key {key!r}", hint=f"known keys: {known}")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The merged configuration of one workspace (read-only; set() writes a file)."""
+
+    root: Path
+    values: Mapping[str, str] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, root: Path, environ: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if environ is None else environ
+        values: dict[str, str] = {k: o.default for k, o in OPTIONS.items()}
+        sources = dict.fromkeys(values, "default")
+        layers = (
+            ("project", read_toml(root / STRATA_DIR / CONFIG_FILE)),
+            ("local", read_toml(root / STRATA_DIR / LOCAL_CONFIG_FILE)),
+        )
+        for source, layer in layers:
+            values.update(layer)
+            sources.update(dict.fromkeys(layer, source))
+        for key in list(values):
+            if _env_name(key) in env:
+                values[key] = env[_env_name(key)]
+                sources[key] = "env"
+        return cls(root=root, values=values, sources=sources)
+
+    def get(self, key: str) -> str:
+        check_key(key)
+        if key not in self.values:
+            raise ConfigError(f"config key {key!r} is not set", hint="set it with `config set`")
+        return self.values[key]
+
+    def get_bool(self, key: str) -> bool:
+        return self.get(key).strip().lower() in {"1", "true", "yes", "on"}
+
+    def get_int(self, key: str) -> int:
+        return int(_int_text(self.get(key)))
+
+    @property
+    def link_types(self) -> tuple[LinkType, ...]:
+        text = _link_types(self.get("cache.type"))
+        return tuple(t for t in LINK_TYPES for p in text.split(",") if p == t)
+
+    @property
+    def cache_dir(self) -> Path:
+        configured = self.get("cache.dir")
+        if not configured:
+            return self.root / STRATA_DIR / "cache"
+        path = Path(configured).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def metadata_url(self) -> str:
+        url = self.get("metadata.url")
+        return url or f"sqlite:///{self.root / STRATA_DIR / 'strata.db'}"
+
+
+def set_value(root: Path, key: str, value: str, *, scope: Scope = "project") -> None:
+    """Validate and write one key into the project or local config file."""
+    option = check_key(key)
+    checked = option.check(value) if option else value
+    path = root / STRATA_DIR / (CONFIG_FILE if scope == "project" else LOCAL_CONFIG_FILE)
+    flat = read_toml(path)
+    flat[key] = checked
+    write_toml(path, flat)
+
+
+def unset_value(root: Path, key: str, *, scope: Scope = "project") -> None:
+    check_key(key)
+    path = root / STRATA_DIR / (CONFIG_FILE if scope == "project" else LOCAL_CONFIG_FILE)
+    flat = read_toml(path)
+    if key not in flat:
+        raise ConfigError(f"config key {key!r} is not set in the {scope} file")
+    del flat[key]
+    write_toml(path, flat)

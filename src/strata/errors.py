@@ -1,0 +1,133 @@
+"""One exception tree for everything Strata raises on purpose.
+
+Every error carries a one-line message naming the thing, a hint that says what to do, and the
+exit code the command line uses. Foreign errors (OSError, SQLAlchemy, git) are translated into
+this tree inside the module that calls the foreign library, with ``raise ... from exc``.
+
+    StrataError                      1
+    ├── UserInputError               2   bad arguments or refs
+    │   └── RefSyntaxError           2
+    ├── ConfigError                  3
+    ├── WorkspaceError               4
+    │   ├── NotAWorkspaceError       4
+    │   ├── PathOutsideWorkspaceError 4
+    │   ├── NotTrackedError          4
+    │   └── UncommittedChangesError  5   refusing to overwrite unsaved work
+    ├── PointerError                 6   malformed, newer format, unsafe path
+    ├── StorageError                 7
+    │   ├── ObjectMissingError       8
+    │   ├── ObjectCorruptError       9
+    │   └── DiskFullError            10
+    ├── GitError                     11
+    │   └── RevisionNotFoundError    11
+    ├── MetadataError                12
+    ├── TableError                   20
+    ├── RegistryError                30
+    ├── LineageError                 40
+    └── GuardError                   50
+"""
+
+from __future__ import annotations
+
+
+class StrataError(Exception):
+    """Root of every error Strata raises on purpose."""
+
+    exit_code: int = 1
+    default_hint: str = ""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = self.default_hint if hint is None else hint
+
+    def one_line(self) -> str:
+        """The message and the hint as the single line the user sees."""
+        if self.hint:
+            return f"{self.message}: {self.hint}"
+        return self.message
+
+
+class UserInputError(StrataError):
+    exit_code = 2
+
+
+class RefSyntaxError(UserInputError):
+    default_hint = "write refs as KIND:NAME@SELECTOR, e.g. table:deliveries@47"
+
+
+class ConfigError(StrataError):
+    exit_code = 3
+
+
+class WorkspaceError(StrataError):
+    exit_code = 4
+
+
+class NotAWorkspaceError(WorkspaceError):
+    default_hint = "run `strata init` in the project folder, or cd into a workspace"
+
+
+class PathOutsideWorkspaceError(WorkspaceError):
+    default_hint = "name a path inside the workspace"
+
+
+class NotTrackedError(WorkspaceError):
+    default_hint = "track it first with `strata add PATH`"
+
+
+class UncommittedChangesError(WorkspaceError):
+    exit_code = 5
+    default_hint = "`strata add` them first to keep them, or pass --force to discard them"
+
+
+class PointerError(StrataError):
+    exit_code = 6
+    default_hint = "restore the pointer file from git (`git checkout -- FILE.strata`)"
+
+
+class StorageError(StrataError):
+    exit_code = 7
+
+
+class ObjectMissingError(StorageError):
+    exit_code = 8
+    default_hint = "`strata pull` may bring it from a remote"
+
+
+class ObjectCorruptError(StorageError):
+    exit_code = 9
+    default_hint = "run `strata verify`, then `strata pull` to fetch a good copy"
+
+
+class DiskFullError(StorageError):
+    exit_code = 10
+    default_hint = "free some space (or move the cache with `strata config set cache.dir`) and retry"
+
+
+class GitError(StrataError):
+    exit_code = 11
+
+
+class RevisionNotFoundError(GitError):
+    default_hint = "check the name with `git log --oneline` or `git branch -a`"
+
+
+class MetadataError(StrataError):
+    exit_code = 12
+
+
+class TableError(StrataError):
+    exit_code = 20
+
+
+class RegistryError(StrataError):
+    exit_code = 30
+
+
+class LineageError(StrataError):
+    exit_code = 40
+
+
+class GuardError(StrataError):
+    exit_code = 50

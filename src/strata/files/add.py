@@ -1,0 +1,132 @@
+"""``add``: put files and folders into the cache and write their pointers."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from strata.errors import NotTrackedError, UserInputError
+from strata.files.context import FilesContext
+from strata.files.ignore import ignore_in_git
+from strata.files.pointer import POINTER_SUFFIX, Kind, Pointer, pointer_path_for, write_pointer
+from strata.files.scan import Progress, ScannedFile, scan_file, scan_folder
+from strata.objects.store import translate_os_error
+from strata.objects.tree import Tree
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    path: str
+    kind: Kind
+    hash: str
+    size: int
+    files: int
+    new_objects: int
+    link_type: str | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "hash": self.hash,
+            "size": self.size,
+            "files": self.files,
+            "new_objects": self.new_objects,
+            "link_type": self.link_type,
+        }
+
+
+BeforeCommit = Callable[[Sequence[AddResult]], None]
+
+
+def _no_progress(_: int) -> None:
+    return None
+
+
+def check_addable(ctx: FilesContext, relpath: str) -> None:
+    path = ctx.abspath(relpath)
+    if relpath == ".":
+        raise UserInputError("cannot track the whole workspace", hint="name a file or folder")
+    if relpath.endswith(POINTER_SUFFIX):
+        raise UserInputError(f"{relpath} is a pointer file", hint="name the data path instead")
+    if path.is_symlink():
+        raise UserInputError(f"{relpath} is a symlink", hint="track the file it points to")
+    if not path.exists():
+        raise NotTrackedError(f"{relpath} does not exist", hint="check the path")
+    parent = posixpath.dirname(relpath)
+    while parent:
+        if ctx.abspath(parent + POINTER_SUFFIX).exists():
+            raise UserInputError(
+                f"{relpath} is inside the tracked folder {parent}",
+                hint=f"add the folder again with `strata add {parent}`",
+            )
+        parent = posixpath.dirname(parent)
+
+
+def _store_all(ctx: FilesContext, files: Sequence[ScannedFile], where: str) -> tuple[int, str]:
+    def store(f: ScannedFile) -> str | None:
+        what = posixpath.join(where, f.relpath) if where != f.relpath else where
+        return ctx.store.add_file(f.path, f.hash, hashed=f.stat, what=what)
+
+    if len(files) > 1 and ctx.jobs > 1:
+        with ThreadPoolExecutor(ctx.jobs) as pool:
+            links = list(pool.map(store, files))
+    else:
+        links = [store(f) for f in files]
+    placed = [link for link in links if link is not None]
+    return len(placed), (placed[0] if placed else "")
+
+
+def _add_one(ctx: FilesContext, relpath: str, progress: Progress) -> AddResult:
+    path = ctx.abspath(relpath)
+    if path.is_dir():
+        tree, scanned = scan_folder(ctx, path, progress)
+        new, link = _store_all(ctx, scanned, relpath)
+        tree_hash = ctx.store.add_bytes(tree.to_bytes(), what=f"the listing of {relpath}")
+        return AddResult(
+            relpath, "directory", tree_hash, tree.size, len(tree.entries), new, link or None
+        )
+    scanned_file = scan_file(ctx, path)
+    progress(1)
+    new, link = _store_all(ctx, [scanned_file], relpath)
+    return AddResult(
+        relpath, "file", scanned_file.hash, scanned_file.stat.size, 1, new, link or None
+    )
+
+
+def add_paths(
+    ctx: FilesContext,
+    relpaths: Sequence[str],
+    *,
+    before_commit: BeforeCommit | None = None,
+    progress: Progress = _no_progress,
+) -> list[AddResult]:
+    """Track ``relpaths``: objects first, then pointers, so a crash never leaves a pointer
+    to content that is not in the cache."""
+    for relpath in relpaths:
+        check_addable(ctx, relpath)
+    results = [_add_one(ctx, r, progress) for r in dict.fromkeys(relpaths)]
+    if before_commit is not None:
+        before_commit(results)
+    for result in results:
+        data_path = ctx.abspath(result.path)
+        pointer = Pointer(
+            path=data_path.name,
+            kind=result.kind,
+            hash=result.hash,
+            size=result.size,
+            files=result.files,
+        )
+        try:
+            write_pointer(pointer_path_for(data_path), pointer)
+            if ctx.git is not None:
+                ignore_in_git(data_path)
+        except OSError as exc:
+            raise translate_os_error(exc, f"writing the pointer for {result.path}") from exc
+    return results
+
+
+def load_tree(ctx: FilesContext, digest: str, what: str) -> Tree:
+    return Tree.from_bytes(ctx.store.read_bytes(digest, what=what), what=what)

@@ -1,0 +1,194 @@
+"""``checkout``: make the workspace match pointers, never discarding unsaved work silently.
+
+Every check runs before the first write: a missing object or a file whose content exists
+nowhere else stops the whole checkout with nothing changed. Each file is then replaced
+atomically (written beside it, renamed over it), so an interrupted checkout leaves every file
+either old or new, and running it again finishes the job.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from strata.errors import ObjectMissingError, UncommittedChangesError
+from strata.files.context import FilesContext
+from strata.files.discover import Tracked
+from strata.files.ignore import ignore_in_git
+from strata.files.pointer import write_pointer
+from strata.files.scan import TMP_MARK, Progress, list_files, scan_file, scan_folder
+from strata.objects.state import FileStat
+from strata.objects.store import translate_os_error
+from strata.objects.tree import Tree
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutResult:
+    path: str
+    kind: str
+    written: int
+    removed: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {"path": self.path, "kind": self.kind, "written": self.written, "removed": self.removed}
+
+
+@dataclass
+class _Plan:
+    tracked: Tracked
+    writes: list[tuple[Path, str]] = field(default_factory=list)  # destination, object
+    removals: list[Path] = field(default_factory=list)
+    clear: Path | None = None  # a file or folder in the way, removed first
+    unsaved: list[str] = field(default_factory=list)  # paths whose content is nowhere else
+    missing: list[str] = field(default_factory=list)  # objects not in the cache
+
+
+def _no_progress(_: int) -> None:
+    return None
+
+
+def _unsaved_in(ctx: FilesContext, path: Path, rel: str) -> list[str]:
+    """Files at ``path`` whose content the cache does not hold."""
+    if path.is_dir():
+        _, scanned = scan_folder(ctx, path)
+        return [f"{rel}/{f.relpath}" for f in scanned if not ctx.store.exists(f.hash)]
+    return [] if ctx.store.exists(scan_file(ctx, path).hash) else [rel]
+
+
+def _plan_file(ctx: FilesContext, tracked: Tracked) -> _Plan:
+    plan, path = _Plan(tracked), ctx.abspath(tracked.path)
+    if not ctx.store.exists(tracked.pointer.hash):
+        plan.missing.append(tracked.pointer.hash)
+    if path.is_dir() and not path.is_symlink():
+        plan.unsaved = _unsaved_in(ctx, path, tracked.path)
+        plan.clear = path
+    elif path.exists():
+        current = scan_file(ctx, path).hash
+        if current == tracked.pointer.hash:
+            return plan
+        if not ctx.store.exists(current):
+            plan.unsaved.append(tracked.path)
+    plan.writes.append((path, tracked.pointer.hash))
+    return plan
+
+
+def _plan_folder(ctx: FilesContext, tracked: Tracked) -> _Plan:
+    plan, path = _Plan(tracked), ctx.abspath(tracked.path)
+    what = f"the listing of {tracked.path}"
+    tree = Tree.from_bytes(ctx.store.read_bytes(tracked.pointer.hash, what=what), what=what)
+    plan.missing = ctx.store.missing(sorted({e.hash for e in tree.entries}))
+    current: dict[str, str] = {}
+    if path.is_dir():
+        leftovers: list[Path] = []
+        _, scanned = scan_folder(ctx, path, leftovers=leftovers)
+        current = {f.relpath: f.hash for f in scanned}
+        plan.removals.extend(leftovers)
+    elif path.exists():
+        plan.unsaved = _unsaved_in(ctx, path, tracked.path)
+        plan.clear = path
+    for entry in tree.entries:
+        have = current.pop(entry.path, None)
+        if have == entry.hash:
+            continue
+        if have is not None and not ctx.store.exists(have):
+            plan.unsaved.append(f"{tracked.path}/{entry.path}")
+        plan.writes.append((path / entry.path, entry.hash))
+    for rel, have in sorted(current.items()):
+        if not ctx.store.exists(have):
+            plan.unsaved.append(f"{tracked.path}/{rel}")
+        plan.removals.append(path / rel)
+    return plan
+
+
+def _check(plans: Sequence[_Plan], *, force: bool) -> None:
+    for plan in plans:
+        if plan.missing:
+            more = f" and {len(plan.missing) - 1} more" if len(plan.missing) > 1 else ""
+            raise ObjectMissingError(
+                f"object {plan.missing[0][:12]}{more} for {plan.tracked.path} is not in the cache"
+            )
+    unsaved = [p for plan in plans for p in plan.unsaved]
+    if unsaved and not force:
+        more = f" and {len(unsaved) - 1} more" if len(unsaved) > 1 else ""
+        raise UncommittedChangesError(f"{unsaved[0]}{more} would be overwritten and is not saved")
+
+
+def _execute(ctx: FilesContext, plan: _Plan, progress: Progress) -> CheckoutResult:
+    if plan.clear is not None:
+        if plan.clear.is_dir():
+            shutil.rmtree(plan.clear)
+        else:
+            plan.clear.unlink()
+    for stale in plan.removals:
+        stale.unlink(missing_ok=True)
+    what = plan.tracked.path
+
+    def place(job: tuple[Path, str]) -> tuple[FileStat, str]:
+        dest, digest = job
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        ctx.store.checkout(digest, dest, what=what)
+        progress(1)
+        return FileStat.of(os.stat(dest)), digest
+
+    if len(plan.writes) > 1 and ctx.jobs > 1:
+        with ThreadPoolExecutor(ctx.jobs) as pool:
+            placed = list(pool.map(place, plan.writes))
+    else:
+        placed = [place(job) for job in plan.writes]
+    ctx.state.save(placed)
+    if plan.tracked.pointer.kind == "directory":
+        ctx.abspath(what).mkdir(parents=True, exist_ok=True)
+        _prune_empty_dirs(ctx.abspath(what))
+    kind = plan.tracked.pointer.kind
+    return CheckoutResult(what, kind, len(plan.writes), len(plan.removals))
+
+
+def _prune_empty_dirs(folder: Path) -> None:
+    for dirpath, dirnames, filenames in os.walk(folder, topdown=False):
+        if not dirnames and not filenames and Path(dirpath) != folder:
+            try:
+                os.rmdir(dirpath)
+            except OSError:
+                pass
+
+
+def _remove_file_leftovers(path: Path) -> None:
+    for stale in path.parent.glob(f".{path.name}.*{TMP_MARK}"):
+        stale.unlink(missing_ok=True)
+
+
+def checkout(
+    ctx: FilesContext,
+    targets: Sequence[Tracked],
+    *,
+    force: bool = False,
+    write_pointers: bool = False,
+    progress: Progress = _no_progress,
+) -> list[CheckoutResult]:
+    """Restore ``targets``; with ``write_pointers`` their pointer files are written first
+    (checking out another revision), so an interrupted run is finished by a plain checkout."""
+    plans = [
+        _plan_folder(ctx, t) if t.pointer.kind == "directory" else _plan_file(ctx, t)
+        for t in targets
+    ]
+    _check(plans, force=force)
+    try:
+        if write_pointers:
+            for t in targets:
+                pointer_file = ctx.abspath(t.pointer_file)
+                pointer_file.parent.mkdir(parents=True, exist_ok=True)
+                write_pointer(pointer_file, t.pointer)
+                if ctx.git is not None:
+                    ignore_in_git(ctx.abspath(t.path))
+        results = []
+        for plan in plans:
+            if plan.tracked.pointer.kind == "file":
+                _remove_file_leftovers(ctx.abspath(plan.tracked.path))
+            results.append(_execute(ctx, plan, progress))
+    except OSError as exc:
+        raise translate_os_error(exc, "checking out") from exc
+    return results

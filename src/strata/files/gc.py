@@ -1,0 +1,77 @@
+"""``gc``: remove cache objects that no pointer needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from strata.errors import ObjectMissingError
+from strata.files.context import FilesContext
+from strata.files.discover import Tracked, tracked_at, tracked_in_tree
+from strata.objects.tree import Tree
+
+
+@dataclass(frozen=True, slots=True)
+class GcResult:
+    removed: tuple[str, ...]
+    bytes_freed: int
+    kept: int
+    revisions: tuple[str, ...]
+    dry_run: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "removed": list(self.removed),
+            "bytes_freed": self.bytes_freed,
+            "kept": self.kept,
+            "revisions": list(self.revisions),
+            "dry_run": self.dry_run,
+        }
+
+
+def needed_objects(ctx: FilesContext, tracked: Iterable[Tracked], *, force: bool) -> set[str]:
+    """Every object the given pointers need: files, listings and the files listed."""
+    needed: set[str] = set()
+    for t in tracked:
+        if t.pointer.hash in needed:
+            continue
+        needed.add(t.pointer.hash)
+        if t.pointer.kind != "directory":
+            continue
+        what = f"the listing of {t.path}"
+        try:
+            data = ctx.store.read_bytes(t.pointer.hash, what=what)
+        except ObjectMissingError:
+            if force:
+                continue
+            raise ObjectMissingError(
+                f"the listing of {t.path} is not in the cache, so gc cannot tell what it needs",
+                hint="`strata pull` it first, or pass --force",
+            ) from None
+        needed.update(e.hash for e in Tree.from_bytes(data, what=what).entries)
+    return needed
+
+
+def collect(
+    ctx: FilesContext,
+    *,
+    all_refs: bool = True,
+    dry_run: bool = False,
+    force: bool = False,
+    also_keep: Sequence[str] = (),
+) -> GcResult:
+    tracked = tracked_in_tree(ctx)
+    revisions: list[str] = ["workspace"]
+    if all_refs and ctx.git is not None:
+        for ref in ctx.git.refs():
+            tracked += tracked_at(ctx, ctx.git.resolve(ref))
+            revisions.append(ref)
+    needed = needed_objects(ctx, tracked, force=force) | set(also_keep)
+    doomed = [name for name in ctx.store.names() if name not in needed]
+    freed = sum(ctx.store.size(name) for name in doomed)
+    if not dry_run:
+        for name in doomed:
+            ctx.store.remove(name)
+        ctx.store.clean_tmp()
+    kept = len(needed)
+    return GcResult(tuple(doomed), freed, kept, tuple(revisions), dry_run)

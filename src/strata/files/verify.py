@@ -1,0 +1,82 @@
+"""``verify``: re-hash every cached object and find the ones pointers need but lack."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from strata.errors import ObjectCorruptError, ObjectMissingError
+from strata.files.context import FilesContext
+from strata.files.discover import tracked_in_tree
+from strata.files.scan import Progress
+from strata.objects.tree import Tree
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    hash: str
+    path: str
+    problem: str  # "corrupt" | "missing"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"hash": self.hash, "path": self.path, "problem": self.problem}
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    checked: int
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+def _no_progress(_: int) -> None:
+    return None
+
+
+def _owners(ctx: FilesContext) -> tuple[dict[str, str], list[Problem]]:
+    """Object → the tracked path that needs it, for the working tree's pointers."""
+    owners: dict[str, str] = {}
+    problems: list[Problem] = []
+    for t in tracked_in_tree(ctx):
+        owners.setdefault(t.pointer.hash, t.path)
+        if t.pointer.kind != "directory":
+            continue
+        what = f"the listing of {t.path}"
+        try:
+            tree = Tree.from_bytes(ctx.store.read_bytes(t.pointer.hash, what=what), what=what)
+        except (ObjectMissingError, ObjectCorruptError):
+            continue  # reported below as missing or corrupt
+        for entry in tree.entries:
+            owners.setdefault(entry.hash, f"{t.path}/{entry.path}")
+    return owners, problems
+
+
+def verify(ctx: FilesContext, progress: Progress = _no_progress) -> VerifyResult:
+    owners, problems = _owners(ctx)
+    names = list(ctx.store.names())
+
+    def check(name: str) -> bool:
+        intact = ctx.store.is_intact(name)
+        progress(1)
+        return intact
+
+    with ThreadPoolExecutor(max(1, ctx.jobs)) as pool:
+        intact = list(pool.map(check, names))
+    for name, good in zip(names, intact, strict=True):
+        if not good:
+            problems.append(Problem(name, owners.get(name, "(not needed by any pointer)"), "corrupt"))
+    present = set(names)
+    for name, path in sorted(owners.items(), key=lambda item: item[1]):
+        if name not in present:
+            problems.append(Problem(name, path, "missing"))
+    return VerifyResult(len(names), tuple(problems))

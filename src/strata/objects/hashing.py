@@ -1,0 +1,42 @@
+"""BLAKE3 content hashes: hex digests of files and bytes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import blake3
+
+HASH_NAME = "blake3"
+HASH_HEX_LEN = 64
+# Below this size one thread is faster than handing work to blake3's thread pool.
+MULTITHREAD_MIN_SIZE = 4 * 1024 * 1024
+_SMALL_READ = 1024 * 1024
+
+
+def hash_bytes(data: bytes) -> str:
+    return str(blake3.blake3(data).hexdigest())
+
+
+def hash_file(path: str | os.PathLike[str], size: int | None = None) -> str:
+    """Hash a file's contents; large files are memory-mapped and hashed on all cores."""
+    if size is None:
+        size = os.stat(path).st_size
+    if size >= MULTITHREAD_MIN_SIZE:
+        hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+        hasher.update_mmap(os.fspath(path))
+        return str(hasher.hexdigest())
+    hasher = blake3.blake3()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_SMALL_READ):
+            hasher.update(chunk)
+    return str(hasher.hexdigest())
+
+
+def is_hash(text: str) -> bool:
+    return len(text) == HASH_HEX_LEN and all(c in "0123456789abcdef" for c in text)
+
+
+def hash_path(root: Path, name: str) -> Path:
+    """Where an object lives: sharded by the first two hex digits."""
+    return root / name[:2] / name[2:]

@@ -1,0 +1,79 @@
+"""The state cache: (inode, mtime, size) → hash, so an unchanged file is never hashed twice.
+
+It is local to one machine and one checkout, so it lives in its own SQLite file beside the
+cache rather than in the shared metadata database.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+_BATCH = 500
+
+
+class FileStat(NamedTuple):
+    inode: int
+    mtime_ns: int
+    size: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> FileStat:
+        return cls(st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+class StateCache:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS state ("
+                " inode INTEGER PRIMARY KEY, mtime_ns INTEGER NOT NULL,"
+                " size INTEGER NOT NULL, hash TEXT NOT NULL)"
+            )
+            self._conn = conn
+        return self._conn
+
+    def lookup(self, stats: Sequence[FileStat]) -> dict[FileStat, str]:
+        """The known hash of every file whose (inode, mtime, size) is unchanged."""
+        found: dict[FileStat, str] = {}
+        wanted = {s.inode: s for s in stats}
+        inodes = list(wanted)
+        db = self._db()
+        for start in range(0, len(inodes), _BATCH):
+            batch = inodes[start : start + _BATCH]
+            marks = ",".join("?" * len(batch))
+            rows = db.execute(
+                f"SELECT inode, mtime_ns, size, hash FROM state WHERE inode IN ({marks})", batch
+            )
+            for inode, mtime_ns, size, name in rows:
+                st = wanted[inode]
+                if st.mtime_ns == mtime_ns and st.size == size:
+                    found[st] = name
+        return found
+
+    def get(self, st: FileStat) -> str | None:
+        return self.lookup([st]).get(st)
+
+    def save(self, entries: Iterable[tuple[FileStat, str]]) -> None:
+        rows = [(s.inode, s.mtime_ns, s.size, h) for s, h in entries]
+        if not rows:
+            return
+        db = self._db()
+        with db:
+            db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?)", rows)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

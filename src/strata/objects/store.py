@@ -1,0 +1,178 @@
+"""The local content-addressed object store (the cache).
+
+Objects live at ``<cache>/<first two hex digits>/<rest>``, named by the BLAKE3 hash of their
+contents, read-only. Every write goes to ``<cache>/tmp`` first and is renamed into place, so a
+crash leaves either no object or a whole one; reads can verify the hash.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from strata.config import LinkType
+from strata.errors import DiskFullError, ObjectCorruptError, ObjectMissingError, StorageError
+from strata.objects.hashing import hash_bytes, hash_file, hash_path, is_hash
+from strata.objects.links import Linker
+from strata.objects.state import FileStat
+
+_READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+STALE_TMP_SECONDS = 3600.0
+
+
+def translate_os_error(exc: OSError, doing: str) -> StorageError:
+    """Turn an OSError into the StorageError the user sees."""
+    if exc.errno in _DISK_FULL:
+        return DiskFullError(f"disk full while {doing}")
+    reason = exc.strerror or str(exc)
+    return StorageError(f"cannot finish {doing}: {reason}", hint="check permissions and retry")
+
+
+class ObjectStore:
+    def __init__(self, root: Path, link_types: Sequence[LinkType] = ("copy",)) -> None:
+        self.root = root
+        self.tmp_dir = root / "tmp"
+        self._link_types = tuple(link_types)
+        self._linker_in = Linker(self._link_types)
+        self._linker_out = Linker(self._link_types)
+
+    # -- naming ---------------------------------------------------------------------------
+    def path(self, name: str) -> Path:
+        return hash_path(self.root, name)
+
+    def exists(self, name: str) -> bool:
+        return os.path.exists(self.path(name))
+
+    def missing(self, names: Sequence[str]) -> list[str]:
+        return [n for n in names if not self.exists(n)]
+
+    def require(self, name: str, what: str) -> Path:
+        path = self.path(name)
+        if not path.exists():
+            raise ObjectMissingError(f"object {name[:12]} for {what} is not in the cache")
+        return path
+
+    # -- writing --------------------------------------------------------------------------
+    @contextmanager
+    def _tmp_path(self) -> Iterator[Path]:
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.tmp_dir / f"{uuid.uuid4().hex}.tmp"
+        try:
+            yield tmp
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _commit(self, tmp: Path, name: str) -> None:
+        os.chmod(tmp, _READ_ONLY)
+        final = self.path(name)
+        final.parent.mkdir(exist_ok=True)
+        os.replace(tmp, final)
+
+    def add_file(
+        self, src: Path, name: str, *, hashed: FileStat | None = None, what: str = ""
+    ) -> LinkType | None:
+        """Store ``src`` under ``name`` (its hash); None when the object was already there.
+
+        ``hashed`` is the file's stat when it was hashed: if the file changed since, nothing is
+        stored. With a hardlink the workspace file and the object share one inode, so both
+        become read-only: an edit in place would otherwise change the cached version.
+        """
+        if self.exists(name):
+            return None
+        try:
+            with self._tmp_path() as tmp:
+                link_type = self._linker_in.place(src, tmp)
+                if hashed is not None and FileStat.of(os.stat(src)) != hashed:
+                    raise StorageError(
+                        f"{what or src} changed while it was being added",
+                        hint="wait until it is written completely and add it again",
+                    )
+                self._commit(tmp, name)
+                return link_type
+        except OSError as exc:
+            raise translate_os_error(exc, f"storing {what or src} in the cache") from exc
+
+    def add_bytes(self, data: bytes, *, what: str = "") -> str:
+        name = hash_bytes(data)
+        if self.exists(name):
+            return name
+        try:
+            with self._tmp_path() as tmp:
+                with open(tmp, "xb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                self._commit(tmp, name)
+        except OSError as exc:
+            raise translate_os_error(exc, f"storing {what or 'metadata'} in the cache") from exc
+        return name
+
+    # -- reading --------------------------------------------------------------------------
+    def read_bytes(self, name: str, *, what: str, verify: bool = True) -> bytes:
+        data = self.require(name, what).read_bytes()
+        if verify and hash_bytes(data) != name:
+            raise ObjectCorruptError(f"object {name[:12]} for {what} is corrupt")
+        return data
+
+    def checkout(self, name: str, dst: Path, *, what: str) -> LinkType:
+        """Make ``dst`` hold object ``name``: linked or copied, replacing ``dst`` atomically."""
+        src = self.require(name, what)
+        try:
+            if not os.path.lexists(dst):
+                return self._linker_out.place(src, dst, durable=False)
+            tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.strata-tmp")
+            try:
+                link_type = self._linker_out.place(src, tmp, durable=False)
+                os.replace(tmp, dst)
+            finally:
+                tmp.unlink(missing_ok=True)
+            return link_type
+        except OSError as exc:
+            raise translate_os_error(exc, f"checking out {what}") from exc
+
+    def is_intact(self, name: str) -> bool:
+        """Re-hash one object; False when its contents no longer match its name."""
+        try:
+            return hash_file(self.path(name)) == name
+        except FileNotFoundError:
+            return False
+
+    # -- listing and removing -------------------------------------------------------------
+    def names(self) -> Iterator[str]:
+        if not self.root.is_dir():
+            return
+        for shard in sorted(os.scandir(self.root), key=lambda e: e.name):
+            if len(shard.name) != 2 or not shard.is_dir():
+                continue
+            for entry in os.scandir(shard.path):
+                name = shard.name + entry.name
+                if is_hash(name):
+                    yield name
+
+    def size(self, name: str) -> int:
+        return os.stat(self.path(name)).st_size
+
+    def remove(self, name: str) -> None:
+        try:
+            self.path(name).unlink(missing_ok=True)
+        except OSError as exc:
+            raise translate_os_error(exc, f"removing object {name[:12]}") from exc
+
+    def clean_tmp(self, older_than: float = STALE_TMP_SECONDS) -> int:
+        """Remove temp files left by interrupted writes; returns how many."""
+        if not self.tmp_dir.is_dir():
+            return 0
+        cutoff = time.time() - older_than
+        removed = 0
+        for entry in os.scandir(self.tmp_dir):
+            if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed += 1
+        return removed

@@ -1,0 +1,67 @@
+"""A directory's listing as one object: every file's relative path, hash and size.
+
+The serialised form is canonical (sorted, compact JSON), so equal directories get equal hashes
+and a status check can compare one hash instead of twenty thousand.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from strata.errors import ObjectCorruptError
+from strata.objects.hashing import hash_bytes, is_hash
+from strata.paths import unsafe_reason
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    path: str
+    hash: str
+    size: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {"path": self.path, "hash": self.hash, "size": self.size}
+
+
+@dataclass(frozen=True, slots=True)
+class Tree:
+    entries: tuple[TreeEntry, ...]
+
+    @classmethod
+    def build(cls, entries: Iterable[TreeEntry]) -> Tree:
+        return cls(tuple(sorted(entries, key=lambda e: e.path)))
+
+    def to_bytes(self) -> bytes:
+        rows = [[e.path, e.hash, e.size] for e in self.entries]
+        return json.dumps({"format": 1, "files": rows}, separators=(",", ":")).encode()
+
+    @property
+    def hash(self) -> str:
+        return hash_bytes(self.to_bytes())
+
+    @property
+    def size(self) -> int:
+        return sum(e.size for e in self.entries)
+
+    def by_path(self) -> Mapping[str, TreeEntry]:
+        return {e.path: e for e in self.entries}
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, what: str) -> Tree:
+        """Parse a stored tree, refusing malformed rows and unsafe paths."""
+        try:
+            doc = json.loads(data)
+            rows = doc["files"]
+            entries = [TreeEntry(str(p), str(h), int(s)) for p, h, s in rows]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ObjectCorruptError(f"directory listing for {what} is malformed") from exc
+        for entry in entries:
+            reason = unsafe_reason(entry.path)
+            if reason or not is_hash(entry.hash) or entry.size < 0:
+                raise ObjectCorruptError(
+                    f"directory listing for {what} names a bad entry {entry.path!r}"
+                    + (f" ({reason})" if reason else "")
+                )
+        return cls.build(entries)

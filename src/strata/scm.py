@@ -1,0 +1,98 @@
+"""Reading a git repository through the ``git`` command: revisions, refs and files at a revision.
+
+Paths going in and out are relative to the workspace root, which may sit below the git top level.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+
+from strata.errors import GitError, RevisionNotFoundError
+
+
+class Git:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _run(self, args: Sequence[str], *, stdin: bytes | None = None) -> bytes:
+        try:
+            done = subprocess.run(
+                ["git", *args],
+                cwd=self.root,
+                input=stdin,
+                capture_output=True,
+                check=False,
+                env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+            )
+        except FileNotFoundError as exc:
+            raise GitError("git is not installed", hint="install git, or use --no-git") from exc
+        if done.returncode != 0:
+            message = done.stderr.decode(errors="replace").strip().splitlines()
+            raise GitError(f"git {args[0]} failed: {message[-1] if message else done.returncode}")
+        return done.stdout
+
+    def is_repo(self) -> bool:
+        try:
+            return self._run(["rev-parse", "--is-inside-work-tree"]).strip() == b"true"
+        except GitError:
+            return False
+
+    def init(self) -> None:
+        self._run(["init", "-q"])
+
+    @cached_property
+    def prefix(self) -> str:
+        """The workspace root's path below the git top level ('' or 'sub/dir/')."""
+        return self._run(["rev-parse", "--show-prefix"]).decode().strip()
+
+    def resolve(self, rev: str) -> str:
+        """The commit id ``rev`` names; RevisionNotFoundError when it names none."""
+        if not rev or rev.startswith("-"):
+            raise RevisionNotFoundError(f"git revision {rev!r} does not exist")
+        try:
+            out = self._run(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"])
+        except GitError:
+            raise RevisionNotFoundError(f"git revision {rev!r} does not exist") from None
+        return out.decode().strip()
+
+    def head(self) -> str | None:
+        try:
+            return self.resolve("HEAD")
+        except RevisionNotFoundError:
+            return None
+
+    def refs(self) -> list[str]:
+        """Every branch and tag, as full ref names."""
+        out = self._run(["for-each-ref", "--format=%(refname)", "refs/heads", "refs/tags"])
+        return [line for line in out.decode().splitlines() if line]
+
+    def files_at(self, commit: str, suffix: str) -> list[str]:
+        """Workspace-relative paths of the files ending in ``suffix`` at ``commit``."""
+        args = ["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit]
+        if self.prefix:
+            args += ["--", self.prefix]
+        names = self._run(args).decode().split("\0")
+        return [n[len(self.prefix) :] for n in names if n.endswith(suffix)]
+
+    def read_at(self, commit: str, paths: Sequence[str]) -> dict[str, bytes]:
+        """The contents of ``paths`` at ``commit`` (workspace-relative), in one git call."""
+        if not paths:
+            return {}
+        request = "".join(f"{commit}:{self.prefix}{p}\n" for p in paths).encode()
+        out = self._run(["cat-file", "--batch"], stdin=request)
+        found: dict[str, bytes] = {}
+        pos = 0
+        for path in paths:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split()
+            pos = end + 1
+            if len(header) < 3 or header[1] == b"missing":
+                continue
+            size = int(header[2])
+            found[path] = out[pos : pos + size]
+            pos += size + 1
+        return found

@@ -1,0 +1,208 @@
+"""The Python API: one Strata project — its config, cache, metadata database and git.
+
+    ws = Workspace(".")
+    ws.add(["data/raw"])
+    ws.status()
+    ws.checkout(rev="HEAD~1")
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from strata.config import STRATA_DIR, Config, set_value
+from strata.errors import GitError, NotAWorkspaceError, UserInputError, WorkspaceError
+from strata.files import (
+    AddResult,
+    CheckoutResult,
+    DiffEntry,
+    FilesContext,
+    GcResult,
+    PathStatus,
+    VerifyResult,
+    add_paths,
+    checkout,
+    tracked_at,
+    tracked_in_tree,
+)
+from strata.files import diff as file_diff
+from strata.files import gc as file_gc
+from strata.files import status as file_status
+from strata.files import verify as file_verify
+from strata.objects import ObjectStore, StateCache
+from strata.scm import Git
+
+if TYPE_CHECKING:
+    from strata.meta import FileVersion, MetadataDB
+
+Progress = Callable[[int], None]
+StrPath = str | os.PathLike[str]
+
+_STRATA_GITIGNORE = "/cache\n/tmp\n/strata.db*\n/state.db*\n/config.local.toml\n"
+
+
+def _no_progress(_: int) -> None:
+    return None
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` that holds ``.strata/``."""
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        if (folder / STRATA_DIR).is_dir():
+            return folder
+    raise NotAWorkspaceError(f"{start} is not inside a Strata workspace")
+
+
+class Workspace:
+    def __init__(self, path: StrPath = ".", *, environ: Mapping[str, str] | None = None) -> None:
+        self.root = find_root(Path(path))
+        self.config = Config.load(self.root, environ)
+
+    # -- setting up -------------------------------------------------------------------------
+    @classmethod
+    def init(cls, path: StrPath = ".", *, git: bool = True, force: bool = False) -> Workspace:
+        root = Path(path).resolve()
+        strata_dir = root / STRATA_DIR
+        if strata_dir.exists() and not force:
+            raise WorkspaceError(
+                f"{root} is already a Strata workspace", hint="pass --force to initialise again"
+            )
+        if git and not Git(root).is_repo():
+            raise GitError(
+                f"{root} is not in a git repository",
+                hint="run `git init` first, or pass --no-git for a plain folder",
+            )
+        strata_dir.mkdir(parents=True, exist_ok=True)
+        (strata_dir / ".gitignore").write_text(_STRATA_GITIGNORE, encoding="utf-8")
+        set_value(root, "core.git", "true" if git else "false")
+        workspace = cls(root)
+        workspace.db  # noqa: B018 - creates the metadata database and applies migrations
+        return workspace
+
+    # -- parts, opened on first use ---------------------------------------------------------
+    @cached_property
+    def git(self) -> Git | None:
+        return Git(self.root) if self.config.get_bool("core.git") else None
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        return ObjectStore(self.config.cache_dir, self.config.link_types)
+
+    @cached_property
+    def state(self) -> StateCache:
+        return StateCache(self.root / STRATA_DIR / "state.db")
+
+    @cached_property
+    def files(self) -> FilesContext:
+        jobs = self.config.get_int("cache.jobs")
+        return FilesContext(self.root, self.store, self.state, self.git, jobs)
+
+    @cached_property
+    def db(self) -> MetadataDB:
+        from strata.meta import open_database
+
+        return open_database(self.config.metadata_url)
+
+    def close(self) -> None:
+        self.state.close()
+        if "db" in self.__dict__:
+            self.db.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- helpers ----------------------------------------------------------------------------
+    def relpaths(self, paths: Sequence[StrPath], cwd: Path | None = None) -> list[str]:
+        return [self.files.relpath(p, cwd=cwd) for p in paths]
+
+    def _commit(self, rev: str) -> str:
+        if self.git is None:
+            raise UserInputError(
+                f"cannot use git revision {rev!r}: this workspace does not use git",
+                hint="drop --rev, or re-initialise the workspace inside a git repository",
+            )
+        return self.git.resolve(rev)
+
+    # -- files ------------------------------------------------------------------------------
+    def add(self, paths: Sequence[StrPath], *, progress: Progress = _no_progress) -> list[AddResult]:
+        """Track files or folders: contents into the cache, a pointer beside each."""
+        return add_paths(
+            self.files, self.relpaths(paths), before_commit=self._record, progress=progress
+        )
+
+    def _record(self, results: Sequence[AddResult]) -> None:
+        from strata.meta import FileVersion
+
+        self.db.record_file_versions(
+            FileVersion(r.path, r.hash, r.kind, r.size, r.files) for r in results
+        )
+
+    def file_versions(self, path: StrPath | None = None) -> list[FileVersion]:
+        """Every version of tracked paths this workspace has added (for lineage)."""
+        return self.db.file_versions(None if path is None else self.files.relpath(path))
+
+    def status(self, paths: Sequence[StrPath] = ()) -> list[PathStatus]:
+        """How each tracked path in the workspace differs from its pointer."""
+        tracked = tracked_in_tree(self.files, self.relpaths(paths))
+        return [file_status.path_status(self.files, t) for t in tracked]
+
+    def checkout(
+        self,
+        paths: Sequence[StrPath] = (),
+        *,
+        rev: str | None = None,
+        force: bool = False,
+        progress: Progress = _no_progress,
+    ) -> list[CheckoutResult]:
+        """Restore tracked data from its pointers, or from the pointers at git ``rev``."""
+        relpaths = self.relpaths(paths)
+        if rev is None:
+            return checkout(self.files, tracked_in_tree(self.files, relpaths), force=force)
+        targets = tracked_at(self.files, self._commit(rev), relpaths)
+        return checkout(self.files, targets, force=force, write_pointers=True, progress=progress)
+
+    def diff(
+        self, rev_a: str | None = None, rev_b: str | None = None, paths: Sequence[StrPath] = ()
+    ) -> list[DiffEntry]:
+        """Files added, modified and deleted from ``rev_a`` (default HEAD) to ``rev_b``
+        (default: the workspace as it is now)."""
+        relpaths = self.relpaths(paths)
+        old = tracked_at(self.files, self._commit(rev_a or "HEAD"))
+        if rev_b is None:
+            new = tracked_in_tree(self.files)
+        else:
+            new = tracked_at(self.files, self._commit(rev_b))
+        skip = file_diff.unchanged(old, new) if rev_b is not None else set()
+        before = file_diff.files_recorded(self.files, old, skip)
+        if rev_b is None:
+            after = file_diff.files_in_workspace(self.files, new, skip)
+        else:
+            after = file_diff.files_recorded(self.files, new, skip)
+        entries = file_diff.compare(before, after)
+        if relpaths:
+            entries = [e for e in entries if any(_within(e.path, p) for p in relpaths)]
+        return entries
+
+    def gc(
+        self, *, workspace_only: bool = False, dry_run: bool = False, force: bool = False
+    ) -> GcResult:
+        """Remove cached objects that no pointer needs, on any branch or tag by default."""
+        return file_gc.collect(
+            self.files, all_refs=not workspace_only, dry_run=dry_run, force=force
+        )
+
+    def verify(self, *, progress: Progress = _no_progress) -> VerifyResult:
+        """Re-hash every cached object; report corrupt and missing ones by name."""
+        return file_verify.verify(self.files, progress)
+
+
+def _within(path: str, prefix: str) -> bool:
+    return prefix == "." or path == prefix or path.startswith(prefix.rstrip("/") + "/")
