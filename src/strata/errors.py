@@ -102,7 +102,9 @@ class ObjectCorruptError(StorageError):
 
 class DiskFullError(StorageError):
     exit_code = 10
-    default_hint = "free some space (or move the cache with `strata config set cache.dir`) and retry"
+    default_hint = (
+        "free some space (or move the cache with `strata config set cache.dir`) and retry"
+    )
 
 
 class GitError(StrataError):

@@ -1,9 +1,9 @@
 """The Python API: one Strata project — its config, cache, metadata database and git.
 
-    ws = Workspace(".")
-    ws.add(["data/raw"])
-    ws.status()
-    ws.checkout(rev="HEAD~1")
+ws = Workspace(".")
+ws.add(["data/raw"])
+ws.status()
+ws.checkout(rev="HEAD~1")
 """
 
 from __future__ import annotations
@@ -132,7 +132,9 @@ class Workspace:
         return self.git.resolve(rev)
 
     # -- files ------------------------------------------------------------------------------
-    def add(self, paths: Sequence[StrPath], *, progress: Progress = _no_progress) -> list[AddResult]:
+    def add(
+        self, paths: Sequence[StrPath], *, progress: Progress = _no_progress
+    ) -> list[AddResult]:
         """Track files or folders: contents into the cache, a pointer beside each."""
         return add_paths(
             self.files, self.relpaths(paths), before_commit=self._record, progress=progress

@@ -53,8 +53,14 @@ def _write_deliveries(folder: Path, days: int, seed: int) -> None:
             writer.writerow(["delivery_id", "distance_km", "weather", "delay_min"])
             for i in range(200):
                 weather = rng.choice(["sun", "rain", "snow"])
-                writer.writerow([f"{day}-{i}", round(rng.uniform(1, 40), 1), weather,
-                                 max(0, int(rng.gauss(8, 6)))])
+                writer.writerow(
+                    [
+                        f"{day}-{i}",
+                        round(rng.uniform(1, 40), 1),
+                        weather,
+                        max(0, int(rng.gauss(8, 6))),
+                    ]
+                )
         os.replace(tmp, path)  # new files replace old ones: never edit a cached file in place
 
 
@@ -98,14 +104,18 @@ def _story(root: Path) -> None:
 
     _chapter(3, "Compare the two versions")
     for entry in ws.diff("HEAD~1", "HEAD"):
-        _say(f"  {entry.change:8} {entry.path}  ({human_size(entry.old_size)} → "
-             f"{human_size(entry.new_size)})")
+        _say(
+            f"  {entry.change:8} {entry.path}  ({human_size(entry.old_size)} → "
+            f"{human_size(entry.new_size)})"
+        )
 
     _chapter(4, "Roll the data back to the previous version")
     ws.checkout(rev="HEAD~1")
     files = sorted(p.name for p in data.iterdir())
-    _say(f"strata checkout --rev HEAD~1: the folder holds {len(files)} files again, "
-         f"{files[0]} … {files[-1]}.")
+    _say(
+        f"strata checkout --rev HEAD~1: the folder holds {len(files)} files again, "
+        f"{files[0]} … {files[-1]}."
+    )
     _git(root, "commit", "-q", "-am", "Roll deliveries back to 1-5 October")
     _say("The rollback is a new commit: history keeps both versions, nothing is lost.")
 

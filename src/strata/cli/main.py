@@ -44,7 +44,7 @@ def main(
 @app.command()
 @handle_errors
 def init(
-    path: Annotated[Path, typer.Argument(help="Project folder.")] = Path("."),
+    path: Annotated[Path, typer.Argument(help="Project folder.")] = Path(),
     no_git: Annotated[bool, typer.Option("--no-git", help="A plain folder, not git.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Initialise again.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

@@ -20,7 +20,7 @@ from strata.files.context import FilesContext
 from strata.files.discover import Tracked
 from strata.files.ignore import ignore_in_git
 from strata.files.pointer import write_pointer
-from strata.files.scan import TMP_MARK, Progress, list_files, scan_file, scan_folder
+from strata.files.scan import TMP_MARK, Progress, scan_file, scan_folder
 from strata.objects.state import FileStat
 from strata.objects.store import translate_os_error
 from strata.objects.tree import Tree
@@ -34,7 +34,12 @@ class CheckoutResult:
     removed: int
 
     def to_dict(self) -> dict[str, object]:
-        return {"path": self.path, "kind": self.kind, "written": self.written, "removed": self.removed}
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "written": self.written,
+            "removed": self.removed,
+        }
 
 
 @dataclass

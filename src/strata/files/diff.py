@@ -48,7 +48,9 @@ def _flatten(base: str, entries: Sequence[TreeEntry]) -> Files:
     return {posixpath.join(base, e.path): (e.hash, e.size) for e in entries}
 
 
-def files_recorded(ctx: FilesContext, tracked: Sequence[Tracked], skip: set[tuple[str, str]]) -> Files:
+def files_recorded(
+    ctx: FilesContext, tracked: Sequence[Tracked], skip: set[tuple[str, str]]
+) -> Files:
     """What the pointers say, folders expanded from their listings in the cache."""
     files: Files = {}
     for t in tracked:
@@ -61,7 +63,9 @@ def files_recorded(ctx: FilesContext, tracked: Sequence[Tracked], skip: set[tupl
     return files
 
 
-def files_in_workspace(ctx: FilesContext, tracked: Sequence[Tracked], skip: set[tuple[str, str]]) -> Files:
+def files_in_workspace(
+    ctx: FilesContext, tracked: Sequence[Tracked], skip: set[tuple[str, str]]
+) -> Files:
     """What is on disk for each tracked path; a path not checked out counts as its pointer."""
     files: Files = {}
     for t in tracked:

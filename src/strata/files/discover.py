@@ -54,19 +54,19 @@ def pointer_files_in_tree(ctx: FilesContext) -> list[str]:
             if entry.name.endswith(POINTER_SUFFIX) and entry.name != POINTER_SUFFIX:
                 if entry.is_file():
                     found.append(child)
-            elif entry.is_dir(follow_symlinks=False) and entry.name not in _SKIP_DIRS:
-                if entry.name + POINTER_SUFFIX not in names:
-                    stack.append(child)
+            elif (
+                entry.is_dir(follow_symlinks=False)
+                and entry.name not in _SKIP_DIRS
+                and entry.name + POINTER_SUFFIX not in names
+            ):
+                stack.append(child)
     return sorted(found)
 
 
 def tracked_in_tree(ctx: FilesContext, paths: Iterable[str] = ()) -> list[Tracked]:
     """The tracked paths of the working tree, all or the ones named (workspace-relative)."""
     wanted = list(paths)
-    if not wanted:
-        files = pointer_files_in_tree(ctx)
-    else:
-        files = [_pointer_file_of(ctx, p) for p in wanted]
+    files = [_pointer_file_of(ctx, p) for p in wanted] if wanted else pointer_files_in_tree(ctx)
     return [load_tracked(f, _read(ctx, f)) for f in files]
 
 

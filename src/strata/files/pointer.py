@@ -83,7 +83,7 @@ class Pointer:
             raise PointerError(f"pointer {where} has no format version")
         if version > FORMAT_VERSION:
             raise PointerError(
-                f"pointer {where} has format {version}, newer than this Strata reads ({FORMAT_VERSION})",
+                f"pointer {where} has format {version}; this Strata reads up to {FORMAT_VERSION}",
                 hint="upgrade strata (`pip install -U strata-ml`)",
             )
         path, kind, digest = doc.get("path"), doc.get("kind"), doc.get("hash")

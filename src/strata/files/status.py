@@ -25,7 +25,9 @@ class TreeChanges:
     def between(cls, old: Mapping[str, TreeEntry], new: Mapping[str, TreeEntry]) -> TreeChanges:
         return cls(
             added=tuple(sorted(new.keys() - old.keys())),
-            modified=tuple(sorted(p for p in old.keys() & new.keys() if old[p].hash != new[p].hash)),
+            modified=tuple(
+                sorted(p for p in old.keys() & new.keys() if old[p].hash != new[p].hash)
+            ),
             deleted=tuple(sorted(old.keys() - new.keys())),
         )
 

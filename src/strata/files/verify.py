@@ -74,7 +74,9 @@ def verify(ctx: FilesContext, progress: Progress = _no_progress) -> VerifyResult
         intact = list(pool.map(check, names))
     for name, good in zip(names, intact, strict=True):
         if not good:
-            problems.append(Problem(name, owners.get(name, "(not needed by any pointer)"), "corrupt"))
+            problems.append(
+                Problem(name, owners.get(name, "(not needed by any pointer)"), "corrupt")
+            )
     present = set(names)
     for name, path in sorted(owners.items(), key=lambda item: item[1]):
         if name not in present:
