@@ -9,20 +9,30 @@ ws.checkout(rev="HEAD~1")
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from strata.config import STRATA_DIR, Config, set_value
-from strata.errors import GitError, NotAWorkspaceError, UserInputError, WorkspaceError
+from strata.config import STRATA_DIR, Config, LinkType, set_value
+from strata.errors import (
+    GitError,
+    NotAWorkspaceError,
+    RevisionNotFoundError,
+    UserInputError,
+    WorkspaceError,
+)
 from strata.files import (
+    POINTER_SUFFIX,
     AddResult,
     CheckoutResult,
     DiffEntry,
     FilesContext,
     GcResult,
     PathStatus,
+    Pointer,
+    Tracked,
     VerifyResult,
     add_paths,
     checkout,
@@ -34,6 +44,7 @@ from strata.files import gc as file_gc
 from strata.files import status as file_status
 from strata.files import verify as file_verify
 from strata.objects import ObjectStore, StateCache
+from strata.refs import Ref, parse_ref
 from strata.scm import Git
 
 if TYPE_CHECKING:
@@ -47,6 +58,10 @@ _STRATA_GITIGNORE = "/cache\n/tmp\n/strata.db*\n/state.db*\n/config.local.toml\n
 
 def _no_progress(_: int) -> None:
     return None
+
+
+def _is_superuser() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 def find_root(start: Path) -> Path:
@@ -91,7 +106,17 @@ class Workspace:
 
     @cached_property
     def store(self) -> ObjectStore:
-        return ObjectStore(self.config.cache_dir, self.config.link_types)
+        return ObjectStore(self.config.cache_dir, self.link_types)
+
+    @property
+    def link_types(self) -> tuple[LinkType, ...]:
+        """The configured link types; by default the superuser gets no hardlinks, because
+        a read-only file does not stop root from editing it in place, which would change
+        the cached version too."""
+        types = self.config.link_types
+        if self.config.sources.get("cache.type") == "default" and _is_superuser():
+            types = tuple(t for t in types if t != "hardlink")
+        return types
 
     @cached_property
     def state(self) -> StateCache:
@@ -164,12 +189,55 @@ class Workspace:
         force: bool = False,
         progress: Progress = _no_progress,
     ) -> list[CheckoutResult]:
-        """Restore tracked data from its pointers, or from the pointers at git ``rev``."""
-        relpaths = self.relpaths(paths)
-        if rev is None:
-            return checkout(self.files, tracked_in_tree(self.files, relpaths), force=force)
-        targets = tracked_at(self.files, self._commit(rev), relpaths)
-        return checkout(self.files, targets, force=force, write_pointers=True, progress=progress)
+        """Restore tracked data from its pointers, or from the pointers at git ``rev``.
+
+        A path may be a ref, ``file:data/raw@HEAD~1`` (a git revision) or
+        ``file:data/raw@433c66d6`` (a content-hash prefix of a version added earlier).
+        """
+        plain, refs = _split_file_refs(paths)
+        relpaths = self.relpaths(plain)
+        targets: list[Tracked] = []
+        for ref in refs:
+            targets.append(self._tracked_for_ref(ref, rev))
+        if rev is not None and (relpaths or not refs):
+            targets += tracked_at(self.files, self._commit(rev), relpaths)
+        elif rev is None and (relpaths or not refs):
+            targets += tracked_in_tree(self.files, relpaths)
+        write = rev is not None or bool(refs)
+        return checkout(self.files, targets, force=force, write_pointers=write, progress=progress)
+
+    def _tracked_for_ref(self, ref: Ref, rev: str | None) -> Tracked:
+        relpath = self.files.relpath(ref.name, cwd=self.root)
+        if ref.selector is None:
+            if rev is not None:
+                return tracked_at(self.files, self._commit(rev), [relpath])[0]
+            return tracked_in_tree(self.files, [relpath])[0]
+        text = str(ref.selector)
+        if rev is not None and rev != text:
+            raise UserInputError(f"{ref} names revision {text!r} but --rev says {rev!r}")
+        try:
+            return tracked_at(self.files, self._commit(text), [relpath])[0]
+        except RevisionNotFoundError:
+            found = self._version_by_hash(relpath, text)
+            if found is None:
+                raise
+            return found
+
+    def _version_by_hash(self, relpath: str, prefix: str) -> Tracked | None:
+        """The version of ``relpath`` added earlier whose hash starts with ``prefix``."""
+        if len(prefix) < 4 or any(c not in "0123456789abcdef" for c in prefix):
+            return None
+        matches = [v for v in self.file_versions(relpath) if v.hash.startswith(prefix)]
+        if len({v.hash for v in matches}) > 1:
+            raise UserInputError(
+                f"hash prefix {prefix!r} of {relpath} is ambiguous", hint="give more digits"
+            )
+        if not matches:
+            return None
+        v = matches[0]
+        name = posixpath.basename(relpath)
+        pointer = Pointer(path=name, kind=v.kind, hash=v.hash, size=v.size, files=v.files)
+        return Tracked(relpath + POINTER_SUFFIX, pointer)
 
     def diff(
         self, rev_a: str | None = None, rev_b: str | None = None, paths: Sequence[StrPath] = ()
@@ -204,6 +272,18 @@ class Workspace:
     def verify(self, *, progress: Progress = _no_progress) -> VerifyResult:
         """Re-hash every cached object; report corrupt and missing ones by name."""
         return file_verify.verify(self.files, progress)
+
+
+def _split_file_refs(paths: Sequence[StrPath]) -> tuple[list[StrPath], list[Ref]]:
+    """Separate ``file:`` refs from plain paths."""
+    plain: list[StrPath] = []
+    refs: list[Ref] = []
+    for p in paths:
+        if isinstance(p, str) and p.startswith("file:"):
+            refs.append(parse_ref(p, expect="file"))
+        else:
+            plain.append(p)
+    return plain, refs
 
 
 def _within(path: str, prefix: str) -> bool:

@@ -15,6 +15,10 @@ from strata.workspace import Workspace
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 PathsArg = Annotated[list[Path] | None, typer.Argument(help="Tracked paths (default: all).")]
+TargetsArg = Annotated[
+    list[str] | None,
+    typer.Argument(help="Tracked paths or file refs like file:data/raw@HEAD~1 (default: all)."),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -78,14 +82,14 @@ def status(paths: PathsArg = None, json_out: JsonOpt = False) -> None:
 
 
 def checkout(
-    paths: PathsArg = None,
+    paths: TargetsArg = None,
     rev: Annotated[str | None, typer.Option("--rev", help="Git revision to restore.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Discard unsaved changes.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Restore tracked data from the pointers, or from the pointers at a git revision.
 
-    Example: strata checkout --rev HEAD~1 data/raw
+    Example: strata checkout --rev HEAD~1 data/raw  (or: strata checkout file:data/raw@HEAD~1)
     """
     with Workspace() as ws, progress_bar("Checking out") as advance:
         results = ws.checkout(paths or [], rev=rev, force=force, progress=advance)
@@ -97,8 +101,8 @@ def checkout(
             console.print(f"restored {escape(r.path)}: {r.written} written, {r.removed} removed")
         else:
             console.print(f"{escape(r.path)} already up to date")
-    if rev:
-        console.print(f"Pointers now match {escape(rev)}: commit them to keep this version.")
+    if rev or any(p.startswith("file:") for p in paths or []):
+        console.print("Pointers now match that version: commit them to keep it.")
 
 
 def diff(

@@ -12,8 +12,12 @@ from strata.files.context import FilesContext
 from strata.files.ignore import ignore_in_git
 from strata.files.pointer import POINTER_SUFFIX, Kind, Pointer, pointer_path_for, write_pointer
 from strata.files.scan import Progress, ScannedFile, scan_file, scan_folder
+from strata.objects.state import FileStat
 from strata.objects.store import translate_os_error
 from strata.objects.tree import Tree
+
+# From this size a file is hashed while it is copied into the cache, not before.
+HASH_WHILE_COPYING_SIZE = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,13 @@ def _add_one(ctx: FilesContext, relpath: str, progress: Progress) -> AddResult:
         return AddResult(
             relpath, "directory", tree_hash, tree.size, len(tree.entries), new, link or None
         )
+    stat = FileStat.of(path.stat())
+    if stat.size >= HASH_WHILE_COPYING_SIZE and ctx.state.get(stat) is None:
+        digest, link_type = ctx.store.add_file_hashing(path, stat, what=relpath)
+        ctx.state.save([(stat, digest)])
+        progress(1)
+        new = int(link_type is not None)
+        return AddResult(relpath, "file", digest, stat.size, 1, new, link_type)
     scanned_file = scan_file(ctx, path)
     progress(1)
     new, link = _store_all(ctx, [scanned_file], relpath)

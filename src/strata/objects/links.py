@@ -39,8 +39,22 @@ def hardlink(src: Path, dst: Path) -> None:
 
 
 def copy(src: Path, dst: Path, *, durable: bool = True) -> None:
+    """Copy in the kernel where it can (copy_file_range), else through a buffer."""
     with open(src, "rb") as fin, open(dst, "xb") as fout:
-        shutil.copyfileobj(fin, fout, 1024 * 1024)
+        try:
+            remaining = os.fstat(fin.fileno()).st_size
+            while remaining > 0:
+                done = os.copy_file_range(fin.fileno(), fout.fileno(), min(remaining, 1 << 30))
+                if done == 0:
+                    break
+                remaining -= done
+        except OSError as exc:
+            if exc.errno not in _UNSUPPORTED:
+                raise
+            fin.seek(0)
+            fout.seek(0)
+            fout.truncate()
+            shutil.copyfileobj(fin, fout, 1024 * 1024)
         if durable:
             fout.flush()
             os.fsync(fout.fileno())

@@ -13,6 +13,7 @@ import stat
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -98,6 +99,35 @@ class ObjectStore:
                 return link_type
         except OSError as exc:
             raise translate_os_error(exc, f"storing {what or src} in the cache") from exc
+
+    def add_file_hashing(
+        self, src: Path, hashed: FileStat, *, what: str
+    ) -> tuple[str, LinkType | None]:
+        """Hash a large file while it is copied or linked into the cache, in one go.
+
+        Returns its hash and the link type used (None when the object was there already).
+        The copy runs in the kernel on one thread while BLAKE3 hashes on the others, so a big
+        file costs about one read.
+        """
+        try:
+            with self._tmp_path() as tmp, ThreadPoolExecutor(1) as pool:
+                placing = pool.submit(self._linker_in.place, src, tmp, durable=False)
+                name = hash_file(src, hashed.size)
+                link_type = placing.result()
+                if self.exists(name):
+                    return name, None
+                if FileStat.of(os.stat(src)) != hashed:
+                    raise StorageError(
+                        f"{what} changed while it was being added",
+                        hint="wait until it is written completely and add it again",
+                    )
+                if link_type == "copy":
+                    with open(tmp, "rb+") as fh:
+                        os.fsync(fh.fileno())
+                self._commit(tmp, name)
+                return name, link_type
+        except OSError as exc:
+            raise translate_os_error(exc, f"storing {what} in the cache") from exc
 
     def add_bytes(self, data: bytes, *, what: str = "") -> str:
         name = hash_bytes(data)
