@@ -49,6 +49,16 @@ def _any(value: str) -> str:
     return value
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _bool_text(value: str) -> str:
+    if value.strip().lower() not in _TRUE + _FALSE:
+        raise ConfigError(f"bad value {value!r}", hint="use true or false")
+    return "true" if value.strip().lower() in _TRUE else "false"
+
+
 @dataclass(frozen=True, slots=True)
 class Option:
     """A known configuration key: its default and how a new value is checked."""
@@ -62,7 +72,7 @@ class Option:
 OPTIONS: dict[str, Option] = {
     o.key: o
     for o in (
-        Option("core.git", "true", description="whether the workspace is a git repository"),
+        Option("core.git", "true", _bool_text, "whether the workspace is a git repository"),
         Option("cache.dir", "", description="cache location; empty means .strata/cache"),
         Option(
             "cache.type",
@@ -183,7 +193,7 @@ class Config:
         return self.values[key]
 
     def get_bool(self, key: str) -> bool:
-        return self.get(key).strip().lower() in {"1", "true", "yes", "on"}
+        return self.get(key).strip().lower() in _TRUE
 
     def get_int(self, key: str) -> int:
         return int(_int_text(self.get(key)))
@@ -210,7 +220,10 @@ class Config:
 def set_value(root: Path, key: str, value: str, *, scope: Scope = "project") -> None:
     """Validate and write one key into the project or local config file."""
     option = check_key(key)
-    checked = option.check(value) if option else value
+    try:
+        checked = option.check(value) if option else value
+    except ConfigError as exc:
+        raise ConfigError(f"{key}: {exc.message}", hint=exc.hint) from None
     path = root / STRATA_DIR / (CONFIG_FILE if scope == "project" else LOCAL_CONFIG_FILE)
     flat = read_toml(path)
     flat[key] = checked

@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from strata.cli.output import console, handle_errors, print_json
 from strata.config import set_value, unset_value
 from strata.workspace import Workspace
 
-app = typer.Typer(help="Read and change .strata/config.toml.", no_args_is_help=True)
+app = typer.Typer(
+    help="Read and change .strata/config.toml.\n\nExample: strata config set cache.type copy",
+    no_args_is_help=True,
+)
 
 LocalOpt = Annotated[
     bool, typer.Option("--local", help="Use the git-ignored .strata/config.local.toml.")
@@ -58,4 +62,4 @@ def list_(json_out: JsonOpt = False) -> None:
         print_json(rows)
         return
     for row in rows:
-        console.print(f"{row['key']} = {row['value']}  [dim]({row['source']})[/]")
+        console.print(f"{escape(row['key'])} = {escape(row['value'])}  [dim]({row['source']})[/]")

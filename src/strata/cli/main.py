@@ -79,6 +79,9 @@ def run() -> None:
     """Console-script entry point; ``--debug`` anywhere on the line shows tracebacks."""
     import sys
 
-    if "--debug" in sys.argv[1:]:
+    args = sys.argv[1:]
+    cut = args.index("--") if "--" in args else len(args)
+    if "--debug" in args[:cut]:
         set_debug(True)
-    app(prog_name="strata")
+        args = ["--debug", *[a for a in args[:cut] if a != "--debug"], *args[cut:]]
+    app(args=args, prog_name="strata")

@@ -15,12 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from strata.errors import ObjectMissingError, UncommittedChangesError
+from strata.errors import ObjectCorruptError, ObjectMissingError, UncommittedChangesError
 from strata.files.context import FilesContext
 from strata.files.discover import Tracked
 from strata.files.ignore import ignore_in_git
 from strata.files.pointer import write_pointer
-from strata.files.scan import TMP_MARK, Progress, scan_file, scan_folder
+from strata.files.scan import TMP_MARK, Progress, scan_file, scan_folder, verify_objects
 from strata.objects.state import FileStat
 from strata.objects.store import translate_os_error
 from strata.objects.tree import Tree
@@ -109,12 +109,19 @@ def _plan_folder(ctx: FilesContext, tracked: Tracked) -> _Plan:
     return plan
 
 
-def _check(plans: Sequence[_Plan], *, force: bool) -> None:
+def _check(ctx: FilesContext, plans: Sequence[_Plan], *, force: bool) -> None:
     for plan in plans:
         if plan.missing:
             more = f" and {len(plan.missing) - 1} more" if len(plan.missing) > 1 else ""
             raise ObjectMissingError(
                 f"object {plan.missing[0][:12]}{more} for {plan.tracked.path} is not in the cache"
+            )
+    for plan in plans:
+        corrupt = verify_objects(ctx, [digest for _, digest in plan.writes])
+        if corrupt:
+            more = f" and {len(corrupt) - 1} more" if len(corrupt) > 1 else ""
+            raise ObjectCorruptError(
+                f"object {corrupt[0][:12]}{more} for {plan.tracked.path} is corrupt in the cache"
             )
     unsaved = [p for plan in plans for p in plan.unsaved]
     if unsaved and not force:
@@ -180,7 +187,7 @@ def checkout(
         _plan_folder(ctx, t) if t.pointer.kind == "directory" else _plan_file(ctx, t)
         for t in targets
     ]
-    _check(plans, force=force)
+    _check(ctx, plans, force=force)
     try:
         if write_pointers:
             for t in targets:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,3 +98,20 @@ def scan_folder(
     scanned = hash_many(ctx, items, progress)
     tree = Tree.build(TreeEntry(f.relpath, f.hash, f.stat.size) for f in scanned)
     return tree, scanned
+
+
+def verify_objects(ctx: FilesContext, names: Sequence[str]) -> list[str]:
+    """The cached objects among ``names`` whose contents no longer match their hash.
+
+    An object whose (inode, mtime, size) the state cache vouches for is not read again, so
+    verifying before every checkout costs a stat per object, not a read.
+    """
+    unique = sorted(set(names))
+    try:
+        stats = {n: FileStat.of(os.stat(ctx.store.path(n))) for n in unique}
+    except OSError as exc:
+        raise StorageError(f"cannot read cached object {exc.filename}: {exc.strerror}") from exc
+    known = ctx.state.lookup(list(stats.values()))
+    todo = [(n, ctx.store.path(n), st) for n, st in stats.items() if known.get(st) != n]
+    scanned = hash_many(ctx, todo) if todo else []
+    return [f.relpath for f in scanned if f.hash != f.relpath]

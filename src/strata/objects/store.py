@@ -152,20 +152,19 @@ class ObjectStore:
         return data
 
     def checkout(self, name: str, dst: Path, *, what: str) -> LinkType:
-        """Make ``dst`` hold object ``name``: linked or copied, replacing ``dst`` atomically."""
+        """Make ``dst`` hold object ``name``, linked or copied beside it and renamed over it,
+        so ``dst`` is never seen half-written. The caller verifies objects beforehand
+        (``strata.files.scan.verify_objects``); this only places them."""
         src = self.require(name, what)
+        tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.strata-tmp")
         try:
-            if not os.path.lexists(dst):
-                return self._linker_out.place(src, dst, durable=False)
-            tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.strata-tmp")
-            try:
-                link_type = self._linker_out.place(src, tmp, durable=False)
-                os.replace(tmp, dst)
-            finally:
-                tmp.unlink(missing_ok=True)
+            link_type = self._linker_out.place(src, tmp, durable=False)
+            os.replace(tmp, dst)
             return link_type
         except OSError as exc:
             raise translate_os_error(exc, f"checking out {what}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def is_intact(self, name: str) -> bool:
         """Re-hash one object; False when its contents no longer match its name."""
