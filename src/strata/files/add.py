@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import posixpath
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -71,9 +70,6 @@ def check_addable(ctx: FilesContext, relpath: str) -> None:
 
 
 def _store_all(ctx: FilesContext, files: Sequence[ScannedFile], where: str) -> tuple[int, str]:
-    """Put files into the cache; the new objects' stats go to the state cache so a checkout
-    can trust them without reading them again."""
-
     def store(f: ScannedFile) -> str | None:
         what = posixpath.join(where, f.relpath) if where != f.relpath else where
         return ctx.store.add_file(f.path, f.hash, hashed=f.stat, what=what)
@@ -83,10 +79,8 @@ def _store_all(ctx: FilesContext, files: Sequence[ScannedFile], where: str) -> t
             links = list(pool.map(store, files))
     else:
         links = [store(f) for f in files]
-    placed = [(f, link) for f, link in zip(files, links, strict=True) if link is not None]
-    copies = [f.hash for f, link in placed if link != "hardlink"]
-    ctx.state.save((FileStat.of(os.stat(ctx.store.path(h))), h) for h in copies)
-    return len(placed), (placed[0][1] if placed else "")
+    placed = [link for link in links if link is not None]
+    return len(placed), (placed[0] if placed else "")
 
 
 def _add_one(ctx: FilesContext, relpath: str, progress: Progress) -> AddResult:
@@ -101,8 +95,7 @@ def _add_one(ctx: FilesContext, relpath: str, progress: Progress) -> AddResult:
     stat = FileStat.of(path.stat())
     if stat.size >= HASH_WHILE_COPYING_SIZE and ctx.state.get(stat) is None:
         digest, link_type = ctx.store.add_file_hashing(path, stat, what=relpath)
-        stored = FileStat.of(os.stat(ctx.store.path(digest)))
-        ctx.state.save([(stat, digest), (stored, digest)])
+        ctx.state.save([(stat, digest)])
         progress(1)
         new = int(link_type is not None)
         return AddResult(relpath, "file", digest, stat.size, 1, new, link_type)

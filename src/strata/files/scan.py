@@ -10,7 +10,7 @@ from pathlib import Path
 
 from strata.errors import StorageError
 from strata.files.context import FilesContext
-from strata.objects.hashing import hash_file
+from strata.objects.hashing import hash_bytes, hash_file
 from strata.objects.state import FileStat
 from strata.objects.tree import Tree, TreeEntry
 
@@ -85,33 +85,65 @@ def scan_file(ctx: FilesContext, path: Path) -> ScannedFile:
     return hash_many(ctx, [(path.name, path, FileStat.of(path.stat()))])[0]
 
 
+Listing = list[tuple[str, Path, FileStat]]
+
+
+def _signature(items: Listing) -> str:
+    lines = sorted(f"{rel}\0{st.inode}\0{st.mtime_ns}\0{st.size}" for rel, _, st in items)
+    return hash_bytes("\n".join(lines).encode())
+
+
+def _list(folder: Path, leftovers: list[Path] | None = None) -> Listing:
+    try:
+        return list_files(folder, leftovers)
+    except OSError as exc:
+        raise StorageError(f"cannot list {folder}: {exc.strerror}") from exc
+
+
 def scan_folder(
     ctx: FilesContext,
     folder: Path,
     progress: Progress = _no_progress,
     leftovers: list[Path] | None = None,
+    *,
+    listing: Listing | None = None,
 ) -> tuple[Tree, list[ScannedFile]]:
-    try:
-        items = list_files(folder, leftovers)
-    except OSError as exc:
-        raise StorageError(f"cannot list {folder}: {exc.strerror}") from exc
+    items = _list(folder, leftovers) if listing is None else listing
     scanned = hash_many(ctx, items, progress)
     tree = Tree.build(TreeEntry(f.relpath, f.hash, f.stat.size) for f in scanned)
+    ctx.state.save_folder(os.fspath(folder), _signature(items), tree.hash)
     return tree, scanned
+
+
+def folder_hash(ctx: FilesContext, folder: Path) -> tuple[str, Listing]:
+    """The listing hash of ``folder`` as it is now, and its files.
+
+    When no file was added, removed or touched since the folder was last hashed, the answer
+    comes from one state-cache row: a status check then costs a directory walk."""
+    items = _list(folder)
+    known = ctx.state.folder_hash(os.fspath(folder), _signature(items))
+    if known is not None:
+        return known, items
+    tree, _ = scan_folder(ctx, folder, listing=items)
+    return tree.hash, items
 
 
 def verify_objects(ctx: FilesContext, names: Sequence[str]) -> list[str]:
     """The cached objects among ``names`` whose contents no longer match their hash.
 
-    An object whose (inode, mtime, size) the state cache vouches for is not read again, so
-    verifying before every checkout costs a stat per object, not a read.
-    """
+    Every object is read: bit rot changes bytes and leaves the stat alone, so the state cache
+    cannot vouch for an object about to be handed out."""
     unique = sorted(set(names))
+
+    def intact(name: str) -> bool:
+        return hash_file(ctx.store.path(name)) == name
+
     try:
-        stats = {n: FileStat.of(os.stat(ctx.store.path(n))) for n in unique}
+        if len(unique) > 1 and ctx.jobs > 1:
+            with ThreadPoolExecutor(ctx.jobs) as pool:
+                results = list(pool.map(intact, unique))
+        else:
+            results = [intact(n) for n in unique]
     except OSError as exc:
         raise StorageError(f"cannot read cached object {exc.filename}: {exc.strerror}") from exc
-    known = ctx.state.lookup(list(stats.values()))
-    todo = [(n, ctx.store.path(n), st) for n, st in stats.items() if known.get(st) != n]
-    scanned = hash_many(ctx, todo) if todo else []
-    return [f.relpath for f in scanned if f.hash != f.relpath]
+    return [n for n, good in zip(unique, results, strict=True) if not good]

@@ -9,7 +9,7 @@ from typing import Literal
 from strata.errors import ObjectMissingError
 from strata.files.context import FilesContext
 from strata.files.discover import Tracked
-from strata.files.scan import scan_file, scan_folder
+from strata.files.scan import folder_hash, scan_file, scan_folder
 from strata.objects.tree import Tree, TreeEntry
 
 State = Literal["unchanged", "modified", "missing"]
@@ -64,9 +64,10 @@ def path_status(ctx: FilesContext, tracked: Tracked) -> PathStatus:
         return PathStatus(tracked.path, "file", "unchanged" if same else "modified")
     if not path.is_dir():
         return PathStatus(tracked.path, "directory", "modified", detail="now a file")
-    tree, _ = scan_folder(ctx, path)
-    if tree.hash == pointer.hash:
+    digest, listing = folder_hash(ctx, path)
+    if digest == pointer.hash:
         return PathStatus(tracked.path, "directory", "unchanged")
+    tree, _ = scan_folder(ctx, path, listing=listing)
     return _folder_changes(ctx, tracked, tree)
 
 

@@ -41,6 +41,10 @@ class StateCache:
                 " inode INTEGER PRIMARY KEY, mtime_ns INTEGER NOT NULL,"
                 " size INTEGER NOT NULL, hash TEXT NOT NULL)"
             )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS folders ("
+                " path TEXT PRIMARY KEY, signature TEXT NOT NULL, hash TEXT NOT NULL)"
+            )
             self._conn = conn
         return self._conn
 
@@ -72,6 +76,21 @@ class StateCache:
         db = self._db()
         with db:
             db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?)", rows)
+
+    def folder_hash(self, path: str, signature: str) -> str | None:
+        """The listing hash of a folder whose files all kept their (path, inode, mtime,
+        size) since it was last hashed, summarised by ``signature``."""
+        row = (
+            self._db()
+            .execute("SELECT hash FROM folders WHERE path = ? AND signature = ?", (path, signature))
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    def save_folder(self, path: str, signature: str, digest: str) -> None:
+        db = self._db()
+        with db:
+            db.execute("INSERT OR REPLACE INTO folders VALUES (?, ?, ?)", (path, signature, digest))
 
     def close(self) -> None:
         if self._conn is not None:
