@@ -239,8 +239,35 @@ class Workspace:
         pointer = Pointer(path=name, kind=v.kind, hash=v.hash, size=v.size, files=v.files)
         return Tracked(relpath + POINTER_SUFFIX, pointer)
 
+    def split_revisions(self, args: Sequence[str], *, most: int = 2) -> tuple[list[str], list[str]]:
+        """Split ``[REV_A [REV_B]] [PATH]...``: leading arguments that name git revisions are
+        revisions; the rest are paths."""
+        revs: list[str] = []
+        for index, arg in enumerate(args):
+            if len(revs) == most or self.git is None or not self._is_revision(arg):
+                rest = list(args[index:])
+                self.relpaths(rest)  # refuses paths outside the workspace
+                return revs, rest
+            revs.append(arg)
+        return revs, []
+
+    def _is_revision(self, text: str) -> bool:
+        assert self.git is not None
+        try:
+            self.git.resolve(text)
+        except RevisionNotFoundError:
+            if not (Path.cwd() / text).exists() and not (self.root / text).exists():
+                raise RevisionNotFoundError(
+                    f"{text!r} is neither a git revision nor a path in the workspace"
+                ) from None
+            return False
+        return True
+
     def diff(
-        self, rev_a: str | None = None, rev_b: str | None = None, paths: Sequence[StrPath] = ()
+        self,
+        rev_a: str | None = None,
+        rev_b: str | None = None,
+        paths: Sequence[StrPath] = (),
     ) -> list[DiffEntry]:
         """Files added, modified and deleted from ``rev_a`` (default HEAD) to ``rev_b``
         (default: the workspace as it is now)."""

@@ -106,17 +106,22 @@ def checkout(
 
 
 def diff(
-    rev_a: Annotated[str | None, typer.Argument(help="Old revision (default HEAD).")] = None,
-    rev_b: Annotated[str | None, typer.Argument(help="New revision (default workspace).")] = None,
-    path: Annotated[list[Path] | None, typer.Option("--path", "-p", help="Limit to path.")] = None,
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[REV_A [REV_B]] [PATH]...",
+            help="Old revision (default HEAD), new revision (default: the workspace), paths.",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Files added, modified and deleted between two git revisions.
+    """Files added, modified and deleted between two git revisions, with sizes.
 
-    Example: strata diff HEAD~1 HEAD --json
+    Example: strata diff HEAD~1 HEAD data/raw --json
     """
     with Workspace() as ws:
-        entries = ws.diff(rev_a, rev_b, path or [])
+        revs, paths = ws.split_revisions(args or [])
+        entries = ws.diff(*revs, paths=paths)
     if json_out:
         print_json([e.to_dict() for e in entries])
         return
