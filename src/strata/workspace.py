@@ -258,7 +258,7 @@ class Workspace:
         except RevisionNotFoundError:
             if not (Path.cwd() / text).exists() and not (self.root / text).exists():
                 raise RevisionNotFoundError(
-                    f"{text!r} is neither a git revision nor a path in the workspace"
+                    f"git revision {text!r} does not exist, and no such path either"
                 ) from None
             return False
         return True
