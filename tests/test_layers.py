@@ -17,7 +17,14 @@ LAYERS: list[tuple[str, ...]] = [
     ("strata.workspace",),
     ("strata.files", "strata.tables", "strata.models", "strata.lineage", "strata.guard"),
     ("strata.objects", "strata.meta"),
-    ("strata.refs", "strata.errors", "strata.config", "strata.paths", "strata.scm"),
+    (
+        "strata.refs",
+        "strata.errors",
+        "strata.config",
+        "strata.paths",
+        "strata.scm",
+        "strata.parallel",
+    ),
 ]
 EDGE_ONLY = ("typer", "rich", "fastapi", "uvicorn")
 

@@ -120,8 +120,10 @@ def diff(
     Example: strata diff HEAD~1 HEAD data/raw --json
     """
     with Workspace() as ws:
-        revs, paths = ws.split_revisions(args or [])
-        entries = ws.diff(*revs, paths=paths)
+        found, paths = ws.split_revisions(args or [])
+        revs: list[str | None] = list(found)
+        revs += [None] * (2 - len(found))
+        entries = ws.diff(revs[0], revs[1], paths)
     if json_out:
         print_json([e.to_dict() for e in entries])
         return

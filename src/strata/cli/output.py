@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +18,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from strata.errors import StrataError
+from strata.parallel import request_cancel, reset_cancel
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,11 +43,17 @@ def fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _on_interrupt(signum: int, frame: object) -> None:
+    request_cancel()
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Map Strata errors and Ctrl-C to one line and an exit code; --debug shows the trace."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, _on_interrupt) if in_main else None
         try:
             return func(*args, **kwargs)
         except StrataError as exc:
@@ -64,6 +73,10 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
                 "interrupted; nothing was left half-written: run the command again to finish",
                 EXIT_INTERRUPTED,
             ) from None
+        finally:
+            if in_main:
+                signal.signal(signal.SIGINT, previous or signal.default_int_handler)
+            reset_cancel()
 
     return wrapper
 

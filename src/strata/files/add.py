@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from strata.errors import NotTrackedError, UserInputError
@@ -15,6 +14,7 @@ from strata.files.scan import Progress, ScannedFile, scan_file, scan_folder
 from strata.objects.state import FileStat
 from strata.objects.store import translate_os_error
 from strata.objects.tree import Tree
+from strata.parallel import parallel_map
 
 # From this size a file is hashed while it is copied into the cache, not before.
 HASH_WHILE_COPYING_SIZE = 64 * 1024 * 1024
@@ -74,11 +74,7 @@ def _store_all(ctx: FilesContext, files: Sequence[ScannedFile], where: str) -> t
         what = posixpath.join(where, f.relpath) if where != f.relpath else where
         return ctx.store.add_file(f.path, f.hash, hashed=f.stat, what=what)
 
-    if len(files) > 1 and ctx.jobs > 1:
-        with ThreadPoolExecutor(ctx.jobs) as pool:
-            links = list(pool.map(store, files))
-    else:
-        links = [store(f) for f in files]
+    links = parallel_map(store, files, ctx.jobs)
     placed = [link for link in links if link is not None]
     return len(placed), (placed[0] if placed else "")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from strata.files.scan import TMP_MARK, Progress, scan_file, scan_folder, verify
 from strata.objects.state import FileStat
 from strata.objects.store import translate_os_error
 from strata.objects.tree import Tree
+from strata.parallel import parallel_map
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,19 +139,19 @@ def _execute(ctx: FilesContext, plan: _Plan, progress: Progress) -> CheckoutResu
         stale.unlink(missing_ok=True)
     what = plan.tracked.path
 
-    def place(job: tuple[Path, str]) -> tuple[FileStat, str]:
+    placed_so_far: list[tuple[FileStat, str]] = []
+
+    def place(job: tuple[Path, str]) -> None:
         dest, digest = job
         dest.parent.mkdir(parents=True, exist_ok=True)
         ctx.store.checkout(digest, dest, what=what)
+        placed_so_far.append((FileStat.of(os.stat(dest)), digest))
         progress(1)
-        return FileStat.of(os.stat(dest)), digest
 
-    if len(plan.writes) > 1 and ctx.jobs > 1:
-        with ThreadPoolExecutor(ctx.jobs) as pool:
-            placed = list(pool.map(place, plan.writes))
-    else:
-        placed = [place(job) for job in plan.writes]
-    ctx.state.save(placed)
+    try:
+        parallel_map(place, plan.writes, ctx.jobs)
+    finally:
+        ctx.state.save(placed_so_far)
     if plan.tracked.pointer.kind == "directory":
         ctx.abspath(what).mkdir(parents=True, exist_ok=True)
         _prune_empty_dirs(ctx.abspath(what))

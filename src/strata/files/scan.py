@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from strata.files.context import FilesContext
 from strata.objects.hashing import hash_bytes, hash_file
 from strata.objects.state import FileStat
 from strata.objects.tree import Tree, TreeEntry
+from strata.parallel import parallel_map
 
 TMP_MARK = ".strata-tmp"
 Progress = Callable[[int], None]
@@ -68,11 +68,7 @@ def hash_many(
         return digest
 
     try:
-        if len(todo) > 1 and ctx.jobs > 1:
-            with ThreadPoolExecutor(ctx.jobs) as pool:
-                digests = list(pool.map(work, todo))
-        else:
-            digests = [work(item) for item in todo]
+        digests = parallel_map(work, todo, ctx.jobs)
     except OSError as exc:
         raise StorageError(f"cannot read {exc.filename}: {exc.strerror}") from exc
     fresh = {st: d for (_, _, st), d in zip(todo, digests, strict=True)}
@@ -139,11 +135,7 @@ def verify_objects(ctx: FilesContext, names: Sequence[str]) -> list[str]:
         return hash_file(ctx.store.path(name)) == name
 
     try:
-        if len(unique) > 1 and ctx.jobs > 1:
-            with ThreadPoolExecutor(ctx.jobs) as pool:
-                results = list(pool.map(intact, unique))
-        else:
-            results = [intact(n) for n in unique]
+        results = parallel_map(intact, unique, ctx.jobs)
     except OSError as exc:
         raise StorageError(f"cannot read cached object {exc.filename}: {exc.strerror}") from exc
     return [n for n, good in zip(unique, results, strict=True) if not good]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from strata.errors import ObjectCorruptError, ObjectMissingError
@@ -10,6 +9,7 @@ from strata.files.context import FilesContext
 from strata.files.discover import tracked_in_tree
 from strata.files.scan import Progress
 from strata.objects.tree import Tree
+from strata.parallel import parallel_map
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +70,7 @@ def verify(ctx: FilesContext, progress: Progress = _no_progress) -> VerifyResult
         progress(1)
         return intact
 
-    with ThreadPoolExecutor(max(1, ctx.jobs)) as pool:
-        intact = list(pool.map(check, names))
+    intact = parallel_map(check, names, ctx.jobs)
     for name, good in zip(names, intact, strict=True):
         if not good:
             problems.append(

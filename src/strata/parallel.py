@@ -1,0 +1,56 @@
+"""Running work on threads, and stopping it at a safe point when the user cancels.
+
+A Ctrl-C that raises KeyboardInterrupt at an arbitrary point can land inside a thread pool's
+own locking and leave it deadlocked. The command line therefore installs a SIGINT handler that
+only calls ``request_cancel()``; work started through ``parallel_map`` checks the flag before
+each item and stops between items, then raises KeyboardInterrupt from a safe place. A second
+Ctrl-C interrupts at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_cancelled = threading.Event()
+
+
+class Cancelled(KeyboardInterrupt):
+    """Raised between items once cancellation was requested."""
+
+
+def request_cancel() -> None:
+    if _cancelled.is_set():
+        raise KeyboardInterrupt
+    _cancelled.set()
+
+
+def reset_cancel() -> None:
+    _cancelled.clear()
+
+
+def check_cancelled() -> None:
+    if _cancelled.is_set():
+        raise Cancelled
+
+
+def parallel_map(func: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
+    """``[func(i) for i in items]`` on up to ``jobs`` threads, in order, cancellable."""
+
+    def guarded(item: T) -> R:
+        check_cancelled()
+        return func(item)
+
+    if jobs <= 1 or len(items) <= 1:
+        return [guarded(item) for item in items]
+    pool = ThreadPoolExecutor(min(jobs, len(items)))
+    try:
+        futures = [pool.submit(guarded, item) for item in items]
+        return [future.result() for future in futures]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

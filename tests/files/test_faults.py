@@ -1,0 +1,273 @@
+"""Faults during real runs of the ``strata`` command: a full disk, Ctrl-C and ``kill -9``.
+
+After any of them the next command works, ``strata verify`` finds nothing corrupt, and running
+the interrupted command again leaves the workspace matching its pointers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from factories import (
+    STRATA,
+    Outcome,
+    WorkspaceFactory,
+    assert_one_line_error,
+    cache_objects,
+    commit_all,
+    file_hashes,
+    run_strata,
+    snapshot,
+    write,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Big enough that the command is still busy when it is interrupted."""
+
+    files: int
+    size: int
+
+    def write(self, folder: Path, seed: bytes = b"") -> dict[str, str]:
+        """Files of exactly ``size`` bytes, each different."""
+        block = os.urandom(self.size)
+        for i in range(self.files):
+            head = seed + i.to_bytes(4, "big")
+            write(folder / f"part-{i:05d}.bin", head + block[len(head) :])
+        return file_hashes(folder)
+
+
+# Adding syncs every object to disk, so a few files take a while; checkouts need many more
+# files, so that half of them cannot be written in one of the slices the command runs in.
+ADD = Dataset(64, 256 * 1024)
+CHECKOUT = {"copy": Dataset(400, 32 * 1024), "hardlink": Dataset(1000, 512)}
+SIGNALS = {"ctrl-c": signal.SIGINT, "kill-9": signal.SIGKILL}
+
+
+def _stopped(pid: int) -> bool:
+    """Whether every thread of the process is stopped (or gone), from /proc."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return True
+    for task in tasks:
+        try:
+            stat = Path(f"/proc/{pid}/task/{task}/stat").read_text()
+        except FileNotFoundError:
+            continue
+        if stat.rsplit(")", 1)[1].split()[0] not in ("T", "t", "Z", "X"):
+            return False
+    return True
+
+
+def _interrupt_when(
+    args: list[str], cwd: Path, underway: Callable[[], bool], sig: signal.Signals
+) -> Outcome:
+    """Start ``strata ARGS``, let it run in short slices (SIGCONT … SIGSTOP) until
+    ``underway()`` holds while it is stopped, then send ``sig`` and wait for the end.
+
+    Running in slices makes the moment of interruption independent of how busy the machine
+    is: the command cannot race past the point the test waits for."""
+    proc = subprocess.Popen(
+        [str(STRATA), *args],
+        cwd=cwd,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            os.kill(proc.pid, signal.SIGSTOP)
+            while not _stopped(proc.pid):
+                time.sleep(0.0001)
+            if proc.poll() is not None:
+                pytest.fail(f"strata {' '.join(args)} finished before it could be interrupted")
+            if underway():
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"strata {' '.join(args)} never got underway")
+            os.kill(proc.pid, signal.SIGCONT)
+            time.sleep(0.0005)
+        proc.send_signal(sig)
+        os.kill(proc.pid, signal.SIGCONT)
+        try:
+            stdout, stderr = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+            stdout, stderr = proc.communicate()
+            pytest.fail(f"strata {' '.join(args)} hangs after {sig.name}:\n{stderr}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return Outcome(proc.returncode, stdout, stderr)
+
+
+def _assert_interrupted(outcome: Outcome, sig: signal.Signals) -> None:
+    if sig == signal.SIGKILL:
+        assert outcome.code == -signal.SIGKILL, outcome
+    else:
+        assert_one_line_error(outcome, 130, "interrupted", "run the command again")
+
+
+def _count_files(folder: Path) -> int:
+    """Files in ``folder`` under their own names (not temp files)."""
+    try:
+        return sum(1 for name in os.listdir(folder) if not name.startswith("."))
+    except FileNotFoundError:
+        return 0
+
+
+def _midway(done: int, total: int) -> bool:
+    """Some of the work is done, and at most half of it."""
+    return max(2, total // 10) <= done <= total // 2
+
+
+def _assert_recovers(root: Path, rerun: list[str]) -> None:
+    status = run_strata("status", "--json", cwd=root)
+    assert status.code == 0, status.stderr
+    verify = run_strata("verify", "--json", cwd=root)
+    assert verify.code == 0, verify.stdout + verify.stderr
+    assert verify.json()["ok"] is True  # type: ignore[index]
+    again = run_strata(*rerun, cwd=root)
+    assert again.code == 0, again.stderr
+    status = run_strata("status", "--json", cwd=root)
+    assert status.code == 0, status.stderr
+    assert {row["state"] for row in status.json()} == {"unchanged"}  # type: ignore[union-attr,index]
+
+
+# -- a full disk ------------------------------------------------------------------------------
+def test_disk_full_during_add(make_workspace: WorkspaceFactory, tmp_path: Path) -> None:
+    """A 1 MiB tmpfs as the cache, mounted in a private mount namespace, and a 4 MiB file."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare is not installed")
+    cache = tmp_path / "small-cache"
+    cache.mkdir()
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=1m tmpfs '{cache}'"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        reason = f"cannot mount a small tmpfs with unshare -rm: {probe.stderr.strip()}"
+        print(reason)
+        pytest.skip(reason)
+
+    ws = make_workspace()
+    write(ws.root / "big", os.urandom(4 * 1024 * 1024))
+    before = snapshot(ws.root)
+    done = subprocess.run(
+        [
+            "unshare",
+            "-rm",
+            "sh",
+            "-c",
+            f"mount -t tmpfs -o size=1m tmpfs '{cache}' && exec '{STRATA}' add big",
+        ],
+        cwd=ws.root,
+        env={**os.environ, "STRATA_CACHE_DIR": str(cache), "STRATA_CACHE_TYPE": "copy"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    outcome = Outcome(done.returncode, done.stdout, done.stderr)
+    assert_one_line_error(
+        outcome, 10, "disk full while storing big in the cache", "free some space"
+    )
+    assert not (ws.root / "big.strata").exists()
+    assert snapshot(ws.root) == before
+    assert list(cache.iterdir()) == []
+
+
+# -- interrupted add --------------------------------------------------------------------------
+@pytest.mark.parametrize("sig", SIGNALS.values(), ids=SIGNALS.keys())
+def test_interrupted_add(make_workspace: WorkspaceFactory, sig: signal.Signals) -> None:
+    ws = make_workspace(cache_type="copy")
+    data = ADD
+    expected = data.write(ws.root / "raw")
+    cache = ws.config.cache_dir
+
+    def underway() -> bool:
+        return _midway(len(cache_objects(cache)), data.files)
+
+    outcome = _interrupt_when(["add", "raw"], ws.root, underway, sig)
+
+    _assert_interrupted(outcome, sig)
+    assert len(cache_objects(cache)) < data.files, "add finished before the signal"
+    assert not (ws.root / "raw.strata").exists()
+    _assert_recovers(ws.root, ["add", "raw"])
+    assert file_hashes(ws.root / "raw") == expected
+    assert len(cache_objects(cache)) == data.files + 1
+
+
+# -- interrupted checkout ---------------------------------------------------------------------
+@pytest.mark.parametrize("sig", SIGNALS.values(), ids=SIGNALS.keys())
+@pytest.mark.parametrize("cache_type", ["hardlink", "copy"])
+def test_interrupted_checkout(
+    make_workspace: WorkspaceFactory, cache_type: str, sig: signal.Signals
+) -> None:
+    ws = make_workspace(cache_type=cache_type)
+    data = CHECKOUT[cache_type]
+    expected = data.write(ws.root / "raw")
+    ws.add(["raw"])
+    commit_all(ws.root, "raw")
+    shutil.rmtree(ws.root / "raw")
+    folder = ws.root / "raw"
+
+    def underway() -> bool:
+        return _midway(_count_files(folder), data.files)
+
+    outcome = _interrupt_when(["checkout"], ws.root, underway, sig)
+
+    _assert_interrupted(outcome, sig)
+    assert _count_files(folder) < data.files, "checkout finished before the signal"
+    _assert_recovers(ws.root, ["checkout"])
+    assert file_hashes(folder) == expected
+
+
+@pytest.mark.parametrize("sig", SIGNALS.values(), ids=SIGNALS.keys())
+def test_interrupted_checkout_of_another_revision(
+    make_workspace: WorkspaceFactory, sig: signal.Signals
+) -> None:
+    """Every file is replaced (same names, new contents); a plain checkout finishes the job."""
+    ws = make_workspace(cache_type="copy")
+    data = CHECKOUT["copy"]
+    folder = ws.root / "raw"
+    old = data.write(folder, b"old")
+    ws.add(["raw"])
+    commit_all(ws.root, "old")
+    data.write(folder, b"new")
+    ws.add(["raw"])
+    commit_all(ws.root, "new")
+    inodes = {p.name: p.stat().st_ino for p in folder.iterdir()}
+
+    def underway() -> bool:  # some files replaced by new ones
+        replaced = 0
+        for entry in os.scandir(folder):
+            try:
+                replaced += entry.inode() != inodes.get(entry.name, entry.inode())
+            except FileNotFoundError:
+                pass
+        return _midway(replaced, data.files)
+
+    outcome = _interrupt_when(["checkout", "--rev", "HEAD~1"], ws.root, underway, sig)
+
+    _assert_interrupted(outcome, sig)
+    _assert_recovers(ws.root, ["checkout", "--rev", "HEAD~1"])
+    assert file_hashes(folder) == old
+    assert not [p for p in folder.iterdir() if p.name.endswith(".strata-tmp")]

@@ -1,0 +1,166 @@
+"""The object store: atomic puts through cache/tmp, and reads that verify the hash."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+import strata.objects.links
+from factories import b3, corrupt, write
+from strata.errors import (
+    DiskFullError,
+    ObjectCorruptError,
+    ObjectMissingError,
+    StorageError,
+)
+from strata.objects import ObjectStore
+
+DATA = b"delivery_id,delay\n1,4\n2,9\n" * 1000
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ObjectStore:
+    return ObjectStore(tmp_path / "cache", ("copy",))
+
+
+def _tmp_files(store: ObjectStore) -> list[Path]:
+    return list(store.tmp_dir.iterdir()) if store.tmp_dir.is_dir() else []
+
+
+def test_add_file_stores_a_read_only_object_under_its_hash(
+    store: ObjectStore, tmp_path: Path
+) -> None:
+    src = write(tmp_path / "data.csv", DATA)
+    name = b3(DATA)
+    assert store.add_file(src, name) == "copy"
+    obj = store.root / name[:2] / name[2:]
+    assert obj.read_bytes() == DATA
+    assert stat.S_IMODE(obj.stat().st_mode) & 0o222 == 0
+    assert store.exists(name)
+    assert list(store.names()) == [name]
+    assert _tmp_files(store) == []
+
+
+def test_add_file_of_a_known_object_stores_nothing(store: ObjectStore, tmp_path: Path) -> None:
+    src = write(tmp_path / "data.csv", DATA)
+    name = b3(DATA)
+    store.add_file(src, name)
+    assert store.add_file(src, name) is None
+    assert list(store.names()) == [name]
+
+
+def test_add_bytes_returns_the_blake3_name(store: ObjectStore) -> None:
+    name = store.add_bytes(DATA)
+    assert name == b3(DATA)
+    assert store.read_bytes(name, what="test") == DATA
+
+
+@pytest.mark.parametrize("how", ["file", "bytes"])
+def test_put_is_atomic_through_cache_tmp(
+    store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The object appears under its name only by one rename of a complete temp file that was
+    written in cache/tmp."""
+    name = b3(DATA)
+    final = store.root / name[:2] / name[2:]
+    seen: list[tuple[Path, bool, bytes]] = []
+    real_replace = os.replace
+
+    def spy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        if Path(dst) == final:
+            seen.append((Path(src), final.exists(), Path(src).read_bytes()))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    if how == "file":
+        store.add_file(write(tmp_path / "data.csv", DATA), name)
+    else:
+        store.add_bytes(DATA)
+    [(src, existed_before, contents)] = seen
+    assert src.parent == store.root / "tmp"
+    assert not existed_before
+    assert contents == DATA
+    assert final.read_bytes() == DATA
+    assert _tmp_files(store) == []
+
+
+@pytest.mark.parametrize(
+    ("err", "error_type"),
+    [(errno.EIO, StorageError), (errno.ENOSPC, DiskFullError)],
+    ids=["io-error", "disk-full"],
+)
+def test_a_write_that_fails_halfway_leaves_no_object_and_no_temp_file(
+    store: ObjectStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    err: int,
+    error_type: type[StorageError],
+) -> None:
+    def half_copy(src: Path, dst: Path, *, durable: bool = True) -> None:
+        with open(dst, "xb") as fh:
+            fh.write(src.read_bytes()[: len(DATA) // 2])
+        raise OSError(err, os.strerror(err))
+
+    monkeypatch.setattr(strata.objects.links, "copy", half_copy)
+    src = write(tmp_path / "data.csv", DATA)
+    name = b3(DATA)
+    with pytest.raises(error_type) as info:
+        store.add_file(src, name, what="data.csv")
+    assert "data.csv" in info.value.one_line()
+    assert not store.exists(name)
+    assert list(store.names()) == []
+    assert _tmp_files(store) == []
+
+
+def test_disk_full_is_a_disk_full_error_with_a_hint(
+    store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(src: Path, dst: Path, *, durable: bool = True) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(strata.objects.links, "copy", full)
+    with pytest.raises(DiskFullError) as info:
+        store.add_file(write(tmp_path / "big", DATA), b3(DATA), what="big")
+    assert info.value.exit_code == 10
+    assert "disk full" in info.value.one_line()
+    assert "free some space" in info.value.one_line()
+
+
+def test_reading_a_corrupt_object_raises_object_corrupt_error(store: ObjectStore) -> None:
+    name = store.add_bytes(DATA)
+    corrupt(store.path(name))
+    with pytest.raises(ObjectCorruptError) as info:
+        store.read_bytes(name, what="the listing of data/raw")
+    assert name[:12] in info.value.message
+    assert "data/raw" in info.value.message
+    assert not store.is_intact(name)
+
+
+def test_reading_an_intact_object_verifies_it(store: ObjectStore) -> None:
+    name = store.add_bytes(DATA)
+    assert store.is_intact(name)
+    assert store.read_bytes(name, what="x") == DATA
+
+
+def test_reading_a_missing_object_raises_object_missing_error(store: ObjectStore) -> None:
+    name = b3(b"never stored")
+    with pytest.raises(ObjectMissingError) as info:
+        store.read_bytes(name, what="data/raw.csv")
+    assert name[:12] in info.value.message
+    assert "strata pull" in info.value.one_line()
+    assert not store.is_intact(name)
+
+
+def test_clean_tmp_removes_only_stale_temp_files(store: ObjectStore) -> None:
+    store.tmp_dir.mkdir(parents=True)
+    stale, fresh = store.tmp_dir / "old.tmp", store.tmp_dir / "new.tmp"
+    stale.write_bytes(b"x")
+    fresh.write_bytes(b"y")
+    os.utime(stale, (1, 1))
+    assert store.clean_tmp() == 1
+    assert not stale.exists()
+    assert fresh.exists()
