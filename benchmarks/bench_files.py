@@ -10,7 +10,8 @@ The script builds its own data (random bytes) in a temporary folder, installs DV
 throwaway venv under ``~/.cache/strata-bench/dvc-venv`` the first time (reused afterwards), and
 runs both tools as CLI subprocesses the same way, each in its own fresh git repository in the
 same folder (so on the same filesystem), with the same data. Each tool keeps its defaults:
-Strata links reflink,hardlink,copy and DVC reflink,copy; the link type each used is reported.
+Strata links reflink,hardlink,copy (no hardlinks when run as root) and DVC reflink,copy; the
+link type each used is reported (``--strata-cache-type`` overrides Strata's).
 DVC's analytics and update check are switched off, so it makes no network calls.
 
 Cases:
@@ -170,10 +171,14 @@ def ensure_dvc(venv: Path, spec: str) -> Path:
         shutil.rmtree(venv)
     log(f"installing {spec} into {venv} (once; reused by later runs)")
     venv.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, spec], check=True)
+    for step in (
+        [sys.executable, "-m", "venv", str(venv)],
+        [*pip, "--upgrade", "pip"],
+        [*pip, spec],
+    ):
+        if subprocess.run(step).returncode != 0:
+            raise BenchError(f"could not install DVC: `{' '.join(step)}` failed")
     return dvc
 
 
@@ -543,6 +548,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        bench_files(args)
+    except BenchError as exc:
+        log(f"error: {exc}")
+        return 1
+    return 0
+
+
+def bench_files(args: argparse.Namespace) -> None:
     cases = [c for c in CASES if c in (args.case or CASES)]
     runs = {c: args.runs or DEFAULT_RUNS[c] for c in CASES}
     strata = strata_exe()
@@ -565,13 +579,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         source = strata_source()
         started = time.perf_counter()
-        try:
-            bench.build_data(cases)
-            for case in cases:
-                emit(bench.run_case(case).to_dict())
-        except BenchError as exc:
-            log(f"error: {exc}")
-            return 1
+        bench.build_data(cases)
+        for case in cases:
+            emit(bench.run_case(case).to_dict())
         emit(
             {
                 "summary": "bench_files",
@@ -593,7 +603,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "total_s": round(time.perf_counter() - started, 1),
             }
         )
-    return 0
 
 
 if __name__ == "__main__":

@@ -203,7 +203,9 @@ def test_interrupted_add(make_workspace: WorkspaceFactory, sig: signal.Signals) 
     cache = ws.config.cache_dir
 
     def underway() -> bool:
-        return _midway(len(cache_objects(cache)), data.files)
+        # Files are copied into cache/tmp first, then renamed to their hashes in one go.
+        temps = list((cache / "tmp").glob("*.tmp")) if (cache / "tmp").is_dir() else []
+        return _midway(len(temps) + len(cache_objects(cache)), data.files)
 
     outcome = _interrupt_when(["add", "raw"], ws.root, underway, sig)
 

@@ -12,9 +12,9 @@ from strata.files.ignore import ignore_in_git
 from strata.files.pointer import POINTER_SUFFIX, Kind, Pointer, pointer_path_for, write_pointer
 from strata.files.scan import Progress, ScannedFile, scan_file, scan_folder
 from strata.objects.state import FileStat
-from strata.objects.store import translate_os_error
+from strata.objects.store import Incoming, translate_os_error
 from strata.objects.tree import Tree
-from strata.parallel import parallel_map
+from strata.parallel import check_cancelled
 
 # From this size a file is hashed while it is copied into the cache, not before.
 HASH_WHILE_COPYING_SIZE = 64 * 1024 * 1024
@@ -69,13 +69,14 @@ def check_addable(ctx: FilesContext, relpath: str) -> None:
         parent = posixpath.dirname(parent)
 
 
-def _store_all(ctx: FilesContext, files: Sequence[ScannedFile], where: str) -> tuple[int, str]:
-    def store(f: ScannedFile) -> str | None:
-        what = posixpath.join(where, f.relpath) if where != f.relpath else where
-        return ctx.store.add_file(f.path, f.hash, hashed=f.stat, what=what)
-
-    links = parallel_map(store, files, ctx.jobs)
-    placed = [link for link in links if link is not None]
+def _store_all(
+    ctx: FilesContext, files: Sequence[ScannedFile], where: str, *, folder: bool
+) -> tuple[int, str]:
+    incoming = [
+        Incoming(f.path, f.hash, f.stat, posixpath.join(where, f.relpath) if folder else where)
+        for f in files
+    ]
+    placed = [link for link in ctx.store.add_files(incoming, ctx.jobs) if link is not None]
     return len(placed), (placed[0] if placed else "")
 
 
@@ -83,7 +84,7 @@ def _add_one(ctx: FilesContext, relpath: str, progress: Progress) -> AddResult:
     path = ctx.abspath(relpath)
     if path.is_dir():
         tree, scanned = scan_folder(ctx, path, progress)
-        new, link = _store_all(ctx, scanned, relpath)
+        new, link = _store_all(ctx, scanned, relpath, folder=True)
         tree_hash = ctx.store.add_bytes(tree.to_bytes(), what=f"the listing of {relpath}")
         return AddResult(
             relpath, "directory", tree_hash, tree.size, len(tree.entries), new, link or None
@@ -97,7 +98,7 @@ def _add_one(ctx: FilesContext, relpath: str, progress: Progress) -> AddResult:
         return AddResult(relpath, "file", digest, stat.size, 1, new, link_type)
     scanned_file = scan_file(ctx, path)
     progress(1)
-    new, link = _store_all(ctx, [scanned_file], relpath)
+    new, link = _store_all(ctx, [scanned_file], relpath, folder=False)
     return AddResult(
         relpath, "file", scanned_file.hash, scanned_file.stat.size, 1, new, link or None
     )
@@ -115,6 +116,7 @@ def add_paths(
     for relpath in relpaths:
         check_addable(ctx, relpath)
     results = [_add_one(ctx, r, progress) for r in dict.fromkeys(relpaths)]
+    check_cancelled()
     if before_commit is not None:
         before_commit(results)
     for result in results:

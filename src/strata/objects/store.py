@@ -7,14 +7,16 @@ crash leaves either no object or a whole one; reads can verify the hash.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import stat
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from strata.config import LinkType
@@ -22,6 +24,7 @@ from strata.errors import DiskFullError, ObjectCorruptError, ObjectMissingError,
 from strata.objects.hashing import hash_bytes, hash_file, hash_path, is_hash
 from strata.objects.links import Linker
 from strata.objects.state import FileStat
+from strata.parallel import check_cancelled, parallel_map
 
 _READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
@@ -34,6 +37,39 @@ def translate_os_error(exc: OSError, doing: str) -> StorageError:
         return DiskFullError(f"disk full while {doing}")
     reason = exc.strerror or str(exc)
     return StorageError(f"cannot finish {doing}: {reason}", hint="check permissions and retry")
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A file on its way into the store: its path, hash, stat when hashed, and a name for
+    error messages."""
+
+    src: Path
+    name: str
+    hashed: FileStat | None
+    what: str
+
+
+def sync_filesystem(path: Path) -> None:
+    """Flush the filesystem holding ``path`` to disk (Linux syncfs; elsewhere a full sync)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if _libc_syncfs is None or _libc_syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+def _find_syncfs() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        syncfs: Callable[[int], int] = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    return syncfs
+
+
+_libc_syncfs = _find_syncfs()
 
 
 class ObjectStore:
@@ -79,26 +115,52 @@ class ObjectStore:
     def add_file(
         self, src: Path, name: str, *, hashed: FileStat | None = None, what: str = ""
     ) -> LinkType | None:
-        """Store ``src`` under ``name`` (its hash); None when the object was already there.
+        """Store ``src`` under ``name`` (its hash); None when the object was already there."""
+        return self.add_files([Incoming(src, name, hashed, what or str(src))])[0]
 
-        ``hashed`` is the file's stat when it was hashed: if the file changed since, nothing is
-        stored. With a hardlink the workspace file and the object share one inode, so both
-        become read-only: an edit in place would otherwise change the cached version.
+    def add_files(self, files: Sequence[Incoming], jobs: int = 1) -> list[LinkType | None]:
+        """Store many files; for each, the link type used, or None when it was there already.
+
+        Each file is placed under a temp name first (linked or copied); copies are then made
+        durable by one sync of the cache's filesystem rather than one fsync per file; only
+        then is each renamed to its hash. A file whose stat differs from ``hashed`` (it
+        changed since it was hashed) stops the whole batch before anything is renamed. With a
+        hardlink the workspace file and the object share one inode, so both become read-only:
+        an edit in place would otherwise change the cached version.
         """
-        if self.exists(name):
-            return None
-        try:
-            with self._tmp_path() as tmp:
-                link_type = self._linker_in.place(src, tmp)
-                if hashed is not None and FileStat.of(os.stat(src)) != hashed:
+        todo = {f.name: f for f in files if not self.exists(f.name)}
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        temps = {name: self.tmp_dir / f"{uuid.uuid4().hex}.tmp" for name in todo}
+        placed: dict[str, LinkType] = {}
+
+        def place(incoming: Incoming) -> None:
+            try:
+                placed[incoming.name] = self._linker_in.place(
+                    incoming.src, temps[incoming.name], durable=False
+                )
+                if incoming.hashed is not None and FileStat.of(os.stat(incoming.src)) != (
+                    incoming.hashed
+                ):
                     raise StorageError(
-                        f"{what or src} changed while it was being added",
+                        f"{incoming.what} changed while it was being added",
                         hint="wait until it is written completely and add it again",
                     )
-                self._commit(tmp, name)
-                return link_type
+            except OSError as exc:
+                raise translate_os_error(exc, f"storing {incoming.what} in the cache") from exc
+
+        try:
+            parallel_map(place, list(todo.values()), jobs)
+            if "copy" in placed.values():
+                sync_filesystem(self.tmp_dir)
+            for name in todo:
+                check_cancelled()
+                self._commit(temps[name], name)
         except OSError as exc:
-            raise translate_os_error(exc, f"storing {what or src} in the cache") from exc
+            raise translate_os_error(exc, "storing files in the cache") from exc
+        finally:
+            for tmp in temps.values():
+                tmp.unlink(missing_ok=True)
+        return [placed.get(f.name) if f.name in todo else None for f in files]
 
     def add_file_hashing(
         self, src: Path, hashed: FileStat, *, what: str
