@@ -50,8 +50,8 @@ class Dataset:
 
 # Adding syncs every object to disk, so a few files take a while; checkouts need many more
 # files, so that half of them cannot be written in one of the slices the command runs in.
-ADD = Dataset(64, 256 * 1024)
-CHECKOUT = {"copy": Dataset(400, 32 * 1024), "hardlink": Dataset(1000, 512)}
+ADD = Dataset(1000, 32 * 1024)
+CHECKOUT = {"copy": Dataset(400, 32 * 1024), "hardlink": Dataset(3000, 512)}
 SIGNALS = {"ctrl-c": signal.SIGINT, "kill-9": signal.SIGKILL}
 
 
