@@ -47,7 +47,7 @@ def test_get_a_default(root: Path, cli: Cli) -> None:
 def test_get_json(root: Path, cli: Cli) -> None:
     out = cli("config", "get", "cache.jobs", "--json", cwd=root)
     assert out.code == 0, out.stderr
-    assert out.json() == {"key": "cache.jobs", "value": "4"}
+    assert out.json() == {"key": "cache.jobs", "value": OPTIONS["cache.jobs"].default}
 
 
 def test_set_writes_the_project_file(root: Path, cli: Cli) -> None:
@@ -77,7 +77,9 @@ def test_unset_goes_back_to_the_default(root: Path, cli: Cli) -> None:
     out = cli("config", "unset", "cache.jobs", cwd=root)
     assert out.code == 0, out.stderr
     assert "cache" not in _project(root)
-    assert cli("config", "get", "cache.jobs", cwd=root).stdout == "4\n"
+    assert (
+        cli("config", "get", "cache.jobs", cwd=root).stdout == OPTIONS["cache.jobs"].default + "\n"
+    )
 
 
 def test_list_shows_every_value_and_its_source(root: Path, cli: Cli) -> None:
@@ -109,7 +111,8 @@ def test_layers_later_wins(root: Path) -> None:
     assert (config.get_int("cache.jobs"), config.sources["cache.jobs"]) == (2, "project")
     unset_value(root, "cache.jobs")
     config = Config.load(root, {})
-    assert (config.get_int("cache.jobs"), config.sources["cache.jobs"]) == (4, "default")
+    default = int(OPTIONS["cache.jobs"].default)
+    assert (config.get_int("cache.jobs"), config.sources["cache.jobs"]) == (default, "default")
 
 
 def test_layers_through_the_cli(root: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -80,7 +80,13 @@ OPTIONS: dict[str, Option] = {
             _link_types,
             "checkout link types, tried in order",
         ),
-        Option("cache.jobs", "4", _int_text, "threads used to hash and link files"),
+        Option(
+            "cache.jobs",
+            "1",
+            _int_text,
+            "threads that hash and place small files; on one disk, creating files is the "
+            "bottleneck and more threads only contend (large files are hashed on all cores)",
+        ),
         Option(
             "metadata.url",
             "",

@@ -15,6 +15,8 @@ from strata.objects.tree import Tree, TreeEntry
 from strata.parallel import parallel_map
 
 TMP_MARK = ".strata-tmp"
+# (path relative to the scanned folder, full path, stat) of every file found
+Listing = list[tuple[str, str, FileStat]]
 Progress = Callable[[int], None]
 
 
@@ -25,18 +27,16 @@ def _no_progress(_: int) -> None:
 @dataclass(frozen=True, slots=True)
 class ScannedFile:
     relpath: str  # relative to the scanned folder
-    path: Path
+    path: str
     stat: FileStat
     hash: str
 
 
-def list_files(
-    folder: Path, leftovers: list[Path] | None = None
-) -> list[tuple[str, Path, FileStat]]:
+def list_files(folder: Path, leftovers: list[Path] | None = None) -> Listing:
     """Every regular file below ``folder`` with its stat; symlinks to files are followed.
 
     Temp files of an interrupted checkout are skipped, and collected in ``leftovers``."""
-    found: list[tuple[str, Path, FileStat]] = []
+    found: Listing = []
     stack: list[tuple[str, str]] = [("", os.fspath(folder))]
     while stack:
         rel, path = stack.pop()
@@ -48,13 +48,13 @@ def list_files(
                 if leftovers is not None:
                     leftovers.append(Path(entry.path))
             elif entry.is_file():
-                found.append((child, Path(entry.path), FileStat.of(entry.stat())))
+                found.append((child, entry.path, FileStat.of(entry.stat())))
     return found
 
 
 def hash_many(
     ctx: FilesContext,
-    items: list[tuple[str, Path, FileStat]],
+    items: Listing,
     progress: Progress = _no_progress,
 ) -> list[ScannedFile]:
     """Hash the files the state cache does not know, on ``ctx.jobs`` threads."""
@@ -62,7 +62,7 @@ def hash_many(
     todo = [(rel, path, st) for rel, path, st in items if st not in known]
     progress(len(items) - len(todo))
 
-    def work(item: tuple[str, Path, FileStat]) -> str:
+    def work(item: tuple[str, str, FileStat]) -> str:
         digest = hash_file(item[1], item[2].size)
         progress(1)
         return digest
@@ -78,10 +78,7 @@ def hash_many(
 
 
 def scan_file(ctx: FilesContext, path: Path) -> ScannedFile:
-    return hash_many(ctx, [(path.name, path, FileStat.of(path.stat()))])[0]
-
-
-Listing = list[tuple[str, Path, FileStat]]
+    return hash_many(ctx, [(path.name, os.fspath(path), FileStat.of(path.stat()))])[0]
 
 
 def _signature(items: Listing) -> str:
@@ -111,17 +108,17 @@ def scan_folder(
     return tree, scanned
 
 
-def folder_hash(ctx: FilesContext, folder: Path) -> tuple[str, Listing]:
-    """The listing hash of ``folder`` as it is now, and its files.
+def folder_hash(ctx: FilesContext, folder: Path) -> tuple[str, Tree | None]:
+    """The listing hash of ``folder`` as it is now, and its listing when it had to be built.
 
     When no file was added, removed or touched since the folder was last hashed, the answer
     comes from one state-cache row: a status check then costs a directory walk."""
     items = _list(folder)
     known = ctx.state.folder_hash(os.fspath(folder), _signature(items))
     if known is not None:
-        return known, items
+        return known, None
     tree, _ = scan_folder(ctx, folder, listing=items)
-    return tree.hash, items
+    return tree.hash, tree
 
 
 def verify_objects(ctx: FilesContext, names: Sequence[str]) -> list[str]:

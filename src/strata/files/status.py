@@ -64,10 +64,11 @@ def path_status(ctx: FilesContext, tracked: Tracked) -> PathStatus:
         return PathStatus(tracked.path, "file", "unchanged" if same else "modified")
     if not path.is_dir():
         return PathStatus(tracked.path, "directory", "modified", detail="now a file")
-    digest, listing = folder_hash(ctx, path)
+    digest, tree = folder_hash(ctx, path)
     if digest == pointer.hash:
         return PathStatus(tracked.path, "directory", "unchanged")
-    tree, _ = scan_folder(ctx, path, listing=listing)
+    if tree is None:  # unchanged since last hashed, but not what the pointer says
+        tree, _ = scan_folder(ctx, path)
     return _folder_changes(ctx, tracked, tree)
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from strata.config import LinkType
 
+StrPath = str | os.PathLike[str]
+
 _FICLONE = 0x40049409  # ioctl number of Linux's FICLONE (reflink a whole file)
 # Errors that mean "this link type does not work here": try the next one.
 _UNSUPPORTED = {
@@ -24,7 +26,7 @@ _UNSUPPORTED = {
 }
 
 
-def reflink(src: Path, dst: Path) -> None:
+def reflink(src: StrPath, dst: Path) -> None:
     with open(src, "rb") as fin, open(dst, "xb") as fout:
         try:
             fcntl.ioctl(fout.fileno(), _FICLONE, fin.fileno())
@@ -34,11 +36,11 @@ def reflink(src: Path, dst: Path) -> None:
             raise
 
 
-def hardlink(src: Path, dst: Path) -> None:
+def hardlink(src: StrPath, dst: Path) -> None:
     os.link(src, dst)
 
 
-def copy(src: Path, dst: Path, *, durable: bool = True) -> None:
+def copy(src: StrPath, dst: Path, *, durable: bool = True) -> None:
     """Copy in the kernel where it can (copy_file_range), else through a buffer."""
     with open(src, "rb") as fin, open(dst, "xb") as fout:
         try:
@@ -77,7 +79,7 @@ class Linker:
         # Threads may race to drop the same type; losing the race is harmless.
         self._order = [t for t in self._order if t != link_type] or ["copy"]
 
-    def place(self, src: Path, dst: Path, *, durable: bool = True) -> LinkType:
+    def place(self, src: StrPath, dst: Path, *, durable: bool = True) -> LinkType:
         """Create ``dst`` (which must not exist) with the contents of ``src``."""
         for link_type in list(self._order):
             if link_type == "copy":

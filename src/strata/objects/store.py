@@ -44,7 +44,7 @@ class Incoming:
     """A file on its way into the store: its path, hash, stat when hashed, and a name for
     error messages."""
 
-    src: Path
+    src: str | Path
     name: str
     hashed: FileStat | None
     what: str
@@ -223,10 +223,11 @@ class ObjectStore:
             link_type = self._linker_out.place(src, tmp, durable=False)
             os.replace(tmp, dst)
             return link_type
-        except OSError as exc:
-            raise translate_os_error(exc, f"checking out {what}") from exc
-        finally:
+        except BaseException as exc:
             tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise translate_os_error(exc, f"checking out {what}") from exc
+            raise
 
     def is_intact(self, name: str) -> bool:
         """Re-hash one object; False when its contents no longer match its name."""

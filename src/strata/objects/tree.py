@@ -7,12 +7,17 @@ and a status check can compare one hash instead of twenty thousand.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from strata.errors import ObjectCorruptError
 from strata.objects.hashing import hash_bytes, is_hash
 from strata.paths import unsafe_reason
+
+# A relative path of plain components: no '.', '..', empty parts, backslash or control chars.
+_SAFE_ENTRY = re.compile(r"(?!\.\.?(?:/|$))[^/\\\x00-\x1f]+(?:/(?!\.\.?(?:/|$))[^/\\\x00-\x1f]+)*")
+_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,12 @@ class Tree:
         except (ValueError, KeyError, TypeError) as exc:
             raise ObjectCorruptError(f"directory listing for {what} is malformed") from exc
         for entry in entries:
+            if (
+                _SAFE_ENTRY.fullmatch(entry.path)
+                and _HASH.fullmatch(entry.hash)
+                and entry.size >= 0
+            ):
+                continue  # the common case, checked fast; the slow path explains the rest
             reason = unsafe_reason(entry.path)
             if reason or not is_hash(entry.hash) or entry.size < 0:
                 raise ObjectCorruptError(
