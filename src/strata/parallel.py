@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -48,6 +47,8 @@ def parallel_map(func: Callable[[T], R], items: Sequence[T], jobs: int) -> list[
 
     if jobs <= 1 or len(items) <= 1:
         return [guarded(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
     pool = ThreadPoolExecutor(min(jobs, len(items)))
     try:
         futures = [pool.submit(guarded, item) for item in items]

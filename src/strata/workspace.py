@@ -44,11 +44,11 @@ from strata.files import gc as file_gc
 from strata.files import status as file_status
 from strata.files import verify as file_verify
 from strata.objects import ObjectStore, StateCache
-from strata.refs import Ref, parse_ref
 from strata.scm import Git
 
 if TYPE_CHECKING:
     from strata.meta import FileVersion, MetadataDB
+    from strata.refs import Ref
 
 Progress = Callable[[int], None]
 StrPath = str | os.PathLike[str]
@@ -303,6 +303,8 @@ class Workspace:
 
 def _split_file_refs(paths: Sequence[StrPath]) -> tuple[list[StrPath], list[Ref]]:
     """Separate ``file:`` refs from plain paths."""
+    from strata.refs import parse_ref
+
     plain: list[StrPath] = []
     refs: list[Ref] = []
     for p in paths:

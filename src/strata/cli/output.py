@@ -15,7 +15,6 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from strata.errors import StrataError
 from strata.parallel import request_cancel, reset_cancel
@@ -84,6 +83,14 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 @contextmanager
 def progress_bar(description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr (hidden when stderr is not a terminal); yields advance(n)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),

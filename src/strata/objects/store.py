@@ -7,14 +7,13 @@ crash leaves either no object or a whole one; reads can verify the hash.
 
 from __future__ import annotations
 
-import ctypes
 import errno
+import functools
 import os
 import stat
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,24 +51,25 @@ class Incoming:
 
 def sync_filesystem(path: Path) -> None:
     """Flush the filesystem holding ``path`` to disk (Linux syncfs; elsewhere a full sync)."""
+    syncfs = _find_syncfs()
     fd = os.open(path, os.O_RDONLY)
     try:
-        if _libc_syncfs is None or _libc_syncfs(fd) != 0:
+        if syncfs is None or syncfs(fd) != 0:
             os.sync()
     finally:
         os.close(fd)
 
 
+@functools.cache
 def _find_syncfs() -> Callable[[int], int] | None:
+    import ctypes
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         syncfs: Callable[[int], int] = libc.syncfs
     except (OSError, AttributeError):
         return None
     return syncfs
-
-
-_libc_syncfs = _find_syncfs()
 
 
 class ObjectStore:
@@ -172,6 +172,8 @@ class ObjectStore:
         file costs about one read.
         """
         try:
+            from concurrent.futures import ThreadPoolExecutor
+
             with self._tmp_path() as tmp, ThreadPoolExecutor(1) as pool:
                 placing = pool.submit(self._linker_in.place, src, tmp, durable=False)
                 name = hash_file(src, hashed.size)
