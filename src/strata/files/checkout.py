@@ -140,10 +140,13 @@ def _execute(ctx: FilesContext, plan: _Plan, progress: Progress) -> CheckoutResu
     what = plan.tracked.path
 
     placed_so_far: list[tuple[FileStat, str]] = []
+    made_dirs: set[Path] = set()
 
     def place(job: tuple[Path, str]) -> None:
         dest, digest = job
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.parent not in made_dirs:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            made_dirs.add(dest.parent)
         ctx.store.checkout(digest, dest, what=what)
         placed_so_far.append((FileStat.of(os.stat(dest)), digest))
         progress(1)

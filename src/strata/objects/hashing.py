@@ -27,9 +27,12 @@ def hash_file(path: str | os.PathLike[str], size: int | None = None) -> str:
         hasher.update_mmap(os.fspath(path))
         return str(hasher.hexdigest())
     hasher = blake3.blake3()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_SMALL_READ):
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        while chunk := os.read(fd, _SMALL_READ):
             hasher.update(chunk)
+    finally:
+        os.close(fd)
     return str(hasher.hexdigest())
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import itertools
 import os
 import stat
 import time
@@ -47,6 +48,14 @@ class Incoming:
     name: str
     hashed: FileStat | None
     what: str
+
+
+_counter = itertools.count()
+
+
+def _unique() -> str:
+    """A name part no other temp file of this or another process uses."""
+    return f"{os.getpid()}-{next(_counter)}"
 
 
 def sync_filesystem(path: Path) -> None:
@@ -219,14 +228,18 @@ class ObjectStore:
         """Make ``dst`` hold object ``name``, linked or copied beside it and renamed over it,
         so ``dst`` is never seen half-written. The caller verifies objects beforehand
         (``strata.files.scan.verify_objects``); this only places them."""
-        src = self.require(name, what)
-        tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.strata-tmp")
+        src = self.path(name)
+        tmp = dst.with_name(f".{dst.name}.{_unique()}.strata-tmp")
         try:
             link_type = self._linker_out.place(src, tmp, durable=False)
             os.replace(tmp, dst)
             return link_type
         except BaseException as exc:
             tmp.unlink(missing_ok=True)
+            if isinstance(exc, FileNotFoundError) and not src.exists():
+                raise ObjectMissingError(
+                    f"object {name[:12]} for {what} is not in the cache"
+                ) from exc
             if isinstance(exc, OSError):
                 raise translate_os_error(exc, f"checking out {what}") from exc
             raise
