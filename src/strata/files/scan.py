@@ -82,7 +82,9 @@ def scan_file(ctx: FilesContext, path: Path) -> ScannedFile:
 
 
 def _signature(items: Listing) -> str:
-    lines = sorted(f"{rel}\0{st.inode}\0{st.mtime_ns}\0{st.size}" for rel, _, st in items)
+    """A digest of every file's (path, inode, mtime, size), in walk order: a different order
+    only costs a full scan, never a wrong answer."""
+    lines = [f"{rel}\0{st.inode}\0{st.mtime_ns}\0{st.size}" for rel, _, st in items]
     return hash_bytes("\n".join(lines).encode())
 
 
