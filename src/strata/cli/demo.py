@@ -17,6 +17,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from strata.cli.output import console, human_size
+from strata.errors import StrataError
 from strata.workspace import Workspace
 
 _GIT_ENV = {
@@ -119,7 +120,16 @@ def _story(root: Path) -> None:
     _git(root, "commit", "-q", "-am", "Roll deliveries back to 1-5 October")
     _say("The rollback is a new commit: history keeps both versions, nothing is lost.")
 
-    _chapter(5, "Check the cache")
+    _chapter(5, "Unsaved work is never overwritten silently")
+    scratch = data / "2024-10-09.csv"
+    scratch.write_text("delivery_id,distance_km,weather,delay_min\n9-0,3.5,sun,4\n")
+    try:
+        ws.checkout(["file:data/deliveries@HEAD~1"])
+    except StrataError as exc:
+        _say(f"strata checkout file:data/deliveries@HEAD~1 refuses: {escape(exc.message)}.")
+    scratch.unlink()
+
+    _chapter(6, "Check the cache")
     result = ws.verify()
     _say(f"strata verify: {result.checked} objects re-hashed, {len(result.problems)} problems.")
     versions = ws.file_versions(data)
