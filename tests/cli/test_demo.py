@@ -20,7 +20,7 @@ def test_the_demo_tells_every_chapter_and_cleans_up(
     for fragment in (
         "is modified: 2 added, 4 modified, 1 deleted",
         "the folder holds 5 files again",
-        "refuses: data/deliveries/2024-10-09.csv would be overwritten and is not saved",
+        "refuses: data/deliveries/2024-10-09.csv would be overwritten or removed",
         "0 problems",
         "remembers 2 versions",
     ):

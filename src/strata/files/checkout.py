@@ -126,7 +126,9 @@ def _check(ctx: FilesContext, plans: Sequence[_Plan], *, force: bool) -> None:
     unsaved = [p for plan in plans for p in plan.unsaved]
     if unsaved and not force:
         more = f" and {len(unsaved) - 1} more" if len(unsaved) > 1 else ""
-        raise UncommittedChangesError(f"{unsaved[0]}{more} would be overwritten and is not saved")
+        raise UncommittedChangesError(
+            f"{unsaved[0]}{more} would be overwritten or removed and is saved nowhere else"
+        )
 
 
 def _execute(ctx: FilesContext, plan: _Plan, progress: Progress) -> CheckoutResult:
