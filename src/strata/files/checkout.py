@@ -109,25 +109,28 @@ def _plan_folder(ctx: FilesContext, tracked: Tracked) -> _Plan:
     return plan
 
 
+def _first(names: Sequence[str], width: int = 0) -> str:
+    """'x' or 'x and 3 more', for a one-line message about many names."""
+    first = names[0][:width] if width else names[0]
+    return f"{first} and {len(names) - 1} more" if len(names) > 1 else first
+
+
 def _check(ctx: FilesContext, plans: Sequence[_Plan], *, force: bool) -> None:
     for plan in plans:
         if plan.missing:
-            more = f" and {len(plan.missing) - 1} more" if len(plan.missing) > 1 else ""
             raise ObjectMissingError(
-                f"object {plan.missing[0][:12]}{more} for {plan.tracked.path} is not in the cache"
+                f"object {_first(plan.missing, 12)} for {plan.tracked.path} is not in the cache"
             )
     for plan in plans:
         corrupt = verify_objects(ctx, [digest for _, digest in plan.writes])
         if corrupt:
-            more = f" and {len(corrupt) - 1} more" if len(corrupt) > 1 else ""
             raise ObjectCorruptError(
-                f"object {corrupt[0][:12]}{more} for {plan.tracked.path} is corrupt in the cache"
+                f"object {_first(corrupt, 12)} for {plan.tracked.path} is corrupt in the cache"
             )
     unsaved = [p for plan in plans for p in plan.unsaved]
     if unsaved and not force:
-        more = f" and {len(unsaved) - 1} more" if len(unsaved) > 1 else ""
         raise UncommittedChangesError(
-            f"{unsaved[0]}{more} would be overwritten or removed and is saved nowhere else"
+            f"{_first(unsaved)} would be overwritten or removed and is saved nowhere else"
         )
 
 
@@ -157,10 +160,11 @@ def _execute(ctx: FilesContext, plan: _Plan, progress: Progress) -> CheckoutResu
         parallel_map(place, plan.writes, ctx.jobs)
     finally:
         ctx.state.save(placed_so_far)
-    if plan.tracked.pointer.kind == "directory":
-        ctx.abspath(what).mkdir(parents=True, exist_ok=True)
-        _prune_empty_dirs(ctx.abspath(what))
     kind = plan.tracked.pointer.kind
+    if kind == "directory":
+        ctx.abspath(what).mkdir(parents=True, exist_ok=True)
+        if plan.removals:
+            _prune_empty_dirs(ctx.abspath(what))
     return CheckoutResult(what, kind, len(plan.writes), len(plan.removals))
 
 

@@ -81,6 +81,15 @@ def _find_syncfs() -> Callable[[int], int] | None:
     return syncfs
 
 
+def _check_unchanged(src: str | Path, hashed: FileStat | None, what: str) -> None:
+    """Refuse a file whose stat moved since it was hashed: its hash may not be its content."""
+    if hashed is not None and FileStat.of(os.stat(src)) != hashed:
+        raise StorageError(
+            f"{what} changed while it was being added",
+            hint="wait until it is written completely and add it again",
+        )
+
+
 class ObjectStore:
     def __init__(self, root: Path, link_types: Sequence[LinkType] = ("copy",)) -> None:
         self.root = root
@@ -147,27 +156,21 @@ class ObjectStore:
                 placed[incoming.name] = self._linker_in.place(
                     incoming.src, temps[incoming.name], durable=False
                 )
-                if incoming.hashed is not None and FileStat.of(os.stat(incoming.src)) != (
-                    incoming.hashed
-                ):
-                    raise StorageError(
-                        f"{incoming.what} changed while it was being added",
-                        hint="wait until it is written completely and add it again",
-                    )
+                _check_unchanged(incoming.src, incoming.hashed, incoming.what)
             except OSError as exc:
                 raise translate_os_error(exc, f"storing {incoming.what} in the cache") from exc
 
         try:
             parallel_map(place, list(todo.values()), jobs)
-            if "copy" in placed.values():
+            if any(link != "hardlink" for link in placed.values()):
                 sync_filesystem(self.tmp_dir)
             for name in todo:
                 check_cancelled()
-                self._commit(temps[name], name)
+                self._commit(temps.pop(name), name)
         except OSError as exc:
             raise translate_os_error(exc, "storing files in the cache") from exc
         finally:
-            for tmp in temps.values():
+            for tmp in temps.values():  # only the ones not committed
                 tmp.unlink(missing_ok=True)
         return [placed.get(f.name) if f.name in todo else None for f in files]
 
@@ -189,12 +192,8 @@ class ObjectStore:
                 link_type = placing.result()
                 if self.exists(name):
                     return name, None
-                if FileStat.of(os.stat(src)) != hashed:
-                    raise StorageError(
-                        f"{what} changed while it was being added",
-                        hint="wait until it is written completely and add it again",
-                    )
-                if link_type == "copy":
+                _check_unchanged(src, hashed, what)
+                if link_type != "hardlink":
                     with open(tmp, "rb+") as fh:
                         os.fsync(fh.fileno())
                 self._commit(tmp, name)
