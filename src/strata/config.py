@@ -74,6 +74,7 @@ OPTIONS: dict[str, Option] = {
     for o in (
         Option("core.git", "true", _bool_text, "whether the workspace is a git repository"),
         Option("cache.dir", "", description="cache location; empty means .strata/cache"),
+        Option("core.remote", "", description="the remote push, pull and fetch use by default"),
         Option(
             "cache.type",
             "reflink,hardlink,copy",
@@ -244,3 +245,19 @@ def unset_value(root: Path, key: str, *, scope: Scope = "project") -> None:
         raise ConfigError(f"config key {key!r} is not set in the {scope} file")
     del flat[key]
     write_toml(path, flat)
+
+
+def remove_section(root: Path, prefix: str, *, scope: Scope = "project") -> bool:
+    """Remove every key under ``prefix.`` from one config file; False when there was none."""
+    path = root / STRATA_DIR / (CONFIG_FILE if scope == "project" else LOCAL_CONFIG_FILE)
+    flat = read_toml(path)
+    kept = {k: v for k, v in flat.items() if not k.startswith(prefix + ".")}
+    if len(kept) == len(flat):
+        return False
+    write_toml(path, kept)
+    return True
+
+
+def section(values: Mapping[str, str], prefix: str) -> dict[str, str]:
+    """The keys under ``prefix.``, without the prefix."""
+    return {k[len(prefix) + 1 :]: v for k, v in values.items() if k.startswith(prefix + ".")}

@@ -17,7 +17,8 @@ this tree inside the module that calls the foreign library, with ``raise ... fro
     ├── StorageError                 7
     │   ├── ObjectMissingError       8
     │   ├── ObjectCorruptError       9
-    │   └── DiskFullError            10
+    │   ├── DiskFullError            10
+    │   └── RemoteError              13   unreachable, denied, missing bucket
     ├── GitError                     11
     │   └── RevisionNotFoundError    11
     ├── MetadataError                12
@@ -105,6 +106,11 @@ class DiskFullError(StorageError):
     default_hint = (
         "free some space (or move the cache with `strata config set cache.dir`) and retry"
     )
+
+
+class RemoteError(StorageError):
+    exit_code = 13
+    default_hint = "check the remote with `strata remote list` and your credentials"
 
 
 class GitError(StrataError):

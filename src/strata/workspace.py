@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from strata.config import STRATA_DIR, Config, LinkType, set_value
+from strata.config import (
+    STRATA_DIR,
+    Config,
+    LinkType,
+    remove_section,
+    set_value,
+    unset_value,
+)
 from strata.errors import (
     GitError,
     NotAWorkspaceError,
@@ -48,11 +56,13 @@ from strata.scm import Git
 
 if TYPE_CHECKING:
     from strata.meta import FileVersion, MetadataDB
+    from strata.objects.remote import Remote, TransferResult
     from strata.refs import Ref
 
 Progress = Callable[[int], None]
 StrPath = str | os.PathLike[str]
 
+_REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _STRATA_GITIGNORE = "/cache\n/tmp\n/strata.db*\n/state.db*\n/config.local.toml\n"
 
 
@@ -295,6 +305,128 @@ class Workspace:
         return file_gc.collect(
             self.files, all_refs=not workspace_only, dry_run=dry_run, force=force
         )
+
+    # -- remotes ----------------------------------------------------------------------------
+    def add_remote(self, name: str, url: str, *, default: bool = False) -> None:
+        """Record a remote in the committed config; credentials never go there."""
+        if not _REMOTE_NAME.fullmatch(name):
+            raise UserInputError(
+                f"bad remote name {name!r}", hint="use letters, digits, '-' and '_'"
+            )
+        if name in self.remotes():
+            raise UserInputError(
+                f"remote {name!r} exists already", hint="use `strata remote modify` to change it"
+            )
+        set_value(self.root, f"remote.{name}.url", url)
+        if default:
+            set_value(self.root, "core.remote", name)
+        self.config = Config.load(self.root)
+
+    def remotes(self) -> dict[str, dict[str, str]]:
+        """Every remote: name → its settings (url, endpoint_url, …)."""
+        found: dict[str, dict[str, str]] = {}
+        for key, value in self.config.values.items():
+            if key.startswith("remote.") and key.count(".") >= 2:
+                _, name, option = key.split(".", 2)
+                found.setdefault(name, {})[option] = value
+        return dict(sorted(found.items()))
+
+    def remove_remote(self, name: str) -> None:
+        self._remote_settings(name)
+        for scope in ("project", "local"):
+            remove_section(self.root, f"remote.{name}", scope=scope)
+        if self.config.get("core.remote") == name:
+            unset_value(self.root, "core.remote")
+        self.config = Config.load(self.root)
+
+    def modify_remote(self, name: str, key: str, value: str, *, local: bool = False) -> None:
+        """Change one setting; ``local`` keeps it in the git-ignored file (for secrets)."""
+        self._remote_settings(name)
+        set_value(self.root, f"remote.{name}.{key}", value, scope="local" if local else "project")
+        self.config = Config.load(self.root)
+
+    def _remote_settings(self, name: str) -> dict[str, str]:
+        remotes = self.remotes()
+        if name not in remotes:
+            known = ", ".join(remotes) or "none yet"
+            raise UserInputError(
+                f"no remote named {name!r} (known: {known})",
+                hint="add one with `strata remote add NAME URL`",
+            )
+        return remotes[name]
+
+    def remote(self, name: str | None = None) -> Remote:
+        """The named remote, or the default one (``core.remote``, or the only one)."""
+        from strata.objects.remote import Remote
+
+        chosen = name or self.config.get("core.remote")
+        if not chosen:
+            remotes = list(self.remotes())
+            if len(remotes) != 1:
+                raise UserInputError(
+                    "no default remote",
+                    hint="name one with -r, or `strata remote add NAME URL --default`",
+                )
+            chosen = remotes[0]
+        settings = self._remote_settings(chosen)
+        if "url" not in settings:
+            raise UserInputError(f"remote {chosen!r} has no url", hint="set remote.NAME.url")
+        options = {k: v for k, v in settings.items() if k != "url"}
+        url = settings["url"]
+        if "://" not in url and not Path(url).is_absolute():
+            url = str(self.root / url)  # a relative folder is relative to the workspace
+        return Remote(chosen, url, options)
+
+    def _tracked(self, paths: Sequence[StrPath], rev: str | None) -> list[Tracked]:
+        relpaths = self.relpaths(paths)
+        if rev is None:
+            return tracked_in_tree(self.files, relpaths)
+        return tracked_at(self.files, self._commit(rev), relpaths)
+
+    def push(
+        self,
+        paths: Sequence[StrPath] = (),
+        *,
+        remote: str | None = None,
+        rev: str | None = None,
+        jobs: int = 4,
+        progress: Progress = _no_progress,
+    ) -> TransferResult:
+        """Upload the objects the pointers need that the remote lacks."""
+        from strata.files.transfer import push
+
+        target = self.remote(remote)
+        return push(self.files, target, self._tracked(paths, rev), jobs=jobs, progress=progress)
+
+    def fetch(
+        self,
+        paths: Sequence[StrPath] = (),
+        *,
+        remote: str | None = None,
+        rev: str | None = None,
+        jobs: int = 4,
+        progress: Progress = _no_progress,
+    ) -> TransferResult:
+        """Download into the cache the objects the pointers need, verified as they arrive."""
+        from strata.files.transfer import fetch
+
+        source = self.remote(remote)
+        return fetch(self.files, source, self._tracked(paths, rev), jobs=jobs, progress=progress)
+
+    def pull(
+        self,
+        paths: Sequence[StrPath] = (),
+        *,
+        remote: str | None = None,
+        jobs: int = 4,
+        force: bool = False,
+        progress: Progress = _no_progress,
+    ) -> tuple[TransferResult, list[CheckoutResult]]:
+        """Fetch, then check out; nothing is checked out when an object could not be fetched."""
+        result = self.fetch(paths, remote=remote, jobs=jobs, progress=progress)
+        if result.failed:
+            return result, []
+        return result, self.checkout(paths, force=force)
 
     def verify(self, *, progress: Progress = _no_progress) -> VerifyResult:
         """Re-hash every cached object; report corrupt and missing ones by name."""

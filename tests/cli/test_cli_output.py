@@ -23,11 +23,33 @@ from factories import (
 )
 from strata.cli.main import app
 
-COMMANDS = ["add", "status", "checkout", "diff", "gc", "verify", "init", "demo", "config"]
+COMMANDS = [
+    "add",
+    "status",
+    "checkout",
+    "diff",
+    "gc",
+    "verify",
+    "init",
+    "demo",
+    "config",
+    "remote",
+    "push",
+    "fetch",
+    "pull",
+]
 CONFIG_COMMANDS = ["get", "set", "unset", "list"]
+REMOTE_COMMANDS = ["add", "list", "remove", "modify"]
 REGISTERED = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
 # Commands that only change something and print nothing (set, unset), or tell a story (demo).
-SHOW_NOTHING = {"config set", "config unset", "demo"}
+SHOW_NOTHING = {
+    "config set",
+    "config unset",
+    "demo",
+    "remote add",
+    "remote modify",
+    "remote remove",
+}
 
 
 def _leaf_commands() -> dict[str, object]:
@@ -65,10 +87,15 @@ def test_json_output_of_every_command_parses(
         "verify": ["verify", "--json"],
         "config get": ["config", "get", "cache.type", "--json"],
         "config list": ["config", "list", "--json"],
+        "remote list": ["remote", "list", "--json"],
+        "push": ["push", "--json"],
+        "fetch": ["fetch", "--json"],
+        "pull": ["pull", "--json"],
     }
     shown = set(_leaf_commands()) - SHOW_NOTHING
     assert shown == set(runs) | {"init"}
     commit_all(ws.root, "empty start")  # diff needs a HEAD
+    assert cli("remote", "add", "r", str(tmp_path / "remote"), cwd=ws.root).code == 0
     for name, args in runs.items():
         out = cli(*args, cwd=ws.root)
         assert out.code == 0, (name, out.stderr)
@@ -163,10 +190,16 @@ def test_help_lists_every_command(cli: Cli, tmp_path: Path) -> None:
     out = cli("config", "--help", cwd=tmp_path)
     assert out.code == 0
     assert _listed(out.stdout) == set(CONFIG_COMMANDS)
+    out = cli("remote", "--help", cwd=tmp_path)
+    assert _listed(out.stdout) == set(REMOTE_COMMANDS)
 
 
 @pytest.mark.parametrize(
-    "command", [[c] for c in REGISTERED] + [["config", c] for c in CONFIG_COMMANDS], ids=" ".join
+    "command",
+    [[c] for c in REGISTERED]
+    + [["config", c] for c in CONFIG_COMMANDS]
+    + [["remote", c] for c in REMOTE_COMMANDS],
+    ids=" ".join,
 )
 def test_every_command_help_has_an_example(cli: Cli, tmp_path: Path, command: list[str]) -> None:
     out = cli(*command, "--help", cwd=tmp_path)

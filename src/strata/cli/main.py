@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from strata import __version__
-from strata.cli import config_cmds, files_cmds
+from strata.cli import config_cmds, files_cmds, remote_cmds
 from strata.cli.output import console, handle_errors, print_json, set_debug
 from strata.workspace import Workspace
 
@@ -21,6 +21,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 files_cmds.register(app)
+remote_cmds.register(app)
 app.add_typer(config_cmds.app, name="config")
 
 

@@ -201,6 +201,22 @@ class ObjectStore:
         except OSError as exc:
             raise translate_os_error(exc, f"storing {what} in the cache") from exc
 
+    def receive(self, name: str, write: Callable[[Path], None], *, what: str) -> None:
+        """Store object ``name`` that ``write(tmp)`` produces (a download), verifying its hash
+        before it becomes visible: a corrupt copy never enters the cache."""
+        if self.exists(name):
+            return
+        try:
+            with self._tmp_path() as tmp:
+                write(tmp)
+                if hash_file(tmp) != name:
+                    raise ObjectCorruptError(f"object {name[:12]} for {what} arrived corrupt")
+                with open(tmp, "rb") as fh:
+                    os.fsync(fh.fileno())
+                self._commit(tmp, name)
+        except OSError as exc:
+            raise translate_os_error(exc, f"storing {what} in the cache") from exc
+
     def add_bytes(self, data: bytes, *, what: str = "") -> str:
         name = hash_bytes(data)
         if self.exists(name):

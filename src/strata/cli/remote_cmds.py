@@ -1,0 +1,142 @@
+"""``strata remote add|list|remove|modify`` and ``push``, ``fetch``, ``pull``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from strata.cli.output import console, handle_errors, human_size, print_json, progress_bar
+from strata.errors import RemoteError
+from strata.objects.remote import TransferResult
+from strata.workspace import Workspace
+
+app = typer.Typer(
+    help="Where data is shared: folders, s3://, gs://, az://.\n\n"
+    "Example: strata remote add storage s3://bucket/strata --default",
+    no_args_is_help=True,
+)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+RemoteOpt = Annotated[str | None, typer.Option("--remote", "-r", help="Remote name.")]
+JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel transfers.")]
+RevOpt = Annotated[str | None, typer.Option("--rev", help="Pointers of this git revision.")]
+PathsArg = Annotated[list[str] | None, typer.Argument(help="Tracked paths (default: all).")]
+
+
+@app.command("add")
+@handle_errors
+def add(
+    name: str,
+    url: str,
+    default: Annotated[bool, typer.Option("--default", help="Use it by default.")] = False,
+) -> None:
+    """Add a remote. Example: strata remote add backup /mnt/backup/strata --default"""
+    Workspace().add_remote(name, url, default=default)
+
+
+@app.command("list")
+@handle_errors
+def list_(json_out: JsonOpt = False) -> None:
+    """Every remote and its settings. Example: strata remote list --json"""
+    ws = Workspace()
+    default = ws.config.get("core.remote")
+    rows = [
+        {"name": name, "default": name == default, **settings}
+        for name, settings in ws.remotes().items()
+    ]
+    if json_out:
+        print_json(rows)
+        return
+    for row in rows:
+        mark = " (default)" if row["default"] else ""
+        console.print(f"{row['name']}\t{row.get('url', '')}{mark}", markup=False)
+
+
+@app.command("remove")
+@handle_errors
+def remove(name: str) -> None:
+    """Forget a remote (its data stays). Example: strata remote remove backup"""
+    Workspace().remove_remote(name)
+
+
+@app.command("modify")
+@handle_errors
+def modify(
+    name: str,
+    key: str,
+    value: str,
+    local: Annotated[
+        bool, typer.Option("--local", help="Keep it in the git-ignored config (secrets).")
+    ] = False,
+) -> None:
+    """Change a setting (url, endpoint_url, region, profile).
+
+    Example: strata remote modify storage endpoint_url http://127.0.0.1:9000
+    """
+    Workspace().modify_remote(name, key, value, local=local)
+
+
+def _report(verb: str, result: TransferResult, json_out: bool) -> None:
+    if json_out:
+        print_json(result.to_dict())
+    else:
+        console.print(
+            f"{verb} {len(result.transferred)} objects ({human_size(result.bytes)}), "
+            f"{result.present} already there"
+        )
+        for failure in result.failed:
+            console.print(f"  [red]failed[/] {failure.name[:12]}: {failure.reason}", markup=True)
+    if result.failed:
+        raise typer.Exit(RemoteError.exit_code)
+
+
+def push(
+    paths: PathsArg = None,
+    remote: RemoteOpt = None,
+    rev: RevOpt = None,
+    jobs: JobsOpt = 4,
+    json_out: JsonOpt = False,
+) -> None:
+    """Upload what the remote lacks. Example: strata push -r storage data/raw"""
+    with Workspace() as ws, progress_bar("Pushing") as advance:
+        result = ws.push(paths or [], remote=remote, rev=rev, jobs=jobs, progress=advance)
+    _report("pushed", result, json_out)
+
+
+def fetch(
+    paths: PathsArg = None,
+    remote: RemoteOpt = None,
+    rev: RevOpt = None,
+    jobs: JobsOpt = 4,
+    json_out: JsonOpt = False,
+) -> None:
+    """Download into the cache what the pointers need. Example: strata fetch --rev main"""
+    with Workspace() as ws, progress_bar("Fetching") as advance:
+        result = ws.fetch(paths or [], remote=remote, rev=rev, jobs=jobs, progress=advance)
+    _report("fetched", result, json_out)
+
+
+def pull(
+    paths: PathsArg = None,
+    remote: RemoteOpt = None,
+    jobs: JobsOpt = 4,
+    force: Annotated[bool, typer.Option("--force", help="Discard unsaved changes.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Fetch, then check out. Example: strata pull data/raw"""
+    with Workspace() as ws, progress_bar("Pulling") as advance:
+        result, restored = ws.pull(
+            paths or [], remote=remote, jobs=jobs, force=force, progress=advance
+        )
+    if not json_out:
+        for r in restored:
+            console.print(
+                f"restored {r.path}: {r.written} written, {r.removed} removed", markup=False
+            )
+    _report("fetched", result, json_out)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="remote")
+    for command in (push, fetch, pull):
+        root.command()(handle_errors(command))

@@ -1,0 +1,89 @@
+"""``push``, ``fetch`` and ``pull``: only the objects the other side lacks, in parallel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from strata.errors import StorageError
+from strata.files.context import FilesContext
+from strata.files.discover import Tracked
+from strata.files.gc import needed_objects
+from strata.files.scan import Progress
+from strata.objects.remote import Failure, Remote, TransferResult
+from strata.objects.tree import Tree
+from strata.parallel import parallel_map
+
+
+def _no_progress(_: int) -> None:
+    return None
+
+
+def _each(
+    names: Sequence[str], act: Callable[[str], None], jobs: int, progress: Progress
+) -> tuple[list[str], list[Failure]]:
+    """Run ``act`` on every name; failures are collected, not raised, so one bad object
+    does not hide the others."""
+    done: list[str] = []
+    failed: list[Failure] = []
+
+    def one(name: str) -> None:
+        try:
+            act(name)
+            done.append(name)
+        except StorageError as exc:
+            failed.append(Failure(name, exc.one_line()))
+        progress(1)
+
+    parallel_map(one, names, jobs)
+    return sorted(done), sorted(failed, key=lambda f: f.name)
+
+
+def push(
+    ctx: FilesContext,
+    remote: Remote,
+    tracked: Sequence[Tracked],
+    *,
+    jobs: int = 4,
+    progress: Progress = _no_progress,
+) -> TransferResult:
+    needed = needed_objects(ctx, tracked, force=False)
+    todo = sorted(needed - remote.names())
+    missing = [n for n in todo if not ctx.store.exists(n)]
+    todo = [n for n in todo if n not in set(missing)]
+    done, failed = _each(todo, lambda n: remote.upload(ctx.store.path(n), n), jobs, progress)
+    failed += [Failure(n, "not in the local cache") for n in missing]
+    size = sum(ctx.store.size(n) for n in done)
+    return TransferResult(tuple(done), len(needed) - len(todo) - len(missing), tuple(failed), size)
+
+
+def fetch(
+    ctx: FilesContext,
+    remote: Remote,
+    tracked: Sequence[Tracked],
+    *,
+    jobs: int = 4,
+    progress: Progress = _no_progress,
+) -> TransferResult:
+    """Bring the objects the pointers need into the cache: listings first, then the files
+    they list. Every object is verified against its hash as it arrives."""
+    available = remote.names()
+
+    def get(name: str) -> None:
+        if name not in available:
+            raise StorageError(f"object {name[:12]} is not on remote {remote.name!r}")
+        ctx.store.receive(name, lambda tmp: remote.download(name, tmp), what=name[:12])
+
+    firsts = sorted({t.pointer.hash for t in tracked if not ctx.store.exists(t.pointer.hash)})
+    done, failed = _each(firsts, get, jobs, progress)
+    listed: set[str] = set()
+    for t in tracked:
+        if t.pointer.kind == "directory" and ctx.store.exists(t.pointer.hash):
+            what = f"the listing of {t.path}"
+            tree = Tree.from_bytes(ctx.store.read_bytes(t.pointer.hash, what=what), what=what)
+            listed.update(e.hash for e in tree.entries)
+    seconds = sorted(n for n in listed if not ctx.store.exists(n))
+    more_done, more_failed = _each(seconds, get, jobs, progress)
+    all_done = tuple(done + more_done)
+    present = len(set(firsts) | listed) - len(firsts) - len(seconds)
+    size = sum(ctx.store.size(n) for n in all_done)
+    return TransferResult(all_done, present, tuple(failed + more_failed), size)

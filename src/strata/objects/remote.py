@@ -1,0 +1,173 @@
+"""Remotes: a copy of the object store on any fsspec filesystem (a folder, ``s3://``, …).
+
+Objects keep the cache's layout, ``<root>/<first two hex digits>/<rest>``. An upload to an
+object store is atomic by itself (an object is visible once complete); on a plain filesystem
+it goes to ``<root>/tmp`` and is renamed into place. Downloads land in the local cache through
+its own atomic path, and are verified against their hash before they count.
+
+fsspec and its backends are imported on first use; a missing backend names the extra to install.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from strata.errors import RemoteError
+from strata.objects.hashing import is_hash
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+_EXTRAS = {"s3": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure"}
+# Options passed to the filesystem; everything else in a remote's config is Strata's own.
+_CLIENT_OPTIONS = {"endpoint_url", "region", "profile"}
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    name: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"hash": self.name, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    """What a push or fetch moved, what was there already, and what failed and why."""
+
+    transferred: tuple[str, ...] = ()
+    present: int = 0
+    failed: tuple[Failure, ...] = field(default_factory=tuple)
+    bytes: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "transferred": len(self.transferred),
+            "already_there": self.present,
+            "bytes": self.bytes,
+            "failed": [f.to_dict() for f in self.failed],
+        }
+
+
+def _storage_options(options: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if "endpoint_url" in options:
+        out["endpoint_url"] = options["endpoint_url"]
+    if "region" in options:
+        out["client_kwargs"] = {"region_name": options["region"]}
+    if "profile" in options:
+        out["profile"] = options["profile"]
+    return out
+
+
+class Remote:
+    def __init__(self, name: str, url: str, options: Mapping[str, str] | None = None) -> None:
+        self.name = name
+        self.url = url.rstrip("/")
+        self.options = dict(options or {})
+
+    def _fail(self, exc: BaseException, doing: str) -> RemoteError:
+        reason = str(exc) or type(exc).__name__
+        if isinstance(exc, PermissionError):
+            hint = "check the credentials (environment or .strata/config.local.toml)"
+        elif isinstance(exc, FileNotFoundError):
+            hint = "check that the bucket or folder exists"
+        else:
+            hint = "check the URL, the endpoint and the network"
+        first_line = reason.splitlines()[0] if reason.splitlines() else reason
+        return RemoteError(
+            f"remote {self.name!r} ({self.url}): cannot {doing}: {first_line}", hint=hint
+        )
+
+    @property
+    def fs(self) -> AbstractFileSystem:
+        return self._open()[0]
+
+    @property
+    def root(self) -> str:
+        return self._open()[1]
+
+    def _open(self) -> tuple[AbstractFileSystem, str]:
+        cached = self.__dict__.get("_opened")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        protocol = self.url.split("://", 1)[0] if "://" in self.url else "file"
+        try:
+            from fsspec.core import url_to_fs
+
+            fs, root = url_to_fs(self.url, **_storage_options(self.options))
+        except ImportError as exc:
+            extra = _EXTRAS.get(protocol, protocol)
+            raise RemoteError(
+                f"remote {self.name!r} needs support for {protocol}://",
+                hint=f"pip install 'strata-ml[{extra}]'",
+            ) from exc
+        except (ValueError, OSError) as exc:
+            raise self._fail(exc, "open it") from exc
+        self.__dict__["_opened"] = (fs, root)
+        return fs, root
+
+    @property
+    def is_local(self) -> bool:
+        from fsspec.implementations.local import LocalFileSystem
+
+        return isinstance(self.fs, LocalFileSystem)
+
+    def _path(self, name: str) -> str:
+        return f"{self.root}/{name[:2]}/{name[2:]}"
+
+    def names(self) -> set[str]:
+        """Every object on the remote (one listing, not one request per object)."""
+        try:
+            if not self.fs.exists(self.root):
+                bucket = self.root.split("/", 1)[0]
+                if not self.is_local and not self.fs.exists(bucket):
+                    raise FileNotFoundError(f"bucket {bucket!r} does not exist")
+                return set()  # nothing pushed yet
+            found = self.fs.find(self.root)
+        except Exception as exc:
+            raise self._fail(exc, "list its objects") from exc
+        names: set[str] = set()
+        for path in found:
+            parts = str(path).rstrip("/").split("/")
+            if len(parts) >= 2 and is_hash(parts[-2] + parts[-1]):
+                names.add(parts[-2] + parts[-1])
+        return names
+
+    def upload(self, local: Path, name: str) -> None:
+        target = self._path(name)
+        try:
+            if self.is_local:
+                tmp = f"{self.root}/tmp/{uuid.uuid4().hex}.tmp"
+                self.fs.makedirs(f"{self.root}/tmp", exist_ok=True)
+                self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+                try:
+                    self.fs.put_file(os.fspath(local), tmp)
+                    os.replace(tmp, target)
+                finally:
+                    if os.path.exists(tmp):
+                        os.unlink(tmp)
+            else:
+                self.fs.put_file(os.fspath(local), target)
+        except Exception as exc:
+            raise self._fail(exc, f"upload object {name[:12]}") from exc
+
+    def download(self, name: str, local: Path) -> None:
+        try:
+            self.fs.get_file(self._path(name), os.fspath(local))
+        except Exception as exc:
+            raise self._fail(exc, f"download object {name[:12]}") from exc
+
+    def remove(self, names: Iterable[str]) -> None:
+        paths = [self._path(n) for n in names]
+        if paths:
+            try:
+                self.fs.rm(paths)
+            except Exception as exc:
+                raise self._fail(exc, "remove objects") from exc

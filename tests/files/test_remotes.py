@@ -1,0 +1,182 @@
+"""Remotes, push, fetch and pull: a local folder and a real S3-protocol server on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from factories import (
+    Cli,
+    WorkspaceFactory,
+    assert_one_line_error,
+    commit_all,
+    file_hashes,
+    git,
+    make_folder,
+    snapshot,
+    write,
+)
+from strata import Workspace
+from strata.errors import RemoteError, UserInputError
+
+
+def _tracked_data(ws: Workspace) -> dict[str, str]:
+    write(ws.root / "model.bin", "weights")
+    expected = make_folder(ws.root / "raw", {"a.csv": "1\n", "sub/b.csv": "2\n"})
+    ws.add(["model.bin", "raw"])
+    commit_all(ws.root, "data")
+    return file_hashes(expected)
+
+
+def _fresh_clone(ws: Workspace, make_workspace: WorkspaceFactory, name: str) -> Workspace:
+    """A second checkout of the same git repository, with an empty cache."""
+    clone = ws.root.parent / name
+    git(ws.root.parent, "clone", "-q", str(ws.root), str(clone))
+    return make_workspace.open(clone)
+
+
+@pytest.fixture(params=["folder", "s3"])
+def remote_url(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str, str]]:
+    if request.param == "folder":
+        return str(tmp_path / "remote"), {}
+    endpoint: str = request.getfixturevalue("s3_endpoint")
+    bucket: str = request.getfixturevalue("s3_bucket")
+    return f"s3://{bucket}/store", {"endpoint_url": endpoint}
+
+
+def _add_remote(ws: Workspace, url: str, options: dict[str, str]) -> None:
+    ws.add_remote("shared", url, default=True)
+    for key, value in options.items():
+        ws.modify_remote("shared", key, value)
+
+
+def test_push_then_pull_into_a_fresh_clone_brings_everything(
+    make_workspace: WorkspaceFactory, remote_url: tuple[str, dict[str, str]]
+) -> None:
+    ws = make_workspace()
+    expected = _tracked_data(ws)
+    _add_remote(ws, *remote_url)
+    commit_all(ws.root, "remote")
+    pushed = ws.push()
+    assert (len(pushed.transferred), pushed.failed) == (4, ())  # 2 files, listing, model
+    assert len(ws.push().transferred) == 0, "a second push sends nothing"
+
+    clone = _fresh_clone(ws, make_workspace, "clone")
+    fetched, restored = clone.pull()
+    assert (len(fetched.transferred), fetched.failed) == (4, ())
+    assert {r.path for r in restored} == {"model.bin", "raw"}
+    assert file_hashes(clone.root / "raw") == expected
+    assert (clone.root / "model.bin").read_text() == "weights"
+    assert clone.verify().ok
+
+
+def test_only_missing_objects_move(make_workspace: WorkspaceFactory, tmp_path: Path) -> None:
+    ws = make_workspace()
+    _tracked_data(ws)
+    _add_remote(ws, str(tmp_path / "remote"), {})
+    ws.push()
+    write(ws.root / "raw" / "a.csv", "1 changed\n")
+    ws.add(["raw"])
+    second = ws.push()
+    assert len(second.transferred) == 2  # the changed file and the new listing
+    assert second.present == 2  # the model and the unchanged file
+
+
+def test_a_corrupt_remote_object_is_reported_and_never_checked_out(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    ws = make_workspace()
+    _tracked_data(ws)
+    remote = tmp_path / "remote"
+    _add_remote(ws, str(remote), {})
+    commit_all(ws.root, "remote")
+    ws.push()
+    digest = tomllib.loads((ws.root / "model.bin.strata").read_text())["hash"]
+    obj = remote / digest[:2] / digest[2:]
+    os.chmod(obj, 0o644)
+    obj.write_bytes(b"tampered")
+
+    clone = _fresh_clone(ws, make_workspace, "clone")
+    fetched, restored = clone.pull()
+    assert [f.name for f in fetched.failed] == [digest]
+    assert "corrupt" in fetched.failed[0].reason
+    assert restored == [], "nothing is checked out when an object failed"
+    assert not (clone.root / "model.bin").exists()
+    assert not clone.store.exists(digest)
+
+
+def test_pull_cli_exits_non_zero_naming_the_failure(
+    make_workspace: WorkspaceFactory, tmp_path: Path, cli: Cli
+) -> None:
+    ws = make_workspace()
+    _tracked_data(ws)
+    _add_remote(ws, str(tmp_path / "remote"), {})
+    commit_all(ws.root, "remote")  # nothing pushed: the remote is empty
+    clone = _fresh_clone(ws, make_workspace, "clone")
+    out = cli("pull", "--json", cwd=clone.root)
+    assert out.code == RemoteError.exit_code
+    assert len(out.json()["failed"]) == 2  # type: ignore[index]  # model and listing
+
+
+def test_an_unreachable_remote_is_one_clear_error(
+    make_workspace: WorkspaceFactory, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = make_workspace()
+    _tracked_data(ws)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    _add_remote(ws, "s3://nowhere/store", {"endpoint_url": "http://127.0.0.1:9"})
+    before = snapshot(ws.root)
+    out = cli("push", cwd=ws.root)
+    assert_one_line_error(out, RemoteError.exit_code, "remote 'shared'", "cannot")
+    assert snapshot(ws.root) == before
+
+
+def test_a_missing_bucket_is_one_clear_error(
+    make_workspace: WorkspaceFactory, s3_endpoint: str, s3_bucket: str
+) -> None:
+    ws = make_workspace()
+    _tracked_data(ws)
+    _add_remote(ws, f"s3://{s3_bucket}-missing/store", {"endpoint_url": s3_endpoint})
+    with pytest.raises(RemoteError) as info:
+        ws.push()
+    assert "shared" in info.value.message
+
+
+def test_remote_commands_manage_the_config(make_workspace: WorkspaceFactory, cli: Cli) -> None:
+    ws = make_workspace()
+    assert cli("remote", "add", "backup", "/srv/backup", "--default", cwd=ws.root).code == 0
+    assert cli("remote", "modify", "backup", "profile", "team", "--local", cwd=ws.root).code == 0
+    listed = cli("remote", "list", "--json", cwd=ws.root).json()
+    assert listed == [{"name": "backup", "default": True, "url": "/srv/backup", "profile": "team"}]
+    committed = (ws.root / ".strata" / "config.toml").read_text()
+    assert "team" not in committed, "settings given with --local stay out of git"
+    assert_one_line_error(cli("remote", "add", "backup", "/x", cwd=ws.root), 2, "exists")
+    assert cli("remote", "remove", "backup", cwd=ws.root).code == 0
+    assert cli("remote", "list", "--json", cwd=ws.root).json() == []
+    with pytest.raises(UserInputError):
+        make_workspace.open(ws.root).remote()
+
+
+def test_a_push_that_stopped_part_way_resumes_and_everything_arrives(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    ws = make_workspace()
+    expected = _tracked_data(ws)
+    remote = tmp_path / "remote"
+    _add_remote(ws, str(remote), {})
+    commit_all(ws.root, "remote")
+    ws.push(["model.bin"])  # a push that stopped part-way: some objects are there
+    (remote / "tmp").mkdir(exist_ok=True)
+    (remote / "tmp" / "leftover.tmp").write_bytes(b"half an upload")
+    resumed = ws.push()
+    assert len(resumed.transferred) == 3 and resumed.present == 1
+    clone = _fresh_clone(ws, make_workspace, "clone")
+    clone.pull()
+    assert file_hashes(clone.root / "raw") == expected
+    shutil.rmtree(remote / "tmp")
