@@ -55,6 +55,7 @@ from strata.objects import ObjectStore, StateCache
 from strata.scm import Git
 
 if TYPE_CHECKING:
+    from strata.files.transfer import RemoteState
     from strata.meta import FileVersion, MetadataDB
     from strata.objects.remote import Remote, TransferResult
     from strata.refs import Ref
@@ -412,6 +413,26 @@ class Workspace:
 
         source = self.remote(remote)
         return fetch(self.files, source, self._tracked(paths, rev), jobs=jobs, progress=progress)
+
+    def remote_status(
+        self, paths: Sequence[StrPath] = (), *, remote: str | None = None
+    ) -> list[RemoteState]:
+        """Per tracked path: objects not yet pushed, and objects a pull would bring."""
+        from strata.files.transfer import remote_status
+
+        return remote_status(self.files, self.remote(remote), self._tracked(paths, None))
+
+    def verify_remote(
+        self, *, remote: str | None = None, jobs: int = 4, progress: Progress = _no_progress
+    ) -> VerifyResult:
+        """Re-hash every object on the remote; report the corrupt ones by name."""
+        from strata.files.transfer import verify_remote
+        from strata.files.verify import Problem
+
+        source = self.remote(remote)
+        checked, failed = verify_remote(source, jobs=jobs, progress=progress)
+        problems = tuple(Problem(f.name, f"on remote {source.name!r}", "corrupt") for f in failed)
+        return VerifyResult(checked, problems)
 
     def pull(
         self,

@@ -180,3 +180,42 @@ def test_a_push_that_stopped_part_way_resumes_and_everything_arrives(
     clone.pull()
     assert file_hashes(clone.root / "raw") == expected
     shutil.rmtree(remote / "tmp")
+
+
+def test_status_remote_says_what_push_and_pull_would_move(
+    make_workspace: WorkspaceFactory, tmp_path: Path, cli: Cli
+) -> None:
+    ws = make_workspace()
+    _tracked_data(ws)
+    _add_remote(ws, str(tmp_path / "remote"), {})
+    commit_all(ws.root, "remote")
+    before = {s.path: (s.not_pushed, s.not_pulled) for s in ws.remote_status()}
+    assert before == {"model.bin": (1, 0), "raw": (3, 0)}
+    ws.push(["raw"])
+    after = {s.path: (s.not_pushed, s.not_pulled) for s in ws.remote_status()}
+    assert after == {"model.bin": (1, 0), "raw": (0, 0)}
+    clone = _fresh_clone(ws, make_workspace, "clone")
+    out = cli("status", "--remote", "--json", cwd=clone.root)
+    assert out.code == 0, out.stderr
+    assert {row["path"]: row["not_pulled"] for row in out.json()} == {  # type: ignore[union-attr]
+        "model.bin": 0,
+        "raw": 1,  # the listing; its files are known once it is fetched
+    }
+
+
+def test_verify_remote_names_a_corrupt_remote_object(
+    make_workspace: WorkspaceFactory, remote_url: tuple[str, dict[str, str]], cli: Cli
+) -> None:
+    ws = make_workspace()
+    _tracked_data(ws)
+    _add_remote(ws, *remote_url)
+    ws.push()
+    assert ws.verify_remote().ok
+    digest = tomllib.loads((ws.root / "model.bin.strata").read_text())["hash"]
+    remote = ws.remote()
+    remote.fs.pipe_file(f"{remote.root}/{digest[:2]}/{digest[2:]}", b"tampered")
+    result = ws.verify_remote()
+    assert [(p.hash, p.problem) for p in result.problems] == [(digest, "corrupt")]
+    out = cli("verify", "--remote", "--json", cwd=ws.root)
+    assert out.code == 9
+    assert out.json()["problems"][0]["hash"] == digest  # type: ignore[index]

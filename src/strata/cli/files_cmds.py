@@ -62,11 +62,22 @@ def _print_status(st: PathStatus) -> None:
             console.print(f"      {label}: {escape(name)}")
 
 
-def status(paths: PathsArg = None, json_out: JsonOpt = False) -> None:
-    """What changed in the workspace against the pointers.
+def status(
+    paths: PathsArg = None,
+    remote: Annotated[
+        bool, typer.Option("--remote", help="Compare with the remote instead.")
+    ] = False,
+    remote_name: Annotated[str | None, typer.Option("-r", help="Remote name.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """What changed in the workspace against the pointers; with --remote, what is not yet
+    pushed or pulled.
 
-    Example: strata status data/raw
+    Example: strata status data/raw  (or: strata status --remote)
     """
+    if remote or remote_name:
+        _remote_status(paths or [], remote_name, json_out)
+        return
     with Workspace() as ws:
         results = ws.status(paths or [])
     if json_out:
@@ -79,6 +90,21 @@ def status(paths: PathsArg = None, json_out: JsonOpt = False) -> None:
     else:
         for st in results:
             _print_status(st)
+
+
+def _remote_status(paths: list[Path], remote: str | None, json_out: bool) -> None:
+    with Workspace() as ws:
+        states = ws.remote_status(paths, remote=remote)
+    if json_out:
+        print_json([s.to_dict() for s in states])
+        return
+    for st in states:
+        if not st.not_pushed and not st.not_pulled:
+            console.print(f"  [green]in sync[/]  {escape(st.path)}")
+            continue
+        parts = [f"{st.not_pushed} objects to push"] if st.not_pushed else []
+        parts += [f"{st.not_pulled} objects to pull"] if st.not_pulled else []
+        console.print(f"  [yellow]{', '.join(parts)}[/]  {escape(st.path)}")
 
 
 def checkout(
@@ -166,13 +192,21 @@ def gc(
     )
 
 
-def verify(json_out: JsonOpt = False) -> None:
-    """Re-hash the cache; report every corrupt or missing object. Exit 9 when any.
+def verify(
+    remote: Annotated[bool, typer.Option("--remote", help="Check the remote instead.")] = False,
+    remote_name: Annotated[str | None, typer.Option("-r", help="Remote name.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Re-hash the cache (or, with --remote, the remote's objects); report every corrupt or
+    missing object. Exit 9 when any.
 
     Example: strata verify --json
     """
     with Workspace() as ws, progress_bar("Verifying") as advance:
-        result = ws.verify(progress=advance)
+        if remote or remote_name:
+            result = ws.verify_remote(remote=remote_name, progress=advance)
+        else:
+            result = ws.verify(progress=advance)
     if json_out:
         print_json(result.to_dict())
     else:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from strata.errors import StorageError
+from strata.errors import ObjectCorruptError, StorageError
 from strata.files.context import FilesContext
 from strata.files.discover import Tracked
 from strata.files.gc import needed_objects
 from strata.files.scan import Progress
+from strata.objects.hashing import hash_bytes
 from strata.objects.remote import Failure, Remote, TransferResult
 from strata.objects.tree import Tree
 from strata.parallel import parallel_map
@@ -87,3 +89,47 @@ def fetch(
     present = len(set(firsts) | listed) - len(firsts) - len(seconds)
     size = sum(ctx.store.size(n) for n in all_done)
     return TransferResult(all_done, present, tuple(failed + more_failed), size)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteState:
+    """For one tracked path: objects not yet pushed, and objects to pull."""
+
+    path: str
+    not_pushed: int
+    not_pulled: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {"path": self.path, "not_pushed": self.not_pushed, "not_pulled": self.not_pulled}
+
+
+def remote_status(
+    ctx: FilesContext, remote: Remote, tracked: Sequence[Tracked]
+) -> list[RemoteState]:
+    """What push and pull would move, per tracked path, from one listing of the remote."""
+    available = remote.names()
+    states = []
+    for t in tracked:
+        names = {t.pointer.hash}
+        source = ctx.store if ctx.store.exists(t.pointer.hash) else None
+        if t.pointer.kind == "directory" and source is not None:
+            what = f"the listing of {t.path}"
+            tree = Tree.from_bytes(ctx.store.read_bytes(t.pointer.hash, what=what), what=what)
+            names.update(e.hash for e in tree.entries)
+        local = {n for n in names if ctx.store.exists(n)}
+        states.append(RemoteState(t.path, len(local - available), len((names - local) & available)))
+    return states
+
+
+def verify_remote(
+    remote: Remote, *, jobs: int = 4, progress: Progress = _no_progress
+) -> tuple[int, list[Failure]]:
+    """Re-hash every object on the remote; the ones whose bytes do not match their name."""
+    names = sorted(remote.names())
+
+    def check(name: str) -> None:
+        if hash_bytes(remote.read(name)) != name:
+            raise ObjectCorruptError(f"object {name[:12]} on remote {remote.name!r} is corrupt")
+
+    _, failed = _each(names, check, jobs, progress)
+    return len(names), failed

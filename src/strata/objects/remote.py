@@ -164,6 +164,13 @@ class Remote:
         except Exception as exc:
             raise self._fail(exc, f"download object {name[:12]}") from exc
 
+    def read(self, name: str) -> bytes:
+        try:
+            data: bytes = self.fs.cat_file(self._path(name))
+        except Exception as exc:
+            raise self._fail(exc, f"read object {name[:12]}") from exc
+        return data
+
     def remove(self, names: Iterable[str]) -> None:
         paths = [self._path(n) for n in names]
         if paths:
