@@ -273,3 +273,64 @@ def test_interrupted_checkout_of_another_revision(
     _assert_recovers(ws.root, ["checkout", "--rev", "HEAD~1"])
     assert file_hashes(folder) == old
     assert not [p for p in folder.iterdir() if p.name.endswith(".strata-tmp")]
+
+
+# -- killed push and pull -----------------------------------------------------------------------
+TRANSFER = Dataset(600, 16 * 1024)
+
+
+def _pushed_workspace(make_workspace: WorkspaceFactory, remote: Path) -> tuple[Path, dict]:
+    ws = make_workspace(cache_type="copy")
+    expected = TRANSFER.write(ws.root / "raw")
+    ws.add(["raw"])
+    ws.add_remote("shared", str(remote), default=True)
+    commit_all(ws.root, "raw")
+    return ws.root, expected
+
+
+def test_killed_push_resumes_and_everything_arrives(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote"
+    root, expected = _pushed_workspace(make_workspace, remote)
+
+    def underway() -> bool:
+        return _midway(len(cache_objects(remote)), TRANSFER.files)
+
+    outcome = _interrupt_when(["push", "--jobs", "2"], root, underway, signal.SIGKILL)
+    _assert_interrupted(outcome, signal.SIGKILL)
+    assert len(cache_objects(remote)) < TRANSFER.files + 1, "push finished before the kill"
+
+    again = run_strata("push", "--json", cwd=root)
+    assert again.code == 0, again.stderr
+    assert run_strata("verify", "--remote", cwd=root).code == 0
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
+    pulled = run_strata("pull", cwd=clone)
+    assert pulled.code == 0, pulled.stderr
+    assert file_hashes(clone / "raw") == expected
+
+
+def test_killed_pull_resumes_and_everything_arrives(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote"
+    root, expected = _pushed_workspace(make_workspace, remote)
+    assert run_strata("push", cwd=root).code == 0
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
+    cache = clone / ".strata" / "cache"
+
+    def underway() -> bool:
+        return _midway(len(cache_objects(cache)), TRANSFER.files)
+
+    outcome = _interrupt_when(["pull", "--jobs", "2"], clone, underway, signal.SIGKILL)
+    _assert_interrupted(outcome, signal.SIGKILL)
+    assert not (clone / "raw").exists(), "nothing is checked out before everything arrived"
+    verify = run_strata("verify", "--json", cwd=clone)
+    problems = {p["problem"] for p in verify.json()["problems"]}  # type: ignore[index]
+    assert problems == {"missing"}, "what arrived is intact; the rest is simply not there yet"
+    again = run_strata("pull", cwd=clone)
+    assert again.code == 0, again.stderr
+    _assert_recovers(clone, ["pull"])
+    assert file_hashes(clone / "raw") == expected
