@@ -14,6 +14,7 @@ import os
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -87,16 +88,15 @@ class Remote:
 
     @property
     def fs(self) -> AbstractFileSystem:
-        return self._open()[0]
+        return self._opened[0]
 
     @property
     def root(self) -> str:
-        return self._open()[1]
+        return self._opened[1]
 
-    def _open(self) -> tuple[AbstractFileSystem, str]:
-        cached = self.__dict__.get("_opened")
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
+    @cached_property
+    def _opened(self) -> tuple[AbstractFileSystem, str]:
+        """The filesystem and the root path on it, made on first use."""
         protocol = self.url.split("://", 1)[0] if "://" in self.url else "file"
         try:
             from fsspec.core import url_to_fs
@@ -110,7 +110,6 @@ class Remote:
             ) from exc
         except (ValueError, OSError) as exc:
             raise self._fail(exc, "open it") from exc
-        self.__dict__["_opened"] = (fs, root)
         return fs, root
 
     @property
