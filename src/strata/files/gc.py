@@ -45,8 +45,8 @@ def needed_objects(ctx: FilesContext, tracked: Iterable[Tracked], *, force: bool
             if force:
                 continue
             raise ObjectMissingError(
-                f"the listing of {t.path} is not in the cache, so gc cannot tell what it needs",
-                hint="`strata pull` it first, or pass --force",
+                f"the listing of {t.path} is not in the cache, so the files it lists are unknown",
+                hint="`strata fetch` it first (gc also takes --force to go ahead without it)",
             ) from None
         needed.update(e.hash for e in Tree.from_bytes(data, what=what).entries)
     return needed

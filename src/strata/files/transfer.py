@@ -49,13 +49,13 @@ def push(
     progress: Progress = _no_progress,
 ) -> TransferResult:
     needed = needed_objects(ctx, tracked, force=False)
-    todo = sorted(needed - remote.names())
-    missing = [n for n in todo if not ctx.store.exists(n)]
-    todo = [n for n in todo if n not in set(missing)]
+    lacking = sorted(needed - remote.names())
+    missing = [n for n in lacking if not ctx.store.exists(n)]
+    todo = [n for n in lacking if ctx.store.exists(n)]
     done, failed = _each(todo, lambda n: remote.upload(ctx.store.path(n), n), jobs, progress)
     failed += [Failure(n, "not in the local cache") for n in missing]
     size = sum(ctx.store.size(n) for n in done)
-    return TransferResult(tuple(done), len(needed) - len(todo) - len(missing), tuple(failed), size)
+    return TransferResult(tuple(done), len(needed) - len(lacking), tuple(failed), size)
 
 
 def fetch(

@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
 _EXTRAS = {"s3": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure"}
-# Options passed to the filesystem; everything else in a remote's config is Strata's own.
-_CLIENT_OPTIONS = {"endpoint_url", "region", "profile"}
 
 
 @dataclass(frozen=True, slots=True)
