@@ -19,7 +19,3 @@ def unsafe_reason(text: str) -> str | None:
     if any(p in ("", ".") for p in parts):
         return "it has an empty or '.' component"
     return None
-
-
-def is_safe_relpath(text: str) -> bool:
-    return unsafe_reason(text) is None

@@ -85,10 +85,6 @@ class Linker:
     def __init__(self, order: Sequence[LinkType]) -> None:
         self._order: list[LinkType] = list(order) or ["copy"]
 
-    @property
-    def preferred(self) -> LinkType:
-        return self._order[0]
-
     def _forget(self, link_type: LinkType) -> None:
         # Threads may race to drop the same type; losing the race is harmless.
         self._order = [t for t in self._order if t != link_type] or ["copy"]
