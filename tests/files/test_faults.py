@@ -334,3 +334,41 @@ def test_killed_pull_resumes_and_everything_arrives(
     assert again.code == 0, again.stderr
     _assert_recovers(clone, ["pull"])
     assert file_hashes(clone / "raw") == expected
+
+
+def test_disk_full_during_pull(make_workspace: WorkspaceFactory, tmp_path: Path) -> None:
+    """The clone's cache is a 1 MiB tmpfs; the pulled file is 4 MiB."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare is not installed")
+    ws = make_workspace(cache_type="copy")
+    write(ws.root / "big", os.urandom(4 * 1024 * 1024))
+    ws.add(["big"])
+    ws.add_remote("shared", str(tmp_path / "remote"), default=True)
+    commit_all(ws.root, "big")
+    assert run_strata("push", cwd=ws.root).code == 0
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ws.root), str(clone)], check=True)
+    cache = tmp_path / "small-cache"
+    cache.mkdir()
+    before = snapshot(clone)
+    done = subprocess.run(
+        [
+            "unshare",
+            "-rm",
+            "sh",
+            "-c",
+            f"mount -t tmpfs -o size=1m tmpfs '{cache}' && exec '{STRATA}' pull",
+        ],
+        cwd=clone,
+        env={**os.environ, "STRATA_CACHE_DIR": str(cache)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if "mount" in done.stderr and done.returncode != 10:
+        pytest.skip(f"cannot mount a small tmpfs with unshare -rm: {done.stderr.strip()}")
+    assert_one_line_error(Outcome(done.returncode, done.stdout, done.stderr), 10, "disk full")
+    assert not (clone / "big").exists()
+    assert snapshot(clone) == before
+    assert list(cache.iterdir()) == []

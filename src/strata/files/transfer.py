@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from strata.errors import ObjectCorruptError, StorageError
+from strata.errors import DiskFullError, ObjectCorruptError, StorageError
 from strata.files.context import FilesContext
 from strata.files.discover import Tracked
 from strata.files.gc import needed_objects
@@ -24,7 +24,8 @@ def _each(
     names: Sequence[str], act: Callable[[str], None], jobs: int, progress: Progress
 ) -> tuple[list[str], list[Failure]]:
     """Run ``act`` on every name; failures are collected, not raised, so one bad object
-    does not hide the others."""
+    does not hide the others. A full disk stops everything: every other object would fail
+    the same way."""
     done: list[str] = []
     failed: list[Failure] = []
 
@@ -32,6 +33,8 @@ def _each(
         try:
             act(name)
             done.append(name)
+        except DiskFullError:
+            raise
         except StorageError as exc:
             failed.append(Failure(name, exc.one_line()))
         progress(1)

@@ -10,6 +10,7 @@ fsspec and its backends are imported on first use; a missing backend names the e
 
 from __future__ import annotations
 
+import errno
 import os
 import uuid
 from collections.abc import Iterable, Mapping
@@ -156,8 +157,14 @@ class Remote:
             raise self._fail(exc, f"upload object {name[:12]}") from exc
 
     def download(self, name: str, local: Path) -> None:
+        """Copy object ``name`` to the local file ``local``; a full local disk stays an
+        OSError for the cache to report as such."""
         try:
             self.fs.get_file(self._path(name), os.fspath(local))
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise self._fail(exc, f"download object {name[:12]}") from exc
         except Exception as exc:
             raise self._fail(exc, f"download object {name[:12]}") from exc
 
