@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tomllib
@@ -219,3 +220,57 @@ def test_verify_remote_names_a_corrupt_remote_object(
     out = cli("verify", "--remote", "--json", cwd=ws.root)
     assert out.code == 9
     assert out.json()["problems"][0]["hash"] == digest  # type: ignore[index]
+
+
+# -- chunked objects ----------------------------------------------------------------------------
+def _chunky_versions(ws: Workspace, remote: Path) -> tuple[bytes, bytes]:
+    """A 12 MiB file pushed, then changed in 64 KiB in the middle and pushed again."""
+    first = os.urandom(12 * 1024 * 1024)
+    second = first[: 6 * 1024 * 1024] + os.urandom(64 * 1024) + first[6 * 1024 * 1024 + 65536 :]
+    _add_remote(ws, str(remote), {})
+    write(ws.root / "table.csv", first)
+    ws.add(["table.csv"])
+    commit_all(ws.root, "v1")
+    ws.push()
+    return first, second
+
+
+def test_a_changed_large_file_sends_only_new_chunks(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    ws = make_workspace()
+    first, second = _chunky_versions(ws, tmp_path / "remote")
+    write(ws.root / "table.csv", second)
+    ws.add(["table.csv"])
+    commit_all(ws.root, "v2")
+    result = ws.push()
+    assert len(result.transferred) == 1
+    assert result.bytes < len(second) // 2, "most chunks were on the remote already"
+    stored = sum(p.stat().st_size for p in (tmp_path / "remote").rglob("*") if p.is_file())
+    assert stored < 1.6 * len(second), "two versions cost far less than twice the file"
+
+    clone = _fresh_clone(ws, make_workspace, "clone")
+    clone.pull()
+    assert (clone.root / "table.csv").read_bytes() == second
+    git(clone.root, "checkout", "-q", "HEAD~1", "--", "table.csv.strata")
+    clone.pull()
+    assert (clone.root / "table.csv").read_bytes() == first
+    assert clone.verify_remote().ok
+
+
+def test_a_manifest_naming_a_missing_chunk_is_a_clear_error(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    ws = make_workspace()
+    remote = tmp_path / "remote"
+    _chunky_versions(ws, remote)
+    manifest = next((remote / "manifests").rglob("*"))
+    while manifest.is_dir():
+        manifest = next(manifest.iterdir())
+    chunk = json.loads(manifest.read_bytes())["chunks"][1][0]
+    (remote / chunk[:2] / chunk[2:]).unlink()
+    clone = _fresh_clone(ws, make_workspace, "clone")
+    fetched, restored = clone.pull()
+    assert restored == []
+    assert "missing" in fetched.failed[0].reason and chunk[:12] in fetched.failed[0].reason
+    assert not (clone.root / "table.csv").exists()

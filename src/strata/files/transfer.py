@@ -52,13 +52,18 @@ def push(
     progress: Progress = _no_progress,
 ) -> TransferResult:
     needed = needed_objects(ctx, tracked, force=False)
-    lacking = sorted(needed - remote.names())
+    present = remote.names()
+    lacking = sorted(needed - present)
     missing = [n for n in lacking if not ctx.store.exists(n)]
     todo = [n for n in lacking if ctx.store.exists(n)]
-    done, failed = _each(todo, lambda n: remote.upload(ctx.store.path(n), n), jobs, progress)
+    sent: list[int] = []
+
+    def send(name: str) -> None:
+        sent.append(remote.upload(ctx.store.path(name), name, present))
+
+    done, failed = _each(todo, send, jobs, progress)
     failed += [Failure(n, "not in the local cache") for n in missing]
-    size = sum(ctx.store.size(n) for n in done)
-    return TransferResult(tuple(done), len(needed) - len(lacking), tuple(failed), size)
+    return TransferResult(tuple(done), len(needed) - len(lacking), tuple(failed), sum(sent))
 
 
 def fetch(

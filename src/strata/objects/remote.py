@@ -13,14 +13,15 @@ from __future__ import annotations
 import errno
 import os
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from strata.errors import RemoteError
-from strata.objects.hashing import is_hash
+from strata.errors import ObjectCorruptError, RemoteError
+from strata.objects.chunks import DEFAULT_THRESHOLD, Manifest, split
+from strata.objects.hashing import hash_bytes, is_hash
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -71,6 +72,7 @@ class Remote:
         self.name = name
         self.url = url.rstrip("/")
         self.options = dict(options or {})
+        self._chunked: set[str] = set()  # objects stored as chunks, learnt from names()
 
     def _fail(self, exc: BaseException, doing: str) -> RemoteError:
         reason = str(exc) or type(exc).__name__
@@ -120,6 +122,19 @@ class Remote:
     def _path(self, name: str) -> str:
         return f"{self.root}/{name[:2]}/{name[2:]}"
 
+    def _manifest_path(self, name: str) -> str:
+        return f"{self.root}/manifests/{name[:2]}/{name[2:]}"
+
+    @property
+    def chunk_threshold(self) -> int:
+        """Objects of this size and larger travel as chunks (``chunk_threshold`` option)."""
+        try:
+            return int(self.options.get("chunk_threshold", DEFAULT_THRESHOLD))
+        except ValueError:
+            raise RemoteError(
+                f"remote {self.name!r}: chunk_threshold must be a number of bytes"
+            ) from None
+
     def names(self) -> set[str]:
         """Every object on the remote (one listing, not one request per object)."""
         try:
@@ -132,35 +147,72 @@ class Remote:
         except Exception as exc:
             raise self._fail(exc, "list its objects") from exc
         names: set[str] = set()
+        self._chunked = set()
         for path in found:
             parts = str(path).rstrip("/").split("/")
-            if len(parts) >= 2 and is_hash(parts[-2] + parts[-1]):
+            if len(parts) >= 3 and is_hash(parts[-2] + parts[-1]):
                 names.add(parts[-2] + parts[-1])
+                if parts[-3] == "manifests":
+                    self._chunked.add(parts[-2] + parts[-1])
         return names
 
-    def upload(self, local: Path, name: str) -> None:
-        target = self._path(name)
-        try:
-            if self.is_local:
-                tmp = f"{self.root}/tmp/{uuid.uuid4().hex}.tmp"
-                self.fs.makedirs(f"{self.root}/tmp", exist_ok=True)
-                self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
-                try:
-                    self.fs.put_file(os.fspath(local), tmp)
-                    os.replace(tmp, target)
-                finally:
-                    if os.path.exists(tmp):
-                        os.unlink(tmp)
-            else:
+    def _put(self, target: str, local: Path | None = None, data: bytes = b"") -> None:
+        """Write one remote file so that it is never seen half-written."""
+        if not self.is_local:
+            if local is not None:
                 self.fs.put_file(os.fspath(local), target)
+            else:
+                self.fs.pipe_file(target, data)
+            return
+        tmp = f"{self.root}/tmp/{uuid.uuid4().hex}.tmp"
+        self.fs.makedirs(f"{self.root}/tmp", exist_ok=True)
+        self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+        try:
+            if local is not None:
+                self.fs.put_file(os.fspath(local), tmp)
+            else:
+                self.fs.pipe_file(tmp, data)
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def upload(self, local: Path, name: str, present: set[str] | None = None) -> int:
+        """Send object ``name``; a large one goes as the chunks ``present`` lacks plus its
+        manifest. Returns the bytes sent."""
+        try:
+            size = os.stat(local).st_size
+            if size < self.chunk_threshold or size == 0:
+                self._put(self._path(name), local=local)
+                return size
+            return self._upload_chunks(local, name, present or set())
         except Exception as exc:
             raise self._fail(exc, f"upload object {name[:12]}") from exc
 
+    def _upload_chunks(self, local: Path, name: str, present: set[str]) -> int:
+        sent, chunks = 0, []
+        for chunk, data in split(local):
+            chunks.append(chunk)
+            if chunk.hash not in present:
+                self._put(self._path(chunk.hash), data=data)
+                present.add(chunk.hash)
+                sent += chunk.size
+        manifest = Manifest(sum(c.size for c in chunks), tuple(chunks)).to_bytes()
+        self._put(self._manifest_path(name), data=manifest)  # last: the object now counts
+        return sent + len(manifest)
+
     def download(self, name: str, local: Path) -> None:
-        """Copy object ``name`` to the local file ``local``; a full local disk stays an
-        OSError for the cache to report as such."""
+        """Copy object ``name`` to the local file ``local`` (reassembling a chunked one); a
+        full local disk stays an OSError for the cache to report as such."""
         try:
-            self.fs.get_file(self._path(name), os.fspath(local))
+            if name in self._chunked:
+                with open(local, "wb") as out:
+                    for data in self._chunks_of(name):
+                        out.write(data)
+            else:
+                self.fs.get_file(self._path(name), os.fspath(local))
+        except RemoteError:
+            raise
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise
@@ -170,10 +222,31 @@ class Remote:
 
     def read(self, name: str) -> bytes:
         try:
+            if name in self._chunked:
+                return b"".join(self._chunks_of(name))
             data: bytes = self.fs.cat_file(self._path(name))
+        except RemoteError:
+            raise
         except Exception as exc:
             raise self._fail(exc, f"read object {name[:12]}") from exc
         return data
+
+    def _chunks_of(self, name: str) -> Iterator[bytes]:
+        """The bytes of a chunked object, chunk by chunk, each checked against its hash."""
+        what = f"object {name[:12]}"
+        manifest = Manifest.from_bytes(self.fs.cat_file(self._manifest_path(name)), what=what)
+        for chunk in manifest.chunks:
+            try:
+                data: bytes = self.fs.cat_file(self._path(chunk.hash))
+            except FileNotFoundError:
+                raise RemoteError(
+                    f"remote {self.name!r}: the manifest of {what} names chunk "
+                    f"{chunk.hash[:12]}, which is missing",
+                    hint="push the object again from a workspace that has it",
+                ) from None
+            if hash_bytes(data) != chunk.hash:
+                raise ObjectCorruptError(f"chunk {chunk.hash[:12]} of {what} is corrupt")
+            yield data
 
     def remove(self, names: Iterable[str]) -> None:
         paths = [self._path(n) for n in names]
