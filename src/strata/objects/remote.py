@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from strata.errors import ObjectCorruptError, RemoteError
+from strata.errors import ObjectCorruptError, RemoteError, StrataError
 from strata.objects.chunks import DEFAULT_THRESHOLD, Manifest, split
 from strata.objects.hashing import hash_bytes, is_hash
 
@@ -211,7 +211,7 @@ class Remote:
                         out.write(data)
             else:
                 self.fs.get_file(self._path(name), os.fspath(local))
-        except RemoteError:
+        except StrataError:
             raise
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -225,7 +225,7 @@ class Remote:
             if name in self._chunked:
                 return b"".join(self._chunks_of(name))
             data: bytes = self.fs.cat_file(self._path(name))
-        except RemoteError:
+        except StrataError:
             raise
         except Exception as exc:
             raise self._fail(exc, f"read object {name[:12]}") from exc
