@@ -256,8 +256,3 @@ def remove_section(root: Path, prefix: str, *, scope: Scope = "project") -> bool
         return False
     write_toml(path, kept)
     return True
-
-
-def section(values: Mapping[str, str], prefix: str) -> dict[str, str]:
-    """The keys under ``prefix.``, without the prefix."""
-    return {k[len(prefix) + 1 :]: v for k, v in values.items() if k.startswith(prefix + ".")}

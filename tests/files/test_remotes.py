@@ -73,6 +73,8 @@ def test_push_then_pull_into_a_fresh_clone_brings_everything(
     assert file_hashes(clone.root / "raw") == expected
     assert (clone.root / "model.bin").read_text() == "weights"
     assert clone.verify().ok
+    again = clone.fetch()
+    assert (len(again.transferred), again.present) == (0, 4), "a second fetch moves nothing"
 
 
 def test_only_missing_objects_move(make_workspace: WorkspaceFactory, tmp_path: Path) -> None:

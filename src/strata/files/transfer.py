@@ -83,7 +83,8 @@ def fetch(
             raise StorageError(f"object {name[:12]} is not on remote {remote.name!r}")
         ctx.store.receive(name, lambda tmp: remote.download(name, tmp), what=name[:12])
 
-    firsts = sorted({t.pointer.hash for t in tracked if not ctx.store.exists(t.pointer.hash)})
+    pointed = {t.pointer.hash for t in tracked}
+    firsts = sorted(n for n in pointed if not ctx.store.exists(n))
     done, failed = _each(firsts, get, jobs, progress)
     listed: set[str] = set()
     for t in tracked:
@@ -94,7 +95,7 @@ def fetch(
     seconds = sorted(n for n in listed if not ctx.store.exists(n))
     more_done, more_failed = _each(seconds, get, jobs, progress)
     all_done = tuple(done + more_done)
-    present = len(set(firsts) | listed) - len(firsts) - len(seconds)
+    present = len((pointed | listed) - set(firsts) - set(seconds))
     size = sum(ctx.store.size(n) for n in all_done)
     return TransferResult(all_done, present, tuple(failed + more_failed), size)
 
@@ -119,8 +120,7 @@ def remote_status(
     states = []
     for t in tracked:
         names = {t.pointer.hash}
-        source = ctx.store if ctx.store.exists(t.pointer.hash) else None
-        if t.pointer.kind == "directory" and source is not None:
+        if t.pointer.kind == "directory" and ctx.store.exists(t.pointer.hash):
             what = f"the listing of {t.path}"
             tree = Tree.from_bytes(ctx.store.read_bytes(t.pointer.hash, what=what), what=what)
             names.update(e.hash for e in tree.entries)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -247,11 +247,3 @@ class Remote:
             if hash_bytes(data) != chunk.hash:
                 raise ObjectCorruptError(f"chunk {chunk.hash[:12]} of {what} is corrupt")
             yield data
-
-    def remove(self, names: Iterable[str]) -> None:
-        paths = [self._path(n) for n in names]
-        if paths:
-            try:
-                self.fs.rm(paths)
-            except Exception as exc:
-                raise self._fail(exc, "remove objects") from exc
