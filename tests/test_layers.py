@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
         "strata.paths",
         "strata.scm",
         "strata.parallel",
+        "strata.activity",
     ),
 ]
 EDGE_ONLY = ("typer", "rich", "fastapi", "uvicorn")

@@ -71,8 +71,13 @@ class MetadataDB:
             self._engine.dispose()
 
     @contextmanager
-    def _transaction(self, action: str, *, write: bool) -> Iterator[Connection]:
-        """A connection in a transaction that commits on success; foreign errors translated."""
+    def transaction(self, action: str, *, write: bool) -> Iterator[Connection]:
+        """A connection in a transaction that commits on success; foreign errors translated.
+
+        The capabilities (tables, models, lineage) run their own queries on the tables of
+        ``strata.meta.schema`` through this. ``write=True`` takes the write lock up front
+        (``BEGIN IMMEDIATE`` on SQLite) so concurrent writers queue instead of failing.
+        """
         from strata.meta.engine import WRITE_LOCK
         from strata.meta.translate import translating
 
@@ -99,12 +104,12 @@ class MetadataDB:
         for version in versions:
             check_file_version(version)
             unique.setdefault((version.path, version.hash), version)
-        with self._transaction("cannot record file versions", write=True) as connection:
+        with self.transaction("cannot record file versions", write=True) as connection:
             return file_versions.insert_new(connection, list(unique.values()), datetime.now(UTC))
 
     def file_versions(self, path: str | None = None) -> list[FileVersion]:
         """Stored versions of ``path`` (all paths when None), oldest first."""
         from strata.meta import file_versions
 
-        with self._transaction("cannot read file versions", write=False) as connection:
+        with self.transaction("cannot read file versions", write=False) as connection:
             return file_versions.select(connection, path)
