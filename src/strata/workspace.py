@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from strata.activity import Activity, NoActivity
 from strata.config import (
     STRATA_DIR,
     Config,
@@ -88,6 +89,8 @@ class Workspace:
     def __init__(self, path: StrPath = ".", *, environ: Mapping[str, str] | None = None) -> None:
         self.root = find_root(Path(path))
         self.config = Config.load(self.root, environ)
+        # What tables and models report reads and writes to; a run in progress replaces it.
+        self.activity: Activity = NoActivity()
 
     # -- setting up -------------------------------------------------------------------------
     @classmethod
