@@ -30,6 +30,7 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_files.py
 	$(BIN)/python benchmarks/bench_remote.py
+	$(BIN)/python benchmarks/bench_transfer.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -11,12 +11,13 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from factories import free_port
 
 SERVER_USER = "postgres"
 START_ATTEMPTS = 3
@@ -44,12 +45,6 @@ def find_bindir() -> Path:
 
 def _version(name: str) -> tuple[int, ...]:
     return tuple(int(part) for part in name.split(".") if part.isdigit())
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _traversable(path: Path, user: pwd.struct_passwd) -> bool:
@@ -129,7 +124,7 @@ class PostgresCluster:
         """Start on a free loopback port, retrying if another process grabs it first."""
         log = self.base / "server.log"
         for _ in range(START_ATTEMPTS):
-            self.port = _free_port()
+            self.port = free_port()
             options = (
                 f"-p {self.port} -c listen_addresses=127.0.0.1 "
                 f"-c unix_socket_directories={self.base} {_SERVER_OPTIONS}"

@@ -14,8 +14,22 @@ SRC = Path(strata.__file__).parent
 # Each layer may import itself and the layers after it in this list, never the ones before.
 LAYERS: list[tuple[str, ...]] = [
     ("strata.cli", "strata.server"),
-    ("strata.workspace",),
-    ("strata.files", "strata.tables", "strata.models", "strata.lineage", "strata.guard"),
+    (
+        "strata.workspace",
+        "strata.remotes",
+        "strata.rollback",
+        "strata.releases",
+        "strata.incidents",
+        "strata.repro",
+    ),
+    (
+        "strata.files",
+        "strata.tables",
+        "strata.models",
+        "strata.lineage",
+        "strata.guard",
+        "strata.pipelines",
+    ),
     ("strata.objects", "strata.meta"),
     (
         "strata.refs",

@@ -78,6 +78,7 @@ CANONICAL_EXAMPLES: list[tuple[str, Ref]] = [
         Ref("table", "deliveries", VersionRange(Version(40), Timestamp(datetime(2024, 9, 30)))),
     ),
     ("table:deliveries@latest", Ref("table", "deliveries", Latest())),
+    ("table:deliveries@q3-audit", Ref("table", "deliveries", Alias("q3-audit"))),
     ("table:raw.deliveries_v2-eu", Ref("table", "raw.deliveries_v2-eu")),
     ("model:delay-classifier", Ref("model", "delay-classifier")),
     ("model:delay-classifier@3", Ref("model", "delay-classifier", Version(3))),
@@ -343,8 +344,9 @@ BAD_REFS: list[tuple[str, str]] = [
     # table selectors
     ("table:deliveries@", "nothing after '@'"),
     (
-        "table:deliveries@abc",
-        "a table selector is a version number, an ISO timestamp, a range A..B or 'latest'",
+        "table:deliveries@a.b",
+        "a table selector is a version number, an ISO timestamp, a range A..B, 'latest' "
+        "or an Iceberg tag or branch name",
     ),
     ("table:deliveries@-1", "a table selector is"),
     ("table:deliveries@v1.2.3", "a table selector is"),
@@ -421,10 +423,10 @@ def test_bad_refs_raise_ref_syntax_error(text: str, reason: str) -> None:
 
 def test_error_message_matches_the_documented_example() -> None:
     with pytest.raises(RefSyntaxError) as caught:
-        parse_ref("table:deliveries@abc")
+        parse_ref("table:deliveries@a.b")
     assert caught.value.message == (
-        "bad ref 'table:deliveries@abc': a table selector is a version number, "
-        "an ISO timestamp, a range A..B or 'latest'"
+        "bad ref 'table:deliveries@a.b': a table selector is a version number, "
+        "an ISO timestamp, a range A..B, 'latest' or an Iceberg tag or branch name"
     )
     assert caught.value.hint == "write table refs like table:deliveries@47"
 

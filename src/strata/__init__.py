@@ -1,8 +1,19 @@
 """Strata: version the files, tables and models an ML system is made of, and roll back."""
 
+from os import PathLike
+from typing import Any
+
 from strata.errors import StrataError
 from strata.workspace import Workspace
 
 __version__ = "0.1.0"
 
-__all__ = ["StrataError", "Workspace", "__version__"]
+__all__ = ["StrataError", "Workspace", "__version__", "load_model"]
+
+
+def load_model(ref: str, *, trust: bool = False, workspace: str | PathLike[str] = ".") -> Any:
+    """The model a ref names, loaded for its flavor (skops, ONNX, XGBoost, LightGBM,
+    safetensors), or the path of a verified local copy: ``load_model("model:clf@production")``.
+    A pickle runs code when loaded, so it needs ``trust=True``."""
+    with Workspace(workspace) as ws:
+        return ws.models.load(ref, trust=trust)

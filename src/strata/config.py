@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from strata.errors import ConfigError
+from strata.paths import atomic_write
 
 STRATA_DIR = ".strata"
 CONFIG_FILE = "config.toml"
@@ -47,6 +48,33 @@ def _int_text(value: str) -> str:
 
 def _any(value: str) -> str:
     return value
+
+
+OPENLINEAGE_TRANSPORTS = ("none", "console", "file", "http")
+
+
+def _openlineage_transport(value: str) -> str:
+    kind = value.strip().lower()
+    if kind not in OPENLINEAGE_TRANSPORTS:
+        raise ConfigError(
+            f"bad transport {value!r}", hint=f"use one of {', '.join(OPENLINEAGE_TRANSPORTS)}"
+        )
+    return kind
+
+
+def _http_url(value: str) -> str:
+    if value and not value.strip().startswith(("http://", "https://")):
+        raise ConfigError(f"bad URL {value!r}", hint="set an http:// or https:// URL")
+    return value.strip()
+
+
+def _seconds(value: str) -> str:
+    try:
+        if not float(value) > 0:
+            raise ValueError(value)
+    except ValueError:
+        raise ConfigError(f"bad number of seconds {value!r}", hint="use e.g. 5 or 0.5") from None
+    return value.strip()
 
 
 _TRUE = ("1", "true", "yes", "on")
@@ -89,9 +117,38 @@ OPTIONS: dict[str, Option] = {
             "bottleneck and more threads only contend (large files are hashed on all cores)",
         ),
         Option(
+            "tables.root",
+            "tables",
+            description="where new tables go: a folder relative to the workspace, or a URI",
+        ),
+        Option(
             "metadata.url",
             "",
             description="SQLAlchemy URL of the metadata database; empty means .strata/strata.db",
+        ),
+        Option("lineage.namespace", "strata", description="OpenLineage namespace of jobs"),
+        Option(
+            "lineage.openlineage.transport",
+            "none",
+            _openlineage_transport,
+            "where runs send OpenLineage events: none, console, file or http",
+        ),
+        Option(
+            "lineage.openlineage.url",
+            "",
+            _http_url,
+            "http transport: the OpenLineage endpoint's base URL (e.g. Marquez's)",
+        ),
+        Option(
+            "lineage.openlineage.endpoint",
+            "api/v1/lineage",
+            description="http transport: the path under the URL that takes events",
+        ),
+        Option("lineage.openlineage.timeout", "5", _seconds, "http transport: seconds to wait"),
+        Option(
+            "lineage.openlineage.path",
+            ".strata/openlineage.jsonl",
+            description="file transport: the JSON Lines file events are appended to",
         ),
     )
 }
@@ -146,22 +203,14 @@ def write_toml(path: Path, flat: Mapping[str, str]) -> None:
     """Write flat keys as TOML, atomically (temp file + rename)."""
     import tomli_w
 
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            tomli_w.dump(_nest(flat), fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, tomli_w.dumps(_nest(flat)).encode())
 
 
 def check_key(key: str) -> Option | None:
-    """The known option for ``key``; None for free-form sections such as ``remote.*``."""
+    """The known option for ``key``; None for free-form ``remote.*``, ``registry.*`` keys."""
     if key in OPTIONS:
         return OPTIONS[key]
-    if key.startswith("remote.") and key.count(".") >= 2:
+    if key.startswith(("remote.", "registry.")) and key.count(".") >= 2:
         return None
     known = ", ".join(sorted(OPTIONS))
     raise ConfigError(f"unknown config key {key!r}", hint=f"known keys: {known}")

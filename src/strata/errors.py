@@ -23,9 +23,26 @@ this tree inside the module that calls the foreign library, with ``raise ... fro
     │   └── RevisionNotFoundError    11
     ├── MetadataError                12
     ├── TableError                   20
+    │   ├── TableNotFoundError       20
+    │   ├── TableVersionNotFoundError 20
+    │   ├── TableConflictError       21   a concurrent commit won
+    │   └── UnsupportedByFormatError 22   e.g. partition evolution on Delta
     ├── RegistryError                30
+    │   ├── ModelNotFoundError       30
+    │   ├── ModelVersionNotFoundError 30
+    │   ├── PromotionRefusedError    31   a promotion gate failed
+    │   ├── ProtectedAliasError      32   moving a protected alias needs --force and a reason
+    │   └── UntrustedArtifactError   33   loading a pickle needs trust=True
     ├── LineageError                 40
-    └── GuardError                   50
+    │   ├── RunNotFoundError         41
+    │   └── LineageEndpointError     42   an OpenLineage endpoint failed
+    ├── GuardError                   50
+    │   └── MetricSourceError        51
+    └── PipelineError                60
+        ├── PipelineFileError        61   malformed strata.yaml, strata.lock or params file
+        ├── PipelineGraphError       62   a cycle, or two stages writing one output
+        ├── DependencyMissingError   63   a stage's dependency does not exist
+        └── StageFailedError         64   a stage's command failed or left an output out
 """
 
 from __future__ import annotations
@@ -129,13 +146,94 @@ class TableError(StrataError):
     exit_code = 20
 
 
+class TableNotFoundError(TableError):
+    default_hint = "see the catalog with `strata table list`"
+
+
+class TableVersionNotFoundError(TableError):
+    default_hint = "see the versions with `strata table history NAME`"
+
+
+class TableConflictError(TableError):
+    exit_code = 21
+    default_hint = "another writer committed first; run the command again"
+
+
+class UnsupportedByFormatError(TableError):
+    exit_code = 22
+
+
 class RegistryError(StrataError):
     exit_code = 30
+
+
+class ModelNotFoundError(RegistryError):
+    default_hint = "see the registered models with `strata model list`"
+
+
+class ModelVersionNotFoundError(RegistryError):
+    default_hint = "see the versions with `strata model versions NAME`"
+
+
+class PromotionRefusedError(RegistryError):
+    exit_code = 31
+    default_hint = "meet the gates, or pass --force with --reason to override (recorded)"
+
+
+class ProtectedAliasError(RegistryError):
+    exit_code = 32
+    default_hint = "pass --force with --reason to move a protected alias (recorded)"
+
+
+class UntrustedArtifactError(RegistryError):
+    exit_code = 33
+    default_hint = "load it with trust=True only if you trust who registered it"
 
 
 class LineageError(StrataError):
     exit_code = 40
 
 
+class RunNotFoundError(LineageError):
+    exit_code = 41
+    default_hint = "list runs with `strata runs`"
+
+
+class LineageEndpointError(LineageError):
+    exit_code = 42
+    default_hint = "events stay queued; the next run or `strata openlineage flush` resends them"
+
+
 class GuardError(StrataError):
     exit_code = 50
+
+
+class MetricSourceError(GuardError):
+    """A metric source could not be read or answered garbage: never a reason to roll back."""
+
+    exit_code = 51
+    default_hint = "check the policy's metrics source; no rollback was made on missing data"
+
+
+class PipelineError(StrataError):
+    exit_code = 60
+
+
+class PipelineFileError(PipelineError):
+    exit_code = 61
+    default_hint = "fix the file at that line"
+
+
+class PipelineGraphError(PipelineError):
+    exit_code = 62
+    default_hint = "change the stages' deps or outs in strata.yaml"
+
+
+class DependencyMissingError(PipelineError):
+    exit_code = 63
+    default_hint = "create it, or add the stage that produces it to strata.yaml"
+
+
+class StageFailedError(PipelineError):
+    exit_code = 64
+    default_hint = "fix the stage and run `strata repro` again; finished stages are kept"

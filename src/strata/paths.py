@@ -1,8 +1,25 @@
-"""Checks for paths that come from files, remotes or the network, which are never trusted."""
+"""Checks for paths that come from files, remotes or the network, which are never trusted;
+and the one way small files are written: atomically."""
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+import os
+import uuid
+from pathlib import Path, PurePosixPath
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a
+    part: a temp file beside it, fsync, rename."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def unsafe_reason(text: str) -> str | None:

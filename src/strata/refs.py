@@ -91,7 +91,10 @@ _EXAMPLES: Final[dict[Kind, str]] = {
 }
 _SELECTOR_HELP: Final[dict[Kind, str]] = {
     "file": "a file selector is a git revision or content-hash prefix, without whitespace",
-    "table": "a table selector is a version number, an ISO timestamp, a range A..B or 'latest'",
+    "table": (
+        "a table selector is a version number, an ISO timestamp, a range A..B, 'latest' "
+        "or an Iceberg tag or branch name"
+    ),
     "model": (
         "a model selector is a version number, a semver like v1.2.0, a stage "
         f"({_STAGE_LIST}), an alias like 'champion' or 'latest'"
@@ -310,7 +313,7 @@ Selector: TypeAlias = (
 
 _ALLOWED: Final[dict[Kind, tuple[type, ...]]] = {
     "file": (Revision,),
-    "table": (Version, Timestamp, VersionRange, Latest),
+    "table": (Version, Timestamp, VersionRange, Latest, Alias),
     "model": (Version, SemVer, Stage, Alias, Latest),
     "features": (Version, Latest),
     "run": (),
@@ -442,6 +445,11 @@ def _try_alias(text: str) -> Alias | None:
     return Alias(text) if _alias_problem(text) is None else None
 
 
+def _try_tag(text: str) -> Alias | None:
+    """A table's Iceberg tag or branch name; stage names are not tags (they mean models)."""
+    return None if text.lower() in STAGES else _try_alias(text)
+
+
 def _try_revision(text: str) -> Revision:
     _check(_revision_problem(text))
     return Revision(text)
@@ -467,7 +475,7 @@ def _range_end(text: str) -> Version | Timestamp:
 
 _PARSERS: Final[dict[Kind, tuple[_Parser, ...]]] = {
     "file": (_try_revision,),
-    "table": (_try_latest, _try_range, _try_version, _try_timestamp),
+    "table": (_try_latest, _try_range, _try_version, _try_timestamp, _try_tag),
     "model": (_try_latest, _try_version, _try_semver, _try_stage, _try_alias),
     "features": (_try_latest, _try_version),
     "run": (),

@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from strata import remotes
 from strata.activity import Activity, NoActivity
 from strata.config import (
     STRATA_DIR,
     Config,
     LinkType,
-    remove_section,
     set_value,
-    unset_value,
 )
 from strata.errors import (
     GitError,
@@ -56,15 +55,24 @@ from strata.objects import ObjectStore, StateCache
 from strata.scm import Git
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from strata.files.gc import CloudGcResult
+    from strata.files.imports import ImportResult
     from strata.files.transfer import RemoteState
+    from strata.guard.check import Guard
+    from strata.lineage import Lineage, Run
     from strata.meta import FileVersion, MetadataDB
+    from strata.models import Registry
     from strata.objects.remote import Remote, TransferResult
     from strata.refs import Ref
+    from strata.releases import Releases
+    from strata.repro import ReproResult
+    from strata.tables import Table, TableCatalog
 
 Progress = Callable[[int], None]
 StrPath = str | os.PathLike[str]
 
-_REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _STRATA_GITIGNORE = "/cache\n/tmp\n/strata.db*\n/state.db*\n/config.local.toml\n"
 
 
@@ -91,6 +99,11 @@ class Workspace:
         self.config = Config.load(self.root, environ)
         # What tables and models report reads and writes to; a run in progress replaces it.
         self.activity: Activity = NoActivity()
+        run_id = (os.environ if environ is None else environ).get("STRATA_RUN_ID")
+        if run_id:  # a child process of `strata run`: record into the parent's run
+            from strata.lineage.runs import AttachedActivity
+
+            self.activity = AttachedActivity(run_id, lambda: self.lineage)
 
     # -- setting up -------------------------------------------------------------------------
     @classmethod
@@ -147,6 +160,124 @@ class Workspace:
 
         return open_database(self.config.metadata_url)
 
+    @cached_property
+    def models(self) -> Registry:
+        """The model registry: versions, stages, aliases and their audit trail."""
+        from strata.models import Registry
+
+        return Registry(self.db, self.store, self.config, _ActiveActivity(self), git=self.git)
+
+    @cached_property
+    def lineage(self) -> Lineage:
+        """Runs, the lineage graph, provenance, impact (``strata.lineage``)."""
+        from strata.lineage.setup import open_lineage
+
+        return open_lineage(
+            self.root,
+            self.db,
+            self.config,
+            resolver=self._resolve_for_lineage,
+            objects=self.store,
+            table_stats=lambda name, version: self.tables.open(name).stats(version).to_dict(),
+            archiver=lambda ref, reason: self.models.promote(ref, "archived", reason=reason),
+            materializer=self._export_table_version,
+        )
+
+    def _export_table_version(self, ref: Ref, folder: Path) -> Path | None:
+        """``table:NAME@V`` as ``folder/tables/NAME@V.parquet`` (``reproduce`` materialises
+        its inputs so)."""
+        from strata.refs import Version
+
+        if ref.kind != "table" or not isinstance(ref.selector, Version):
+            return None
+        import pyarrow.parquet as pq
+
+        target = folder / "tables" / f"{ref.name}@{ref.selector.number}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(self.tables.open(ref.name).at(ref.selector.number).to_arrow(), target)
+        return target
+
+    def _resolve_for_lineage(self, ref: Ref) -> Ref | None:
+        """``file:PATH`` (now) or ``file:PATH@GIT_REV`` → the version's full content hash;
+        ``table:NAME@latest`` or ``@TIMESTAMP`` → the version number."""
+        from strata.refs import Revision, Version, VersionRange
+
+        if ref.kind == "file":
+            return ref.with_selector(Revision(self._tracked_for_ref(ref, None).pointer.hash))
+        if ref.kind == "table" and not isinstance(ref.selector, VersionRange):
+            return ref.with_selector(Version(self.tables.version_of(ref)[1]))
+        return None
+
+    @contextmanager
+    def run(
+        self,
+        job: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        command: Sequence[str] | None = None,
+        inputs: Sequence[str] = (),
+        outputs: Sequence[str] = (),
+    ) -> Iterator[Run]:
+        """Record a run; what Strata reads and writes inside it becomes its inputs and
+        outputs. An exception ends it as failed (and propagates)."""
+        run = self.lineage.start_run(
+            job, params=params, command=command, inputs=inputs, outputs=outputs
+        )
+        previous, self.activity = self.activity, run
+        try:
+            yield run
+        except BaseException as exc:
+            self.lineage.finish_run(run, error=exc)
+            raise
+        else:
+            self.lineage.finish_run(run)
+        finally:
+            self.activity = previous
+
+    @cached_property
+    def tables(self) -> TableCatalog:
+        """The table catalog; tables report reads and writes to ``self.activity``."""
+        from strata.tables import TableCatalog
+
+        root = self.config.get("tables.root")
+        return TableCatalog(self.db, self.root, root, lambda: self.activity)
+
+    def table(self, name: str) -> Table:
+        """A catalogued table: ``ws.table("deliveries").at(47).to_arrow()``."""
+        return self.tables.open(name)
+
+    def read_data(self, source: str) -> pa.Table:
+        """``table:NAME@V`` at that version, or a Parquet, CSV or JSON Lines file, as Arrow."""
+        if source.startswith("table:"):
+            table, version = self.tables.version_of(source)
+            return table.at(version).to_arrow()
+        from strata.tables.inputs import read_file
+
+        return read_file(Path(source))
+
+    def repro(
+        self, targets: Sequence[str] = (), *, force: bool = False, dry_run: bool = False
+    ) -> ReproResult:
+        """Run the stages of ``strata.yaml`` whose inputs changed, each as a recorded run."""
+        from strata.repro import reproduce
+
+        return reproduce(self, targets, force=force, dry_run=dry_run)
+
+    @cached_property
+    def guard(self) -> Guard:
+        """Guard checks; their rollbacks go through ``strata.rollback`` readiness first."""
+        from strata.guard.check import Guard
+        from strata.rollback import ModelRollbacks
+
+        return Guard(self.db, ModelRollbacks(self))
+
+    @cached_property
+    def releases(self) -> Releases:
+        """Named sets of code, model, table and file versions, and their rollback."""
+        from strata.releases import Releases
+
+        return Releases(self)
+
     def close(self) -> None:
         self.state.close()
         if "db" in self.__dict__:
@@ -175,9 +306,13 @@ class Workspace:
         self, paths: Sequence[StrPath], *, progress: Progress = _no_progress
     ) -> list[AddResult]:
         """Track files or folders: contents into the cache, a pointer beside each."""
-        return add_paths(
+        results = add_paths(
             self.files, self.relpaths(paths), before_commit=self._record, progress=progress
         )
+        if self.activity.run_id() is not None:
+            for r in results:
+                self.activity.wrote(f"file:{r.path}@{r.hash[:12]}")
+        return results
 
     def _record(self, results: Sequence[AddResult]) -> None:
         from strata.meta import FileVersion
@@ -307,85 +442,47 @@ class Workspace:
     ) -> GcResult:
         """Remove cached objects that no pointer needs, on any branch or tag by default."""
         return file_gc.collect(
-            self.files, all_refs=not workspace_only, dry_run=dry_run, force=force
+            self.files,
+            all_refs=not workspace_only,
+            dry_run=dry_run,
+            force=force,
+            also_keep=self._gc_also_keep(),
         )
 
-    # -- remotes ----------------------------------------------------------------------------
+    def _gc_also_keep(self) -> list[str]:
+        """Objects gc keeps besides what pointers need, locally and on remotes alike (the
+        model registry's artifacts belong here)."""
+        return self.models.artifact_objects()
+
+    def _model_artifacts(self, paths: Sequence[StrPath]) -> list[Tracked]:
+        """Registered model artifacts as pointers push and fetch understand; only when no
+        paths are named (models travel with a whole-workspace push, fetch or pull)."""
+        if paths:
+            return []
+        return [
+            Tracked(f"{a.name}{POINTER_SUFFIX}", Pointer(a.name, a.kind, a.hash, a.size, a.files))
+            for a in self.models.artifacts()
+        ]
+
+    # -- remotes (strata.remotes does the work) ---------------------------------------------
     def add_remote(self, name: str, url: str, *, default: bool = False) -> None:
         """Record a remote in the committed config; credentials never go there."""
-        if not _REMOTE_NAME.fullmatch(name):
-            raise UserInputError(
-                f"bad remote name {name!r}", hint="use letters, digits, '-' and '_'"
-            )
-        if name in self.remotes():
-            raise UserInputError(
-                f"remote {name!r} exists already", hint="use `strata remote modify` to change it"
-            )
-        set_value(self.root, f"remote.{name}.url", url)
-        if default:
-            set_value(self.root, "core.remote", name)
-        self.config = Config.load(self.root)
+        remotes.add_remote(self, name, url, default=default)
 
     def remotes(self) -> dict[str, dict[str, str]]:
         """Every remote: name → its settings (url, endpoint_url, …)."""
-        found: dict[str, dict[str, str]] = {}
-        for key, value in self.config.values.items():
-            if key.startswith("remote.") and key.count(".") >= 2:
-                _, name, option = key.split(".", 2)
-                found.setdefault(name, {})[option] = value
-        return dict(sorted(found.items()))
+        return remotes.remotes(self)
 
     def remove_remote(self, name: str) -> None:
-        self._remote_settings(name)
-        for scope in ("project", "local"):
-            remove_section(self.root, f"remote.{name}", scope=scope)
-        if self.config.get("core.remote") == name:
-            unset_value(self.root, "core.remote")
-        self.config = Config.load(self.root)
+        remotes.remove_remote(self, name)
 
     def modify_remote(self, name: str, key: str, value: str, *, local: bool = False) -> None:
         """Change one setting; ``local`` keeps it in the git-ignored file (for secrets)."""
-        self._remote_settings(name)
-        set_value(self.root, f"remote.{name}.{key}", value, scope="local" if local else "project")
-        self.config = Config.load(self.root)
-
-    def _remote_settings(self, name: str) -> dict[str, str]:
-        remotes = self.remotes()
-        if name not in remotes:
-            known = ", ".join(remotes) or "none yet"
-            raise UserInputError(
-                f"no remote named {name!r} (known: {known})",
-                hint="add one with `strata remote add NAME URL`",
-            )
-        return remotes[name]
+        remotes.modify_remote(self, name, key, value, local=local)
 
     def remote(self, name: str | None = None) -> Remote:
         """The named remote, or the default one (``core.remote``, or the only one)."""
-        from strata.objects.remote import Remote
-
-        chosen = name or self.config.get("core.remote")
-        if not chosen:
-            remotes = list(self.remotes())
-            if len(remotes) != 1:
-                raise UserInputError(
-                    "no default remote",
-                    hint="name one with -r, or `strata remote add NAME URL --default`",
-                )
-            chosen = remotes[0]
-        settings = self._remote_settings(chosen)
-        if "url" not in settings:
-            raise UserInputError(f"remote {chosen!r} has no url", hint="set remote.NAME.url")
-        options = {k: v for k, v in settings.items() if k != "url"}
-        url = settings["url"]
-        if "://" not in url and not Path(url).is_absolute():
-            url = str(self.root / url)  # a relative folder is relative to the workspace
-        return Remote(chosen, url, options)
-
-    def _tracked(self, paths: Sequence[StrPath], rev: str | None) -> list[Tracked]:
-        relpaths = self.relpaths(paths)
-        if rev is None:
-            return tracked_in_tree(self.files, relpaths)
-        return tracked_at(self.files, self._commit(rev), relpaths)
+        return remotes.open_remote(self, name)
 
     def push(
         self,
@@ -397,10 +494,7 @@ class Workspace:
         progress: Progress = _no_progress,
     ) -> TransferResult:
         """Upload the objects the pointers need that the remote lacks."""
-        from strata.files.transfer import push
-
-        target = self.remote(remote)
-        return push(self.files, target, self._tracked(paths, rev), jobs=jobs, progress=progress)
+        return remotes.push(self, paths, remote=remote, rev=rev, jobs=jobs, progress=progress)
 
     def fetch(
         self,
@@ -412,30 +506,19 @@ class Workspace:
         progress: Progress = _no_progress,
     ) -> TransferResult:
         """Download into the cache the objects the pointers need, verified as they arrive."""
-        from strata.files.transfer import fetch
-
-        source = self.remote(remote)
-        return fetch(self.files, source, self._tracked(paths, rev), jobs=jobs, progress=progress)
+        return remotes.fetch(self, paths, remote=remote, rev=rev, jobs=jobs, progress=progress)
 
     def remote_status(
         self, paths: Sequence[StrPath] = (), *, remote: str | None = None
     ) -> list[RemoteState]:
         """Per tracked path: objects not yet pushed, and objects a pull would bring."""
-        from strata.files.transfer import remote_status
-
-        return remote_status(self.files, self.remote(remote), self._tracked(paths, None))
+        return remotes.remote_status(self, paths, remote=remote)
 
     def verify_remote(
         self, *, remote: str | None = None, jobs: int = 4, progress: Progress = _no_progress
     ) -> VerifyResult:
-        """Re-hash every object on the remote; report the corrupt ones by name."""
-        from strata.files.transfer import verify_remote
-        from strata.files.verify import Problem
-
-        source = self.remote(remote)
-        checked, failed = verify_remote(source, jobs=jobs, progress=progress)
-        problems = tuple(Problem(f.name, f"on remote {source.name!r}", "corrupt") for f in failed)
-        return VerifyResult(checked, problems)
+        """Re-hash every object on the remote; report missing, corrupt and unreadable ones."""
+        return remotes.verify_remote(self, remote=remote, jobs=jobs, progress=progress)
 
     def pull(
         self,
@@ -447,14 +530,70 @@ class Workspace:
         progress: Progress = _no_progress,
     ) -> tuple[TransferResult, list[CheckoutResult]]:
         """Fetch, then check out; nothing is checked out when an object could not be fetched."""
-        result = self.fetch(paths, remote=remote, jobs=jobs, progress=progress)
-        if result.failed:
-            return result, []
-        return result, self.checkout(paths, force=force)
+        return remotes.pull(self, paths, remote=remote, jobs=jobs, force=force, progress=progress)
+
+    def gc_cloud(
+        self,
+        *,
+        remote: str | None = None,
+        dry_run: bool = False,
+        force: bool = False,
+        progress: Progress = _no_progress,
+    ) -> CloudGcResult:
+        """Remove remote objects that no pointer on any branch or tag needs (nor what
+        ``gc`` keeps besides); refuses a remote other repositories push to unless forced."""
+        return remotes.gc_cloud(
+            self,
+            remote=remote,
+            dry_run=dry_run,
+            force=force,
+            also_keep=self._gc_also_keep(),
+            progress=progress,
+        )
+
+    def import_path(
+        self,
+        url: str,
+        path: str,
+        *,
+        out: StrPath | None = None,
+        rev: str | None = None,
+        progress: Progress = _no_progress,
+    ) -> ImportResult:
+        """Bring a tracked path from another Strata repository, recording where it came from."""
+        return remotes.import_path(self, url, path, out=out, rev=rev, progress=progress)
+
+    def update(
+        self,
+        paths: Sequence[StrPath] = (),
+        *,
+        rev: str | None = None,
+        force: bool = False,
+        progress: Progress = _no_progress,
+    ) -> list[ImportResult]:
+        """Bring newer versions of imported paths (all, or the ones named)."""
+        return remotes.update(self, paths, rev=rev, force=force, progress=progress)
 
     def verify(self, *, progress: Progress = _no_progress) -> VerifyResult:
         """Re-hash every cached object; report corrupt and missing ones by name."""
         return file_verify.verify(self.files, progress)
+
+
+class _ActiveActivity:
+    """Forwards to the workspace's activity at call time, so a part opened before a run
+    starts still reports into it (and not into it after it ended)."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+
+    def run_id(self) -> str | None:
+        return self._ws.activity.run_id()
+
+    def read(self, ref: str) -> None:
+        self._ws.activity.read(ref)
+
+    def wrote(self, ref: str) -> None:
+        self._ws.activity.wrote(ref)
 
 
 def _split_file_refs(paths: Sequence[StrPath]) -> tuple[list[StrPath], list[Ref]]:

@@ -12,10 +12,12 @@ import random
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.markup import escape
 
+from strata.cli import demo_guard, demo_lineage, demo_models, demo_pipelines, demo_tables
 from strata.cli.output import console, human_size
 from strata.errors import StrataError
 from strata.workspace import Workspace
@@ -65,15 +67,21 @@ def _write_deliveries(folder: Path, days: int, seed: int) -> None:
         os.replace(tmp, path)  # new files replace old ones: never edit a cached file in place
 
 
+def _siblings(root: Path) -> tuple[Path, Path]:
+    """The demo's remote and a teammate's clone: beside the workspace, not in it."""
+    return root.with_name(f"{root.name}-remote"), root.with_name(f"{root.name}-teammate")
+
+
 def run_demo(*, keep: bool = False) -> None:
     root = Path(tempfile.mkdtemp(prefix="strata-demo-"))
     try:
         _story(root)
     finally:
         if keep:
-            _say(f"\nThe demo workspace is kept at {root}")
+            _say(f"\nThe demo workspace is kept at {root}, beside its remote and a clone")
         else:
-            shutil.rmtree(root, ignore_errors=True)
+            for folder in (root, *_siblings(root)):
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _story(root: Path) -> None:
@@ -134,5 +142,32 @@ def _story(root: Path) -> None:
     _say(f"strata verify: {result.checked} objects re-hashed, {len(result.problems)} problems.")
     versions = ws.file_versions(data)
     _say(f"The metadata database remembers {len(versions)} versions of {added.path}.")
+
+    _chapter(7, "Share through a remote")
+    remote, teammate = _siblings(root)
+    ws.add_remote("shared", str(remote), default=True)
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "Remote: shared")
+    pushed = ws.push()
+    _say(f"strata push: {len(pushed.transferred)} objects, {human_size(pushed.bytes)} to {remote}.")
+    _git(root.parent, "clone", "-q", str(root), str(teammate))
+    with Workspace(teammate) as theirs:
+        theirs.pull()
+        [theirs_status] = theirs.status()
+    _say(
+        f"A teammate clones the repository and runs strata pull: {theirs_status.path} is "
+        f"{theirs_status.state}, every object re-hashed on arrival."
+    )
+
+    chapters: list[tuple[str, Callable[[Workspace, Callable[[str], None]], None]]] = [
+        ("Versioned tables", demo_tables.chapter),
+        ("The model registry", demo_models.chapter),
+        ("Runs and lineage", demo_lineage.chapter),
+        ("Pipelines, metrics and params", demo_pipelines.chapter),
+        ("When serving goes wrong: guard, impact, rollback", demo_guard.chapter),
+    ]
+    for number, (title, chapter) in enumerate(chapters, start=8):
+        _chapter(number, title)
+        chapter(ws, _say)
     ws.close()
-    _say("\n[bold]Done.[/] Next chapters: remotes, tables, the model registry, lineage, rollback.")
+    _say("\n[bold]Done.[/] Every step above is a command: see `strata --help`.")

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from strata.cli.output import console, handle_errors, human_size, print_json, progress_bar
-from strata.errors import ObjectCorruptError
+from strata.errors import ObjectCorruptError, UserInputError
 from strata.files import PathStatus
 from strata.workspace import Workspace
 
@@ -173,13 +173,29 @@ def gc(
         bool, typer.Option("--workspace", help="Keep only what the working tree needs.")
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would go.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Even if a listing is missing.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Even if a listing is missing, or the remote is shared."),
+    ] = False,
+    cloud: Annotated[
+        bool, typer.Option("--cloud", help="Collect the remote instead of the cache.")
+    ] = False,
+    remote_name: Annotated[str | None, typer.Option("--remote", "-r", help="Remote name.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Remove cached objects no pointer needs (on every branch and tag by default).
+    """Remove cached objects no pointer needs (on every branch and tag by default); with
+    --cloud, remote objects and chunks instead.
 
-    Example: strata gc --dry-run
+    Example: strata gc --dry-run  (or: strata gc --cloud -r storage --dry-run)
     """
+    if cloud or remote_name:
+        if workspace:
+            raise UserInputError(
+                "--workspace applies to the cache, not to --cloud",
+                hint="gc --cloud keeps what any branch or tag needs",
+            )
+        _gc_cloud(remote_name, dry_run, force, json_out)
+        return
     with Workspace() as ws:
         result = ws.gc(workspace_only=workspace, dry_run=dry_run, force=force)
     if json_out:
@@ -189,6 +205,21 @@ def gc(
     console.print(
         f"{verb} {len(result.removed)} objects ({human_size(result.bytes_freed)}); "
         f"kept {result.kept} needed by {len(result.revisions)} revisions"
+    )
+
+
+def _gc_cloud(remote: str | None, dry_run: bool, force: bool, json_out: bool) -> None:
+    with Workspace() as ws, progress_bar("Collecting") as advance:
+        result = ws.gc_cloud(remote=remote, dry_run=dry_run, force=force, progress=advance)
+    if json_out:
+        print_json(result.to_dict())
+        return
+    verb = "would remove" if dry_run else "removed"
+    console.print(
+        f"{verb} {len(result.removed)} objects and {result.chunks_removed} chunks "
+        f"({human_size(result.bytes_freed)}) from remote {result.remote!r}; "
+        f"kept {result.kept} needed by {len(result.revisions)} revisions",
+        markup=False,
     )
 
 

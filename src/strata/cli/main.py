@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 
 from strata import __version__
-from strata.cli import config_cmds, files_cmds, remote_cmds
+from strata.cli import (
+    config_cmds,
+    files_cmds,
+    guard_cmds,
+    lineage_cmds,
+    model_cmds,
+    pipeline_cmds,
+    release_cmds,
+    remote_cmds,
+    table_cmds,
+)
 from strata.cli.output import console, handle_errors, print_json, set_debug
 from strata.workspace import Workspace
 
@@ -22,7 +32,14 @@ app = typer.Typer(
 )
 files_cmds.register(app)
 remote_cmds.register(app)
+lineage_cmds.register(app)
+pipeline_cmds.register(app)
 app.add_typer(config_cmds.app, name="config")
+app.add_typer(table_cmds.app, name="table")
+app.add_typer(model_cmds.app, name="model")
+guard_cmds.register(app)
+app.add_typer(release_cmds.app, name="release")
+app.add_typer(release_cmds.incident_app, name="incident")
 
 
 def _version(value: bool) -> None:

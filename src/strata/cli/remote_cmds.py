@@ -1,15 +1,21 @@
-"""``strata remote add|list|remove|modify`` and ``push``, ``fetch``, ``pull``."""
+"""``strata remote add|list|remove|modify``, ``push``, ``fetch``, ``pull``, and ``get``,
+``import``, ``update`` (data from other repositories)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from strata.cli.output import console, handle_errors, human_size, print_json, progress_bar
 from strata.errors import RemoteError
 from strata.objects.remote import TransferResult
 from strata.workspace import Workspace
+
+if TYPE_CHECKING:
+    from strata.files.imports import ImportResult
 
 app = typer.Typer(
     help="Where data is shared: folders, s3://, gs://, az://.\n\n"
@@ -136,7 +142,93 @@ def pull(
     _report("fetched", result, json_out)
 
 
+RepoArg = Annotated[str, typer.Argument(help="Another Strata git repository: URL or path.")]
+SourcePathArg = Annotated[str, typer.Argument(help="A tracked path in that repository.")]
+SourceRevOpt = Annotated[
+    str | None, typer.Option("--rev", help="Branch, tag or commit there (default: its HEAD).")
+]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Where to put it.")]
+
+
+def get(
+    repo: RepoArg,
+    path: SourcePathArg,
+    rev: SourceRevOpt = None,
+    out: OutOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Download a tracked path from another Strata repository; no workspace needed.
+
+    Example: strata get https://github.com/team/datasets.git data/raw -o raw
+    """
+    from strata.files.imports import get as get_path
+
+    with progress_bar("Getting") as advance:
+        target = get_path(repo, path, rev=rev, out=out, progress=advance)
+    if json_out:
+        print_json({"path": str(target)})
+    else:
+        console.print(f"downloaded {escape(path)} to {escape(str(target))}")
+
+
+def _print_import(r: ImportResult) -> None:
+    if not r.changed:
+        console.print(f"{escape(r.path)} is up to date ({r.commit[:10]})")
+        return
+    since = f" (was {r.previous_commit[:10]})" if r.previous_commit else ""
+    console.print(
+        f"imported {escape(r.source_path)} from {escape(r.repo)} at {r.commit[:10]}{since}"
+        f" → commit {escape(r.path)}.strata"
+    )
+
+
+def import_(
+    repo: RepoArg,
+    path: SourcePathArg,
+    rev: SourceRevOpt = None,
+    out: OutOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Bring a tracked path from another Strata repository, recording its origin in the
+    pointer so `strata update` can bring newer versions.
+
+    Example: strata import ../datasets data/raw --rev v2 -o data/raw
+    """
+    with Workspace() as ws, progress_bar("Importing") as advance:
+        result = ws.import_path(repo, path, out=out, rev=rev, progress=advance)
+    if json_out:
+        print_json(result.to_dict())
+    else:
+        _print_import(result)
+
+
+def update(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Imported paths (default: all).")
+    ] = None,
+    rev: Annotated[
+        str | None, typer.Option("--rev", help="Switch to this revision of the source.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Discard unsaved changes.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Bring newer versions of imported paths (re-resolves each import's revision).
+
+    Example: strata update data/raw
+    """
+    with Workspace() as ws, progress_bar("Updating") as advance:
+        results = ws.update(paths or [], rev=rev, force=force, progress=advance)
+    if json_out:
+        print_json([r.to_dict() for r in results])
+        return
+    if not results:
+        console.print("Nothing was imported: `strata import REPO PATH` starts.")
+    for r in results:
+        _print_import(r)
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="remote")
-    for command in (push, fetch, pull):
+    for command in (push, fetch, pull, get, update):
         root.command()(handle_errors(command))
+    root.command("import")(handle_errors(import_))

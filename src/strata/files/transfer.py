@@ -5,19 +5,27 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from strata.errors import DiskFullError, ObjectCorruptError, StorageError
+from strata.errors import DiskFullError, ObjectCorruptError, ObjectMissingError, StorageError
 from strata.files.context import FilesContext
 from strata.files.discover import Tracked
-from strata.files.gc import needed_objects
+from strata.files.gc import needed_objects, repository_id
 from strata.files.scan import Progress
 from strata.objects.hashing import hash_bytes
-from strata.objects.remote import Failure, Remote, TransferResult
+from strata.objects.remote import Failure, FailureKind, Remote, TransferResult
 from strata.objects.tree import Tree
 from strata.parallel import parallel_map
 
 
 def _no_progress(_: int) -> None:
     return None
+
+
+def _kind(exc: StorageError) -> FailureKind:
+    if isinstance(exc, ObjectCorruptError):
+        return "corrupt"
+    if isinstance(exc, ObjectMissingError):
+        return "missing"
+    return "unreadable"
 
 
 def _each(
@@ -36,7 +44,7 @@ def _each(
         except DiskFullError:
             raise
         except StorageError as exc:
-            failed.append(Failure(name, exc.one_line()))
+            failed.append(Failure(name, exc.one_line(), _kind(exc)))
         progress(1)
 
     parallel_map(one, names, jobs)
@@ -52,7 +60,11 @@ def push(
     progress: Progress = _no_progress,
 ) -> TransferResult:
     needed = needed_objects(ctx, tracked, force=False)
-    present = remote.names()
+    listing = remote.listing()
+    present = listing.names
+    mine = repository_id(ctx)
+    if mine not in listing.repositories:
+        remote.mark(mine)  # before any object: gc --cloud elsewhere then knows we are here
     lacking = sorted(needed - present)
     missing = [n for n in lacking if not ctx.store.exists(n)]
     todo = [n for n in lacking if ctx.store.exists(n)]
@@ -62,7 +74,7 @@ def push(
         sent.append(remote.upload(ctx.store.path(name), name, present))
 
     done, failed = _each(todo, send, jobs, progress)
-    failed += [Failure(n, "not in the local cache") for n in missing]
+    failed += [Failure(n, "not in the local cache", "missing") for n in missing]
     return TransferResult(tuple(done), len(needed) - len(lacking), tuple(failed), sum(sent))
 
 
@@ -80,7 +92,10 @@ def fetch(
 
     def get(name: str) -> None:
         if name not in available:
-            raise StorageError(f"object {name[:12]} is not on remote {remote.name!r}")
+            raise ObjectMissingError(
+                f"object {name[:12]} is not on remote {remote.name!r}",
+                hint="push it from a workspace that has it",
+            )
         ctx.store.receive(name, lambda tmp: remote.download(name, tmp), what=name[:12])
 
     pointed = {t.pointer.hash for t in tracked}

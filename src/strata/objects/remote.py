@@ -1,9 +1,12 @@
 """Remotes: a copy of the object store on any fsspec filesystem (a folder, ``s3://``, …).
 
-Objects keep the cache's layout, ``<root>/<first two hex digits>/<rest>``. An upload to an
-object store is atomic by itself (an object is visible once complete); on a plain filesystem
-it goes to ``<root>/tmp`` and is renamed into place. Downloads land in the local cache through
-its own atomic path, and are verified against their hash before they count.
+Objects keep the cache's layout, ``<root>/<first two hex digits>/<rest>``; chunks live there
+too, chunk manifests under ``<root>/manifests/``, and ``<root>/repos/<id>`` marks each
+repository that pushes here (``gc --cloud`` refuses to collect a remote others push to).
+
+An upload to an object store is atomic by itself (an object is visible once complete); on a
+plain filesystem it goes to ``<root>/tmp`` and is renamed into place. Downloads land in the
+local cache through its own atomic path, and are verified against their hash before they count.
 
 fsspec and its backends are imported on first use; a missing backend names the extra to install.
 """
@@ -13,29 +16,57 @@ from __future__ import annotations
 import errno
 import os
 import uuid
-from collections.abc import Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from strata.errors import ObjectCorruptError, RemoteError, StrataError
-from strata.objects.chunks import DEFAULT_THRESHOLD, Manifest, split
+from strata.errors import ObjectCorruptError, ObjectMissingError, RemoteError, StrataError
+from strata.objects.chunks import DEFAULT_THRESHOLD, Chunk, Manifest, split
 from strata.objects.hashing import hash_bytes, is_hash
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
+T = TypeVar("T")
+R = TypeVar("R")
+
+CHUNK_JOBS = 8  # chunks of one object in flight at once, each at most MAX_CHUNK bytes
 _EXTRAS = {"s3": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure"}
+
+
+FailureKind = Literal["missing", "corrupt", "unreadable"]
 
 
 @dataclass(frozen=True, slots=True)
 class Failure:
+    """One object that did not move or check out: ``missing`` (not there), ``corrupt`` (its
+    bytes do not match its name) or ``unreadable`` (the network, credentials or disk failed)."""
+
     name: str
     reason: str
+    kind: FailureKind = "unreadable"
 
     def to_dict(self) -> dict[str, str]:
-        return {"hash": self.name, "reason": self.reason}
+        return {"hash": self.name, "kind": self.kind, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What one listing of a remote found: plain objects and chunks (one namespace, since a
+    chunk is named by its bytes' hash too) and chunk manifests, each with its size in bytes,
+    and the ids of the repositories that pushed here."""
+
+    files: Mapping[str, int]
+    manifests: Mapping[str, int]
+    repositories: frozenset[str]
+
+    @property
+    def names(self) -> set[str]:
+        return set(self.files) | set(self.manifests)
 
 
 @dataclass(frozen=True)
@@ -54,6 +85,11 @@ class TransferResult:
             "bytes": self.bytes,
             "failed": [f.to_dict() for f in self.failed],
         }
+
+
+def is_repository_id(text: str) -> bool:
+    """A repository id as ``repos/`` markers name them: 8 to 64 lowercase hex digits."""
+    return 8 <= len(text) <= 64 and all(c in "0123456789abcdef" for c in text)
 
 
 def _storage_options(options: Mapping[str, str]) -> dict[str, Any]:
@@ -125,6 +161,9 @@ class Remote:
     def _manifest_path(self, name: str) -> str:
         return f"{self.root}/manifests/{name[:2]}/{name[2:]}"
 
+    def _marker_path(self, repository: str) -> str:
+        return f"{self.root}/repos/{repository}"
+
     @property
     def chunk_threshold(self) -> int:
         """Objects of this size and larger travel as chunks (``chunk_threshold`` option)."""
@@ -137,24 +176,58 @@ class Remote:
 
     def names(self) -> set[str]:
         """Every object on the remote (one listing, not one request per object)."""
+        return self.listing().names
+
+    def listing(self) -> Listing:
+        """Objects, chunks, manifests and repository markers, from one listing."""
         try:
             if not self.fs.exists(self.root):
                 bucket = self.root.split("/", 1)[0]
                 if not self.is_local and not self.fs.exists(bucket):
                     raise FileNotFoundError(f"bucket {bucket!r} does not exist")
-                return set()  # nothing pushed yet
-            found = self.fs.find(self.root)
+                return Listing({}, {}, frozenset())  # nothing pushed yet
+            found = self.fs.find(self.root, detail=True)
         except Exception as exc:
             raise self._fail(exc, "list its objects") from exc
-        names: set[str] = set()
-        self._chunked = set()
-        for path in found:
+        files: dict[str, int] = {}
+        manifests: dict[str, int] = {}
+        repositories: set[str] = set()
+        for path, info in found.items():
             parts = str(path).rstrip("/").split("/")
-            if len(parts) >= 3 and is_hash(parts[-2] + parts[-1]):
-                names.add(parts[-2] + parts[-1])
-                if parts[-3] == "manifests":
-                    self._chunked.add(parts[-2] + parts[-1])
-        return names
+            size = int(info.get("size") or 0)
+            if len(parts) >= 2 and parts[-2] == "repos" and is_repository_id(parts[-1]):
+                repositories.add(parts[-1])
+            elif len(parts) >= 3 and is_hash(parts[-2] + parts[-1]):
+                into = manifests if parts[-3] == "manifests" else files
+                into[parts[-2] + parts[-1]] = size
+        self._chunked = set(manifests)
+        return Listing(files, manifests, frozenset(repositories))
+
+    def mark(self, repository: str) -> None:
+        """Record that repository ``repository`` pushes to this remote."""
+        try:
+            self._put(self._marker_path(repository), data=repository.encode())
+        except Exception as exc:
+            raise self._fail(exc, "record this repository") from exc
+
+    def manifest(self, name: str) -> Manifest:
+        """The chunk manifest of object ``name``."""
+        try:
+            data = self.fs.cat_file(self._manifest_path(name))
+        except Exception as exc:
+            raise self._fail(exc, f"read the manifest of object {name[:12]}") from exc
+        return Manifest.from_bytes(data, what=f"object {name[:12]} on remote {self.name!r}")
+
+    def delete(self, name: str, *, manifest: bool = False) -> None:
+        """Remove a plain object or chunk, or with ``manifest`` an object's chunk manifest;
+        one already gone counts as removed."""
+        path = self._manifest_path(name) if manifest else self._path(name)
+        try:
+            self.fs.rm_file(path)
+        except FileNotFoundError:
+            pass
+        except Exception as exc:
+            raise self._fail(exc, f"remove object {name[:12]}") from exc
 
     def _put(self, target: str, local: Path | None = None, data: bytes = b"") -> None:
         """Write one remote file so that it is never seen half-written."""
@@ -190,13 +263,26 @@ class Remote:
             raise self._fail(exc, f"upload object {name[:12]}") from exc
 
     def _upload_chunks(self, local: Path, name: str, present: set[str]) -> int:
-        sent, chunks = 0, []
-        for chunk, data in split(local):
-            chunks.append(chunk)
-            if chunk.hash not in present:
-                self._put(self._path(chunk.hash), data=data)
-                present.add(chunk.hash)
-                sent += chunk.size
+        """Send the chunks ``present`` lacks, several at a time while the file is being cut
+        (a round trip per chunk in a row would dominate on an object store), then the
+        manifest."""
+        sent, chunks, scheduled = 0, [], set()
+
+        def put_chunk(item: tuple[Chunk, bytes]) -> None:
+            self._put(self._path(item[0].hash), data=item[1])
+            present.add(item[0].hash)  # only once it is there: other objects skip it then
+
+        def new_chunks() -> Iterator[tuple[Chunk, bytes]]:
+            nonlocal sent
+            for chunk, data in split(local):
+                chunks.append(chunk)
+                if chunk.hash not in present and chunk.hash not in scheduled:
+                    scheduled.add(chunk.hash)
+                    sent += chunk.size
+                    yield chunk, data
+
+        for _ in in_order(put_chunk, new_chunks(), CHUNK_JOBS):
+            pass
         manifest = Manifest(sum(c.size for c in chunks), tuple(chunks)).to_bytes()
         self._put(self._manifest_path(name), data=manifest)  # last: the object now counts
         return sent + len(manifest)
@@ -235,15 +321,36 @@ class Remote:
         """The bytes of a chunked object, chunk by chunk, each checked against its hash."""
         what = f"object {name[:12]}"
         manifest = Manifest.from_bytes(self.fs.cat_file(self._manifest_path(name)), what=what)
-        for chunk in manifest.chunks:
+
+        def get_chunk(chunk: Chunk) -> bytes:
             try:
                 data: bytes = self.fs.cat_file(self._path(chunk.hash))
             except FileNotFoundError:
-                raise RemoteError(
+                raise ObjectMissingError(
                     f"remote {self.name!r}: the manifest of {what} names chunk "
                     f"{chunk.hash[:12]}, which is missing",
                     hint="push the object again from a workspace that has it",
                 ) from None
             if hash_bytes(data) != chunk.hash:
                 raise ObjectCorruptError(f"chunk {chunk.hash[:12]} of {what} is corrupt")
-            yield data
+            return data
+
+        yield from in_order(get_chunk, iter(manifest.chunks), CHUNK_JOBS)
+
+
+def in_order(func: Callable[[T], R], items: Iterator[T], window: int) -> Iterator[R]:
+    """``func`` of each item, in order, with up to ``window`` calls running at once on
+    threads: at most ``window`` results are held, however many items there are."""
+    pool = ThreadPoolExecutor(window)
+    pending: deque[Future[R]] = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(func, item))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)

@@ -1,0 +1,234 @@
+"""``strata guard check|watch|history``, ``strata drift`` and ``strata rollback``."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from strata.cli.output import console, err_console, handle_errors, print_json
+from strata.errors import StrataError
+from strata.workspace import Workspace
+
+if TYPE_CHECKING:
+    from strata.guard.check import CheckOutcome
+
+app = typer.Typer(
+    help="Roll models back by policy when serving metrics cross a threshold.\n\n"
+    "Example: strata guard check --policy guard.yaml",
+    no_args_is_help=True,
+)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+PolicyOpt = Annotated[Path, typer.Option("--policy", "-p", help="Guard policy YAML file.")]
+ModelOpt = Annotated[
+    list[str] | None, typer.Option("--model", "-m", help="Only this model (repeatable).")
+]
+
+_STYLE = {
+    "ok": "green",
+    "rolled_back": "bold red",
+    "rollback_failed": "bold red",
+    "alerted": "yellow",
+    "no_data": "yellow",
+}
+
+
+def _print_outcomes(outcomes: list[CheckOutcome]) -> None:
+    for outcome in outcomes:
+        style = _STYLE.get(outcome.outcome, "")
+        label = f"[{style}]{outcome.outcome}[/]" if style else outcome.outcome
+        console.print(f"{escape(outcome.model)}: {label}: {escape(outcome.message)}")
+        for alert in outcome.alerts:
+            console.print(f"  alert: {escape(alert)}")
+
+
+def _print_json_lines(outcomes: list[CheckOutcome]) -> None:
+    import json
+
+    console.print(json.dumps([o.to_json() for o in outcomes]), markup=False, soft_wrap=True)
+
+
+@app.command("check")
+@handle_errors
+def check(
+    policy: PolicyOpt,
+    model: ModelOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what it would do.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Read the metrics once and act: roll back or alert on a breach, then cool down.
+
+    Example: strata guard check --policy guard.yaml --dry-run
+    """
+    from strata.guard import load_policy
+
+    loaded = load_policy(policy)
+    ws = Workspace()
+    outcomes = ws.guard.check(loaded, base=policy.parent, dry_run=dry_run, models=model)
+    if json_out:
+        print_json([o.to_json() for o in outcomes])
+    else:
+        _print_outcomes(outcomes)
+
+
+@app.command("watch")
+@handle_errors
+def watch(
+    policy: PolicyOpt,
+    interval: Annotated[str, typer.Option("--interval", help="Time between checks.")] = "5m",
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON line per check.")] = False,
+) -> None:
+    """Check on a schedule until stopped (Ctrl-C or SIGTERM stop it cleanly).
+
+    A failing metric source is logged and retried; missing data never rolls back.
+    Example: strata guard watch --policy guard.yaml --interval 1m
+    """
+    from strata.errors import UserInputError
+    from strata.guard import load_policy
+    from strata.guard.policy import parse_duration
+
+    try:
+        every = parse_duration(interval)
+    except ValueError as exc:
+        raise UserInputError(f"--interval: {exc}") from None
+    load_policy(policy)  # refuse a broken policy before the first sleep
+    ws = Workspace()
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+    def report_error(exc: StrataError) -> None:
+        err_console.print(f"check failed, retrying next time: {exc.one_line()}", markup=False)
+
+    checks = ws.guard.watch(
+        lambda: load_policy(policy),
+        base=policy.parent,
+        interval=every,
+        stop=stop,
+        report=_print_json_lines if json_out else _print_outcomes,
+        on_error=report_error,
+    )
+    if not json_out:
+        console.print(f"guard stopped after {checks} checks")
+
+
+@app.command("history")
+@handle_errors
+def history(model: ModelOpt = None, json_out: JsonOpt = False) -> None:
+    """What the guard found and did: breaches, rollbacks, alerts, unreadable sources.
+
+    Example: strata guard history --model delay-classifier
+    """
+    ws = Workspace()
+    names: list[str | None] = list(model) if model else [None]
+    events = [e for name in names for e in ws.guard.events(name)]
+    if json_out:
+        print_json([e.to_json() for e in events])
+        return
+    for event in events:
+        when = event.checked_at.isoformat(timespec="seconds")
+        console.print(f"{when}  {event.model}  {event.outcome}  {event.message}", markup=False)
+
+
+def drift(
+    reference: Annotated[
+        str, typer.Option("--reference", help="table:NAME@V or a Parquet/CSV/JSONL file.")
+    ],
+    current: Annotated[str, typer.Option("--current", help="table:NAME@V or a data file.")],
+    columns: Annotated[
+        str | None, typer.Option("--columns", help="Comma-separated columns (default: all).")
+    ] = None,
+    bins: Annotated[int, typer.Option("--bins", min=2, help="Quantile bins for numbers.")] = 10,
+    json_out: JsonOpt = False,
+) -> None:
+    """Population Stability Index and null-rate change per column.
+
+    PSI below 0.1 is stable, 0.1 to 0.25 a moderate shift, above 0.25 significant.
+    Example: strata drift --reference table:deliveries@47 --current today.parquet
+    """
+    from strata.guard.drift import drift as compute_drift
+    from strata.guard.drift import profile
+
+    ws = Workspace()
+    names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    reference_profile = profile(ws.read_data(reference), names, bins)
+    results = compute_drift(reference_profile, ws.read_data(current), names)
+    if json_out:
+        print_json([r.to_json() for r in results])
+        return
+    for r in sorted(results, key=lambda r: -r.psi):
+        level = "significant" if r.psi > 0.25 else "moderate" if r.psi > 0.1 else "stable"
+        console.print(
+            f"{r.column:24} PSI {r.psi:7.4f}  {level:11}  "
+            f"nulls {r.reference_null_rate:.1%} → {r.current_null_rate:.1%}",
+            markup=False,
+        )
+
+
+def rollback(
+    args: Annotated[
+        list[str], typer.Argument(help="[check] model:NAME | table:NAME", metavar="[check] REF")
+    ],
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Target version (models: default the previous production)."),
+    ] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why; kept in the trail.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Roll a model or a table back, or check that a model rollback would work.
+
+    strata rollback check model:NAME   proves the target, its artifact and its training data
+                                       are sound (exit 0 ready, 50 not ready);
+    strata rollback model:NAME         the version that held production before comes back,
+                                       after the same check;
+    strata rollback table:NAME --to V  restores the table's data as a new commit.
+    Example: strata rollback table:deliveries --to 46 --reason "bad join in export"
+    """
+    from strata.errors import UserInputError
+    from strata.refs import parse_ref
+    from strata.rollback import readiness, roll_back
+
+    checking = args[0] == "check"
+    refs = args[1:] if checking else args
+    if len(refs) != 1:
+        raise UserInputError(
+            "name one thing to roll back", hint="e.g. strata rollback check model:delay-classifier"
+        )
+    ref = parse_ref(refs[0], expect=("model",) if checking else ("model", "table"))
+    ws = Workspace()
+    if checking:
+        result = readiness(ws, ref.name, to=to)
+        if json_out:
+            print_json(result.to_json())
+        else:
+            verdict = "[green]ready[/]" if result.ready else "[bold red]not ready[/]"
+            console.print(
+                f"rollback of {escape(ref.name)}: {verdict} "
+                f"({escape(result.current or '-')} → {escape(result.target or '-')})"
+            )
+            for c in result.checks:
+                mark = "ok  " if c.ok and not c.warning else "warn" if c.ok else "FAIL"
+                console.print(f"  {mark} {c.what}: {c.detail}", markup=False)
+        if not result.ready:
+            raise typer.Exit(50)
+        return
+    done = roll_back(ws, ref, to=to, reason=reason)
+    if json_out:
+        print_json(done)
+    else:
+        console.print(f"rolled back {done['from']} → {done['to']}", markup=False)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="guard")
+    root.command("rollback")(handle_errors(rollback))
+    root.command("drift")(handle_errors(drift))

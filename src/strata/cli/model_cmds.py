@@ -1,0 +1,382 @@
+"""``strata model ...``: the model registry from the command line, thin over ``ws.models``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from strata.cli.output import console, handle_errors, human_size, print_json
+from strata.errors import UserInputError
+from strata.workspace import Workspace
+
+if TYPE_CHECKING:
+    from strata.models import Event, ModelVersion, Transition
+
+app = typer.Typer(
+    help="The model registry: versions, semvers, stages, aliases and an audit trail.\n\n"
+    "Example: strata model register delay-classifier model.skops --metric auc=0.91",
+    no_args_is_help=True,
+)
+alias_app = typer.Typer(
+    help="Named pointers to versions. Example: strata model alias set model:clf@3 champion",
+    no_args_is_help=True,
+)
+app.add_typer(alias_app, name="alias")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why; kept in the trail.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Override; needs --reason.")]
+PairsOpt = Annotated[list[str] | None, typer.Option(help="KEY=VALUE, repeatable.")]
+
+
+def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for item in items or []:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise UserInputError(f"bad --{what} {item!r}", hint=f"write --{what} KEY=VALUE")
+        found[key] = value
+    return found
+
+
+def _metrics(items: list[str] | None) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for key, value in _pairs(items, "metric").items():
+        try:
+            found[key] = float(value)
+        except ValueError:
+            raise UserInputError(
+                f"metric {key!r} is not a number: {value!r}", hint="write --metric auc=0.91"
+            ) from None
+    return found
+
+
+def _name(text: str) -> str:
+    """A model name given as NAME or model:NAME."""
+    from strata.refs import parse_ref
+
+    ref = parse_ref(text if ":" in text else f"model:{text}", expect="model")
+    if ref.selector is not None:
+        raise UserInputError(f"{text!r} names a version", hint=f"give the model: {ref.name}")
+    return ref.name
+
+
+def _print_version(v: ModelVersion) -> None:
+    lines = [
+        f"{v.ref}  {v.semver}  stage {v.stage}"
+        + (f"  aliases {', '.join(v.aliases)}" if v.aliases else ""),
+        f"  semver:    {v.semver_reason}",
+        f"  artifact:  {v.artifact_name} ({v.artifact_kind}, {human_size(v.size)}, "
+        f"{v.files} files, flavor {v.flavor}) {v.artifact_hash[:12]}",
+        f"  created:   {v.created_at.isoformat(timespec='seconds')} by {v.created_by}",
+    ]
+    if v.description:
+        lines.append(f"  about:     {v.description}")
+    if v.git_commit:
+        lines.append(f"  code:      {v.git_commit[:12]}" + (" (dirty)" if v.git_dirty else ""))
+    for label, values in (("tags", v.tags), ("metrics", v.metrics)):
+        if values:
+            lines.append(f"  {label + ':':10} " + ", ".join(f"{k}={x}" for k, x in values.items()))
+    for label, value in (("data", ", ".join(v.data)), ("features", v.features), ("run", v.run)):
+        if value:
+            lines.append(f"  {label + ':':10} {value}")
+    if v.signature:
+        inputs = ", ".join(
+            f"{c['name']}:{c['type']}" + ("" if c["required"] else "?")
+            for c in v.signature["inputs"]
+        )
+        lines.append(f"  inputs:    {inputs}")
+    console.print("\n".join(lines), markup=False)
+
+
+def _event_line(e: Event) -> str:
+    text = f"{e.at.isoformat(timespec='seconds')}  #{e.id}  {e.describe()}  by {e.actor}"
+    if e.forced:
+        text += "  FORCED"
+    return text + (f"  — {e.reason}" if e.reason else "")
+
+
+def _report(result: Transition, json_out: bool) -> None:
+    if json_out:
+        print_json(result.to_dict())
+        return
+    if not result.events:
+        console.print(f"{result.ref}: nothing to change", markup=False)
+    for event in result.events:
+        console.print(_event_line(event), markup=False)
+
+
+@app.command("register")
+@handle_errors
+def register(
+    name: str,
+    path: Path,
+    description: Annotated[str | None, typer.Option(help="What this version is.")] = None,
+    tag: PairsOpt = None,
+    metric: PairsOpt = None,
+    data: Annotated[
+        list[str] | None, typer.Option(help="Data it was trained on (a ref), repeatable.")
+    ] = None,
+    features: Annotated[str | None, typer.Option(help="Feature set ref.")] = None,
+    run: Annotated[str | None, typer.Option(help="Run ref (default: the run in progress).")] = None,
+    semver: Annotated[str | None, typer.Option(help="Semantic version X.Y.Z.")] = None,
+    bump: Annotated[str | None, typer.Option(help="major, minor or patch.")] = None,
+    signature: Annotated[
+        Path | None, typer.Option(help="Input/output schema as JSON; drives the semver.")
+    ] = None,
+    flavor: Annotated[str | None, typer.Option(help="How to load it (default: by name).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Store a model file or folder as a new version.
+
+    Example: strata model register clf model.skops --data table:deliveries@47 --metric auc=0.91
+    """
+    from strata.models.signature import load
+
+    with Workspace() as ws:
+        version = ws.models.register(
+            _name(name),
+            path,
+            description=description,
+            tags=_pairs(tag, "tag"),
+            metrics=_metrics(metric),
+            data=data or [],
+            features=features,
+            run=run,
+            semver=semver,
+            bump=bump,
+            signature=None if signature is None else load(signature),
+            flavor=flavor,
+        )
+    if json_out:
+        print_json(version.to_dict())
+    else:
+        console.print(
+            f"registered {version.ref} as {version.semver}: {version.semver_reason}", markup=False
+        )
+
+
+@app.command("list")
+@handle_errors
+def list_(json_out: JsonOpt = False) -> None:
+    """Every registered model. Example: strata model list --json"""
+    with Workspace() as ws:
+        found = ws.models.list_models()
+    if json_out:
+        print_json([m.to_dict() for m in found])
+        return
+    for m in found:
+        prod = f"production v{m.production}" if m.production else "nothing in production"
+        console.print(f"{m.name}\t{m.versions} versions, latest {m.latest}, {prod}", markup=False)
+
+
+@app.command("show")
+@handle_errors
+def show(ref: str, json_out: JsonOpt = False) -> None:
+    """One version, and why it got its semver. Example: strata model show model:clf@production"""
+    with Workspace() as ws:
+        version = ws.models.show(ref)
+    if json_out:
+        print_json(version.to_dict())
+    else:
+        _print_version(version)
+
+
+@app.command("versions")
+@handle_errors
+def versions(
+    name: str,
+    stage: Annotated[str | None, typer.Option(help="Only versions in this stage.")] = None,
+    tag: PairsOpt = None,
+    semver: Annotated[str | None, typer.Option(help="A range, e.g. '>=1.0.0,<2.0.0'.")] = None,
+    sort: Annotated[str, typer.Option(help="number, semver or created.")] = "number",
+    desc: Annotated[bool, typer.Option("--desc", help="Newest first.")] = False,
+    limit: Annotated[int | None, typer.Option(min=0, help="At most this many.")] = None,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many.")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Versions of a model, filtered, sorted and paginated.
+
+    Example: strata model versions clf --tag team=eta --semver '>=1.0.0' --sort semver --desc
+    """
+    with Workspace() as ws:
+        found = ws.models.versions(
+            _name(name),
+            stage=stage,
+            tags=_pairs(tag, "tag"),
+            semver_range=semver,
+            sort=sort,
+            descending=desc,
+            limit=limit,
+            offset=offset,
+        )
+    if json_out:
+        print_json([v.to_dict() for v in found])
+        return
+    for v in found:
+        extra = f"  aliases {', '.join(v.aliases)}" if v.aliases else ""
+        console.print(
+            f"{v.number}\t{v.semver}\t{v.stage}\t{v.created_at.isoformat(timespec='seconds')}"
+            + extra,
+            markup=False,
+        )
+
+
+@app.command("tag")
+@handle_errors
+def tag(
+    ref: str,
+    pairs: Annotated[list[str] | None, typer.Argument(help="KEY=VALUE to set.")] = None,
+    rm: Annotated[list[str] | None, typer.Option("--rm", help="A tag to remove.")] = None,
+    reason: ReasonOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Set or remove tags of a version. Example: strata model tag model:clf@3 reviewed=yes"""
+    with Workspace() as ws:
+        result = ws.models.tag(ref, _pairs(pairs, "tag"), remove=rm or [], reason=reason)
+    _report(result, json_out)
+
+
+@app.command("describe")
+@handle_errors
+def describe(ref: str, text: str, reason: ReasonOpt = None, json_out: JsonOpt = False) -> None:
+    """Describe a model (model:NAME) or a version.
+
+    Example: strata model describe model:clf "Predicts delivery delays"
+    """
+    with Workspace() as ws:
+        result = ws.models.describe(ref if ":" in ref else f"model:{ref}", text, reason=reason)
+    _report(result, json_out)
+
+
+@app.command("download")
+@handle_errors
+def download(ref: str, out: Path, json_out: JsonOpt = False) -> None:
+    """Write a version's artifact to a new path, verified.
+
+    Example: strata model download model:clf@production ./model.skops
+    """
+    with Workspace() as ws:
+        version = ws.models.show(ref)
+        written = ws.models.download(version.ref, out)
+    if json_out:
+        print_json({"ref": version.ref, "path": str(written), "hash": version.artifact_hash})
+    else:
+        console.print(f"wrote {version.ref} to {written}", markup=False)
+
+
+@app.command("promote")
+@handle_errors
+def promote(
+    ref: str,
+    stage: Annotated[str, typer.Option(help="none, staging, production or archived.")],
+    reason: ReasonOpt = None,
+    keep_existing: Annotated[
+        bool, typer.Option("--keep-existing", help="Do not archive the current holder.")
+    ] = False,
+    force: ForceOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Move a version to a stage; promotion gates apply.
+
+    Example: strata model promote model:clf@3 --stage production --reason "better AUC"
+    """
+    with Workspace() as ws:
+        result = ws.models.promote(
+            ref, stage, reason=reason, keep_existing=keep_existing, force=force
+        )
+    _report(result, json_out)
+
+
+@alias_app.command("set")
+@handle_errors
+def alias_set(
+    ref: str,
+    alias: str,
+    protected: Annotated[bool, typer.Option("--protected", help="Moves need --force.")] = False,
+    force: ForceOpt = False,
+    reason: ReasonOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Point an alias at a version. Example: strata model alias set model:clf@3 champion"""
+    with Workspace() as ws:
+        result = ws.models.set_alias(ref, alias, protected=protected, force=force, reason=reason)
+    _report(result, json_out)
+
+
+@alias_app.command("rm")
+@handle_errors
+def alias_rm(
+    name: str,
+    alias: str,
+    force: ForceOpt = False,
+    reason: ReasonOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Remove an alias. Example: strata model alias rm clf champion"""
+    with Workspace() as ws:
+        result = ws.models.remove_alias(_name(name), alias, force=force, reason=reason)
+    _report(result, json_out)
+
+
+@app.command("history")
+@handle_errors
+def history(name: str, json_out: JsonOpt = False) -> None:
+    """The audit trail: who changed what, when and why. Example: strata model history clf"""
+    with Workspace() as ws:
+        found = ws.models.history(_name(name))
+    if json_out:
+        print_json([e.to_dict() for e in found])
+        return
+    for event in found:
+        console.print(_event_line(event), markup=False)
+
+
+def _instant(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise UserInputError(
+            f"bad --at {text!r}", hint="write an ISO time, e.g. 2024-03-03T14:00"
+        ) from None
+
+
+@app.command("resolve")
+@handle_errors
+def resolve(
+    ref: str,
+    at: Annotated[str | None, typer.Option(help="An ISO time: answer from the trail.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The exact version a ref points to, now or at an instant.
+
+    Example: strata model resolve model:clf@production --at 2024-03-03T14:00
+    """
+    with Workspace() as ws:
+        found = ws.models.resolve(ref, at=_instant(at))
+    if json_out:
+        print_json(found.to_dict())
+    else:
+        console.print(f"{found.ref}  {found.semver}", markup=False)
+
+
+@app.command("rollback")
+@handle_errors
+def rollback(
+    name: str,
+    to: Annotated[str | None, typer.Option(help="The version to put back.")] = None,
+    reason: ReasonOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Put back the previous production version (from the trail); archive the current one.
+
+    Example: strata model rollback clf --reason "latency regression"
+    """
+    with Workspace() as ws:
+        result = ws.models.rollback(_name(name), to=to, reason=reason)
+    _report(result, json_out)

@@ -1,0 +1,170 @@
+"""``strata release create|list|show|diff|rollback``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from strata.cli.output import console, handle_errors, print_json
+from strata.workspace import Workspace
+
+app = typer.Typer(
+    help="Named sets of code, model, table and file versions that ship together.\n\n"
+    "Example: strata release create 2024.10.15",
+    no_args_is_help=True,
+)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@app.command("create")
+@handle_errors
+def create(
+    name: str,
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", help="A model version (default: every staging/production one)."),
+    ] = None,
+    table: Annotated[
+        list[str] | None,
+        typer.Option("--table", help="A table version (default: every table's latest)."),
+    ] = None,
+    features: Annotated[
+        list[str] | None, typer.Option("--features", help="A feature set version.")
+    ] = None,
+    description: Annotated[str, typer.Option("--description", "-d")] = "",
+    json_out: JsonOpt = False,
+) -> None:
+    """Record a release and pin its table versions.
+
+    Example: strata release create 2024.10.15 --table table:deliveries@47
+    """
+    release = Workspace().releases.create(
+        name,
+        models=model or (),
+        tables=table or (),
+        features=features or (),
+        description=description,
+    )
+    if json_out:
+        print_json(release.to_json())
+        return
+    console.print(
+        f"release {release.name}: {len(release.models)} model versions, "
+        f"{len(release.tables)} tables (pinned), {len(release.files)} tracked paths, "
+        f"commit {(release.commit or '-')[:12]}",
+        markup=False,
+    )
+
+
+@app.command("list")
+@handle_errors
+def list_(json_out: JsonOpt = False) -> None:
+    """Every release, oldest first. Example: strata release list --json"""
+    releases = Workspace().releases.all()
+    if json_out:
+        print_json([r.to_json() for r in releases])
+        return
+    for r in releases:
+        when = r.created_at.isoformat(timespec="seconds")
+        console.print(f"{r.name}\t{when}\t{r.created_by}\t{r.description}", markup=False)
+
+
+@app.command("show")
+@handle_errors
+def show(name: str, json_out: JsonOpt = False) -> None:
+    """What a release holds. Example: strata release show 2024.10.15"""
+    release = Workspace().releases.get(name)
+    if json_out:
+        print_json(release.to_json())
+        return
+    console.print(f"release {release.name}  commit {release.commit or '-'}", markup=False)
+    for m in release.models:
+        aliases = f" ({', '.join(m.aliases)})" if m.aliases else ""
+        console.print(f"  {m.ref}  {m.stage}{aliases}", markup=False)
+    for table, version in sorted(release.tables.items()):
+        console.print(f"  table:{table}@{version}", markup=False)
+    for path, digest in sorted(release.files.items()):
+        console.print(f"  file:{path}@{digest[:12]}", markup=False)
+    for ref in release.features:
+        console.print(f"  {ref}", markup=False)
+
+
+@app.command("diff")
+@handle_errors
+def diff(a: str, b: str, json_out: JsonOpt = False) -> None:
+    """What changed between two releases. Example: strata release diff 2024.10.01 2024.10.15"""
+    changes = Workspace().releases.diff(a, b)
+    if json_out:
+        print_json(changes)
+        return
+    if changes["commit"]:
+        console.print(f"commit  {changes['commit']['old']} → {changes['commit']['new']}")
+    for kind in ("models", "tables", "files"):
+        for key, change in changes[kind].items():
+            console.print(f"{kind[:-1]:6} {key}: {change['old']} → {change['new']}", markup=False)
+    if not any(changes[k] for k in ("commit", "models", "tables", "files", "features")):
+        console.print("the releases hold the same versions")
+
+
+@app.command("rollback")
+@handle_errors
+def rollback(
+    name: str,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why; kept in the trail.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Put model stages, aliases and tables back to a release, all or nothing.
+
+    Example: strata release rollback 2024.10.15 --reason "bad weather features"
+    """
+    done = Workspace().releases.rollback(name, reason=reason)
+    if json_out:
+        print_json(done.to_json())
+        return
+    for step in done.steps:
+        console.print(f"  {step}", markup=False)
+    console.print(f"rolled back to {done.release}: {len(done.steps)} steps", markup=False)
+    if done.git_command:
+        console.print(f"code and file pointers: {done.git_command}", markup=False)
+
+
+incident_app = typer.Typer(
+    help="Incident reports from the audit trail and lineage.\n\n"
+    "Example: strata incident report --since 24h --model delay-classifier",
+    no_args_is_help=True,
+)
+
+
+@incident_app.command("report")
+@handle_errors
+def incident_report(
+    since: Annotated[str, typer.Option("--since", help="ISO time, or a duration back: 24h.")],
+    model: Annotated[str | None, typer.Option("--model", help="Only this model.")] = None,
+    impact: Annotated[
+        str | None, typer.Option("--impact", help="Add an impact analysis of this ref.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write it to a file.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """A Markdown timeline: promotions, guard checks, rollbacks, table commits, deployments,
+    what an impact analysis found, and who did what and why.
+
+    Example: strata incident report --since 2024-03-03T12:00 --impact table:deliveries@40..52
+    """
+    from strata.incidents import incident_report as build
+    from strata.incidents import parse_since
+
+    report = build(Workspace(), since=parse_since(since), model=model, impact=impact)
+    if json_out:
+        print_json(report.to_json())
+        return
+    text = report.to_markdown()
+    if out is None:
+        console.print(text, markup=False, end="")
+        return
+    from strata.paths import atomic_write
+
+    atomic_write(out, text.encode())
+    console.print(f"wrote {out}", markup=False)

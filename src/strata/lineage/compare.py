@@ -1,0 +1,160 @@
+"""Compare two model versions (or runs): did the data, the code, the params or the environment
+change? Side by side, then a one-line verdict."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from strata.errors import LineageError
+from strata.lineage.analysis import describe, producing_runs, roots
+from strata.lineage.graph import walk
+
+if TYPE_CHECKING:
+    from strata.lineage.records import RunRecord
+    from strata.lineage.service import Lineage
+
+_STAT_KEYS = ("row_count", "schema_hash", "timestamp", "hash", "size")
+
+
+def _run_behind(lineage: Lineage, text: str) -> tuple[str, RunRecord]:
+    [ref] = roots(lineage, text)
+    if ref.startswith("run:"):
+        return ref, lineage.run(ref)
+    with lineage.db.transaction("cannot read lineage", write=False) as connection:
+        g = walk(connection, [ref], direction="upstream", depth=1)
+    runs = producing_runs(g, ref)
+    if not runs:
+        raise LineageError(f"no recorded run produced {ref}", hint="compare runs instead")
+    return ref, lineage.run(runs[-1])
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _changed(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, list[Any]]:
+    return {k: [a.get(k), b.get(k)] for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
+def _by_name(refs: tuple[str, ...]) -> dict[str, str]:
+    return {ref.partition("@")[0]: ref.partition("@")[2] for ref in refs}
+
+
+def _data(lineage: Lineage, a: RunRecord, b: RunRecord, kinds: tuple[str, ...]) -> list[Any]:
+    left = {n: v for n, v in _by_name(a.inputs).items() if n.partition(":")[0] in kinds}
+    right = {n: v for n, v in _by_name(b.inputs).items() if n.partition(":")[0] in kinds}
+    rows = []
+    for name in sorted(set(left) | set(right)):
+        row: dict[str, Any] = {"name": name, "a": left.get(name), "b": right.get(name)}
+        row["changed"] = row["a"] != row["b"]
+        if row["changed"] and row["a"] and row["b"]:
+            da = describe(lineage, f"{name}@{row['a']}")
+            db = describe(lineage, f"{name}@{row['b']}")
+            row["stats"] = _changed(
+                {k: da.get(k) for k in _STAT_KEYS}, {k: db.get(k) for k in _STAT_KEYS}
+            )
+            row["columns"] = _changed(da.get("columns") or {}, db.get("columns") or {})
+        rows.append(row)
+    return rows
+
+
+def _code(lineage: Lineage, a: RunRecord, b: RunRecord) -> dict[str, Any]:
+    ga, gb = a.environment.get("git") or {}, b.environment.get("git") or {}
+    code: dict[str, Any] = {
+        "a": ga or None,
+        "b": gb or None,
+        "changed": (ga.get("commit"), ga.get("diff_hash"))
+        != (gb.get("commit"), gb.get("diff_hash")),
+    }
+    if ga.get("commit") and gb.get("commit") and ga["commit"] != gb["commit"]:
+        code["commits_between"] = _git_lines(
+            lineage, "log", "--oneline", f"{ga['commit']}..{gb['commit']}"
+        )
+        code["files_changed"] = _git_lines(
+            lineage, "diff", "--name-only", ga["commit"], gb["commit"]
+        )
+    return code
+
+
+def _git_lines(lineage: Lineage, *args: str) -> list[str] | None:
+    """Output lines of a read-only git command, or None when the commits are not here."""
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=lineage.root, capture_output=True, text=True, check=False
+        )
+    except OSError:
+        return None
+    return done.stdout.splitlines() if done.returncode == 0 else None
+
+
+def _environment(a: RunRecord, b: RunRecord) -> dict[str, Any]:
+    ea, eb = a.environment, b.environment
+    pa, pb = ea.get("packages") or {}, eb.get("packages") or {}
+    return {
+        "python": [ea.get("python"), eb.get("python")],
+        "os": [ea.get("os"), eb.get("os")],
+        "host": [ea.get("host"), eb.get("host")],
+        "packages": _changed(pa, pb),
+        "changed": ea.get("python") != eb.get("python") or pa != pb or ea.get("os") != eb.get("os"),
+    }
+
+
+def compare(lineage: Lineage, left: str, right: str) -> dict[str, Any]:
+    ref_a, a = _run_behind(lineage, left)
+    ref_b, b = _run_behind(lineage, right)
+    data = _data(lineage, a, b, ("table", "file", "dataset"))
+    features = _data(lineage, a, b, ("features",))
+    params = _changed(_flatten(a.params), _flatten(b.params))
+    metrics = {
+        k: [a.metrics.get(k), b.metrics.get(k)] for k in sorted(set(a.metrics) | set(b.metrics))
+    }
+    result = {
+        "a": {"ref": ref_a, "run": a.ref},
+        "b": {"ref": ref_b, "run": b.ref},
+        "data": data,
+        "features": features,
+        "code": _code(lineage, a, b),
+        "params": params,
+        "metrics": metrics,
+        "environment": _environment(a, b),
+    }
+    result["verdict"] = verdict(result)
+    return result
+
+
+def verdict(result: Mapping[str, Any]) -> str:
+    """One line naming what differs between the two."""
+    changes = []
+    data = [r for r in result["data"] if r["changed"]]
+    if data:
+        changes.append("data (" + ", ".join(f"{r['name']} {r['a']} → {r['b']}" for r in data) + ")")
+    if any(r["changed"] for r in result["features"]):
+        changes.append("feature set")
+    if result["code"]["changed"]:
+        changes.append("code")
+    if result["params"]:
+        changes.append("params (" + ", ".join(result["params"]) + ")")
+    if result["environment"]["changed"]:
+        changes.append("environment")
+    if not changes:
+        return "nothing recorded differs: same data, features, code, params and environment"
+    same = [
+        n
+        for n, c in (
+            ("data", bool(data)),
+            ("code", result["code"]["changed"]),
+            ("params", bool(result["params"])),
+            ("environment", result["environment"]["changed"]),
+        )
+        if not c
+    ]
+    tail = f"; same {', '.join(same)}" if same else ""
+    return "changed: " + "; ".join(changes) + tail

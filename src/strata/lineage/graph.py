@@ -1,0 +1,209 @@
+"""Lineage graph queries: everything upstream or downstream of some refs, to a depth.
+
+One recursive query (``WITH RECURSIVE``, on SQLite and PostgreSQL alike) walks the edges and
+returns every edge among the nodes it reached; shortest paths and depths come from a
+breadth-first walk over that subgraph in Python.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from strata.lineage.records import Edge
+from strata.meta.schema import lineage_deployments, lineage_runs
+
+Direction = Literal["upstream", "downstream", "both"]
+Format = Literal["text", "json", "dot", "mermaid"]
+MAX_DEPTH = 1000
+
+_WALK = """
+WITH RECURSIVE reach(id, depth) AS (
+    SELECT id, 0 FROM lineage_nodes WHERE ref IN :roots
+    UNION
+    SELECT e.{next}, r.depth + 1
+    FROM lineage_edges e JOIN reach r ON e.{this} = r.id
+    WHERE r.depth < :depth
+),
+seen AS (SELECT DISTINCT id FROM reach)
+SELECT s.ref AS src, d.ref AS dst, e.kind AS kind
+FROM lineage_edges e
+JOIN seen a ON e.src_id = a.id
+JOIN seen b ON e.dst_id = b.id
+JOIN lineage_nodes s ON s.id = e.src_id
+JOIN lineage_nodes d ON d.id = e.dst_id
+"""
+
+
+def _walk_query(direction: Literal["upstream", "downstream"]) -> sa.TextClause:
+    this, next_ = ("src_id", "dst_id") if direction == "downstream" else ("dst_id", "src_id")
+    text = _WALK.format(this=this, next=next_)
+    return sa.text(text).bindparams(sa.bindparam("roots", expanding=True))
+
+
+def walk(
+    connection: sa.Connection,
+    roots: Sequence[str],
+    *,
+    direction: Direction,
+    depth: int = MAX_DEPTH,
+) -> Graph:
+    """The subgraph within ``depth`` edges of ``roots`` in ``direction``."""
+    edges: dict[tuple[str, str, str], None] = {}
+    directions: list[Literal["upstream", "downstream"]] = (
+        ["upstream", "downstream"] if direction == "both" else [direction]
+    )
+    for way in directions:
+        rows = connection.execute(_walk_query(way), {"roots": list(roots), "depth": depth})
+        edges.update(dict.fromkeys((r.src, r.dst, r.kind) for r in rows))
+    graph = Graph(tuple(roots), direction, tuple(Edge(*e) for e in edges))
+    graph.labels.update(_labels(connection, graph.refs()))
+    return graph
+
+
+def _labels(connection: sa.Connection, refs: Sequence[str]) -> dict[str, str]:
+    """Short descriptions of run and deployment nodes (job; target and image)."""
+    runs = [r.removeprefix("run:") for r in refs if r.startswith("run:")]
+    deploys = [r.removeprefix("deployment:") for r in refs if r.startswith("deployment:")]
+    labels: dict[str, str] = {}
+    for start in range(0, len(runs), 500):
+        query = sa.select(lineage_runs.c.id, lineage_runs.c.job, lineage_runs.c.status).where(
+            lineage_runs.c.id.in_(runs[start : start + 500])
+        )
+        for row in connection.execute(query):
+            labels[f"run:{row.id}"] = f"{row.job}, {row.status}"
+    for start in range(0, len(deploys), 500):
+        c = lineage_deployments.c
+        query = sa.select(c.id, c.target, c.image).where(c.id.in_(deploys[start : start + 500]))
+        for row in connection.execute(query):
+            labels[f"deployment:{row.id}"] = row.target + (f", {row.image}" if row.image else "")
+    return labels
+
+
+@dataclass
+class Graph:
+    roots: tuple[str, ...]
+    direction: Direction
+    edges: tuple[Edge, ...]
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def refs(self) -> list[str]:
+        """Every node: the roots, then the others in the order edges name them."""
+        seen = dict.fromkeys(self.roots)
+        for edge in self.edges:
+            seen[edge.src] = None
+            seen[edge.dst] = None
+        return list(seen)
+
+    def paths(self, way: Literal["upstream", "downstream"] = "downstream") -> dict[str, list[str]]:
+        """A shortest path from a root to every node reached going ``way``: [root, ..., node]."""
+        following: dict[str, list[str]] = {}
+        for edge in self.edges:
+            src, dst = (edge.src, edge.dst) if way == "downstream" else (edge.dst, edge.src)
+            following.setdefault(src, []).append(dst)
+        parent: dict[str, str | None] = dict.fromkeys(self.roots)
+        queue = deque(self.roots)
+        while queue:
+            node = queue.popleft()
+            for nxt in following.get(node, ()):
+                if nxt not in parent:
+                    parent[nxt] = node
+                    queue.append(nxt)
+        paths: dict[str, list[str]] = {}
+        for node in parent:
+            chain = [node]
+            while (up := parent[chain[-1]]) is not None:
+                chain.append(up)
+            paths[node] = chain[::-1]
+        return paths
+
+    def depths(self) -> dict[str, int]:
+        """Edges from the nearest root, upstream nodes counted negative."""
+        found: dict[str, int] = {}
+        for way, sign in (("upstream", -1), ("downstream", 1)):
+            if self.direction in (way, "both"):
+                for node, path in self.paths(way).items():  # type: ignore[arg-type]
+                    found.setdefault(node, sign * (len(path) - 1))
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        depths = self.depths()
+        return {
+            "roots": list(self.roots),
+            "direction": self.direction,
+            "nodes": [
+                {
+                    "ref": ref,
+                    "kind": ref.partition(":")[0],
+                    "depth": depths.get(ref, 0),
+                    "label": self.labels.get(ref),
+                }
+                for ref in self.refs()
+            ],
+            "edges": [e.to_dict() for e in self.edges],
+        }
+
+    def render(self, fmt: Format) -> str:
+        if fmt == "json":
+            return json.dumps(self.to_dict(), indent=2)
+        if fmt == "dot":
+            return self._dot()
+        if fmt == "mermaid":
+            return self._mermaid()
+        return self._text()
+
+    def _name(self, ref: str) -> str:
+        label = self.labels.get(ref)
+        return f"{ref} ({label})" if label else ref
+
+    def _text(self) -> str:
+        lines: list[str] = []
+        for way, arrow in (("upstream", "<-"), ("downstream", "->")):
+            if self.direction not in (way, "both"):
+                continue
+            paths = self.paths(way)  # type: ignore[arg-type]
+            lines.append(f"{way}:")
+            for node, path in sorted(paths.items(), key=lambda item: (len(item[1]), item[0])):
+                if len(path) > 1:
+                    kind = self._edge_kind(path[-2], node, way)
+                    indent = "  " * (len(path) - 1)
+                    lines.append(f"{indent}{arrow} {self._name(node)}  [{kind}]")
+            if len(lines) and lines[-1] == f"{way}:":
+                lines.append("  (nothing recorded)")
+        return "\n".join([*(self._name(r) for r in self.roots), *lines])
+
+    def _edge_kind(self, before: str, node: str, way: str) -> str:
+        src, dst = (before, node) if way == "downstream" else (node, before)
+        return next((e.kind for e in self.edges if e.src == src and e.dst == dst), "")
+
+    def _dot(self) -> str:
+        ids = {ref: f"n{i}" for i, ref in enumerate(self.refs())}
+        lines = ["digraph lineage {", "  rankdir=LR;"]
+        for ref, node in ids.items():
+            shape = _SHAPES.get(ref.partition(":")[0], "box")
+            label = self._name(ref).replace('"', '\\"')
+            lines.append(f'  {node} [label="{label}", shape={shape}];')
+        for e in self.edges:
+            lines.append(f'  {ids[e.src]} -> {ids[e.dst]} [label="{e.kind}"];')
+        lines.append("}")
+        return "\n".join(lines)
+
+    def _mermaid(self) -> str:
+        ids = {ref: f"n{i}" for i, ref in enumerate(self.refs())}
+        lines = ["flowchart LR"]
+        for ref, node in ids.items():
+            label = self._name(ref).replace('"', "#quot;")
+            open_, close = _MERMAID_SHAPES.get(ref.partition(":")[0], ("[", "]"))
+            lines.append(f'  {node}{open_}"{label}"{close}')
+        for e in self.edges:
+            lines.append(f"  {ids[e.src]} -->|{e.kind}| {ids[e.dst]}")
+        return "\n".join(lines)
+
+
+_SHAPES = {"run": "ellipse", "deployment": "house", "model": "box3d", "features": "note"}
+_MERMAID_SHAPES = {"run": ("([", "])"), "deployment": ("[/", "/]"), "model": ("[[", "]]")}

@@ -1,0 +1,145 @@
+"""Model artifacts as content-addressed objects: a file is one object, a folder is its files
+plus one tree object listing them, exactly as ``strata add`` stores data, so the cache
+deduplicates them and push, pull and gc treat them like any data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from strata.errors import ObjectCorruptError, RegistryError, StorageError
+from strata.models.records import Artifact
+from strata.objects.hashing import hash_bytes, hash_file
+from strata.objects.state import FileStat
+from strata.objects.store import Incoming, ObjectStore, translate_os_error
+from strata.objects.tree import Tree, TreeEntry
+
+SMALL_FILE = 16 * 1024 * 1024
+
+# Stores an artifact's objects (made durable) and returns how many were new.
+Write = Callable[[], int]
+
+
+def prepare(objects: ObjectStore, path: Path) -> tuple[Artifact, Write]:
+    """Hash the file or folder at ``path``: its artifact record, and the write that stores it.
+
+    The two are apart so that the registry can make the objects durable while it writes the
+    version's row, and wait for them before the row commits."""
+    if path.is_symlink() or not path.exists():
+        raise RegistryError(
+            f"model artifact {path} does not exist" + (" (a symlink)" if path.is_symlink() else ""),
+            hint="give the path of a model file or folder",
+        )
+    try:
+        if path.is_dir():
+            return _prepare_folder(objects, path)
+        stat = FileStat.of(path.stat())
+        if stat.size > SMALL_FILE:
+            digest = hash_file(path, stat.size)
+            return Artifact(digest, "file", path.name, stat.size, 1), _guarded(
+                path, lambda: int(objects.add_file(path, digest, hashed=stat) is not None)
+            )
+        # a small file: one fsync of one object, cheaper than the filesystem-wide sync
+        # add_file makes for copies
+        data = path.read_bytes()
+        digest = hash_bytes(data)
+    except OSError as exc:
+        raise translate_os_error(exc, f"reading model artifact {path}") from exc
+
+    def write_small() -> int:
+        new = not objects.exists(digest)
+        objects.add_bytes(data, what=str(path))
+        return int(new)
+
+    return Artifact(digest, "file", path.name, len(data), 1), _guarded(path, write_small)
+
+
+def _guarded(path: Path, write: Write) -> Write:
+    def run() -> int:
+        try:
+            return write()
+        except OSError as exc:
+            raise translate_os_error(exc, f"storing model artifact {path}") from exc
+
+    return run
+
+
+def _prepare_folder(objects: ObjectStore, folder: Path) -> tuple[Artifact, Write]:
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+    if not files:
+        raise RegistryError(f"model folder {folder} holds no files", hint="name a non-empty folder")
+    entries = [
+        TreeEntry(p.relative_to(folder).as_posix(), hash_file(p), p.stat().st_size) for p in files
+    ]
+    tree = Tree.build(entries)
+
+    def write_folder() -> int:
+        incoming = [Incoming(p, e.hash, None, str(p)) for p, e in zip(files, entries, strict=True)]
+        placed = sum(link is not None for link in objects.add_files(incoming))
+        tree_new = not objects.exists(tree.hash)
+        objects.add_bytes(tree.to_bytes(), what=f"the listing of {folder}")
+        return placed + tree_new
+
+    artifact = Artifact(tree.hash, "directory", folder.name, tree.size, len(entries))
+    return artifact, _guarded(folder, write_folder)
+
+
+def objects_of(objects: ObjectStore, digest: str, kind: str, *, what: str) -> list[str]:
+    """Every object an artifact needs: the file, or the tree and the files it lists."""
+    if kind != "directory":
+        return [digest]
+    return [digest, *(e.hash for e in _tree(objects, digest, what).entries)]
+
+
+def _tree(objects: ObjectStore, digest: str, what: str) -> Tree:
+    return Tree.from_bytes(objects.read_bytes(digest, what=what), what=what)
+
+
+def verify(objects: ObjectStore, digest: str, kind: str, *, what: str) -> list[tuple[str, str]]:
+    """Check every object of an artifact against its hash before anything is written;
+    (relative path, object) pairs to place, '' for a single file."""
+    if kind != "directory":
+        _require_intact(objects, digest, what)
+        return [("", digest)]
+    tree = _tree(objects, digest, what)
+    for entry in tree.entries:
+        _require_intact(objects, entry.hash, f"{what}/{entry.path}")
+    return [(e.path, e.hash) for e in tree.entries]
+
+
+def _require_intact(objects: ObjectStore, digest: str, what: str) -> None:
+    objects.require(digest, what)
+    if not objects.is_intact(digest):
+        raise ObjectCorruptError(
+            f"artifact of {what} is corrupt: object {digest[:12]} does not match its hash",
+            hint="nothing was written; `strata pull` a good copy, or register the model again",
+        )
+
+
+def materialise(objects: ObjectStore, placements: list[tuple[str, str]], out: Path) -> None:
+    """Write verified objects to ``out`` (a file, or a folder for a tree), all or nothing:
+    into a temp name beside ``out`` first, renamed into place at the end."""
+    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.strata-tmp")
+    try:
+        for rel, digest in placements:
+            dest = tmp / rel if rel else tmp
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(objects.path(digest), dest)
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise translate_os_error(exc, f"writing {out}") from exc
+    finally:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+
+
+def check_destination(out: Path) -> None:
+    if out.exists() or out.is_symlink():
+        raise StorageError(f"{out} exists already", hint="name a new path to download to")
+    if not out.parent.is_dir():
+        raise StorageError(f"folder {out.parent} does not exist", hint="create it first")

@@ -1,0 +1,355 @@
+"""The table catalog: which tables exist, on which format, where; their pins and stats.
+
+    catalog = ws.tables
+    catalog.create("deliveries", "deliveries.parquet", partition_by=["day"])
+    catalog.open("deliveries").at(47).to_arrow()
+    catalog.pin("deliveries", 47, by="model:delay-classifier@3")
+
+Rows live in the metadata database (``table_catalog``, ``table_pins``, ``table_stats``); the
+tables themselves at their location: ``<tables.root>/<name>`` by default, or any URI.
+"""
+
+from __future__ import annotations
+
+import builtins
+import shutil
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from strata.activity import Activity
+from strata.errors import TableError, TableNotFoundError, UserInputError
+from strata.tables.base import FORMATS, Format, Hooks, Pin, Table, TableInfo, commit_metadata
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from strata.meta import MetadataDB
+    from strata.refs import Ref
+    from strata.tables.diff import TableDiff
+    from strata.tables.stats import TableStats
+
+MANUAL_PIN = "manual"
+_GITIGNORE = "# Table data: versioned by `strata table`, not by git.\n*\n!.gitignore\n"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def check_name(name: str) -> None:
+    from strata.refs import Ref, parse_ref
+
+    if parse_ref(f"table:{name}", expect="table") != Ref("table", name):
+        raise UserInputError(f"bad table name {name!r}", hint="name it without '@'")
+
+
+def _is_uri(text: str) -> bool:
+    return "://" in text
+
+
+class TableCatalog:
+    def __init__(
+        self,
+        db: MetadataDB,
+        workspace_root: Path,
+        tables_root: str,
+        activity: Callable[[], Activity],
+    ) -> None:
+        self.db = db
+        self.workspace_root = workspace_root
+        self.tables_root = tables_root or "tables"
+        self.activity = activity
+
+    # -- the catalog --------------------------------------------------------------------------
+    def list(self) -> builtins.list[TableInfo]:
+        from strata.tables import rows
+
+        with self.db.transaction("cannot list tables", write=False) as connection:
+            return rows.all_tables(connection)
+
+    def info(self, name: str) -> TableInfo:
+        from strata.tables import rows
+
+        with self.db.transaction(f"cannot read table {name}", write=False) as connection:
+            found = rows.get(connection, name)
+        if found is None:
+            raise TableNotFoundError(f"no table named {name!r} in the catalog")
+        return found
+
+    def open(self, name: str) -> Table:
+        info = self.info(name)
+        return self._implementation(info.format)(info, self._hooks(name))
+
+    def default_location(self, name: str) -> str:
+        if _is_uri(self.tables_root):
+            return f"{self.tables_root.rstrip('/')}/{name}"
+        root = Path(self.tables_root).expanduser()
+        return str((root if root.is_absolute() else self.workspace_root / root) / name)
+
+    def create(
+        self,
+        name: str,
+        data: object | None = None,
+        *,
+        schema: pa.Schema | str | None = None,
+        format: Format = "delta",
+        partition_by: Sequence[str] = (),
+        location: str | None = None,
+        message: str | None = None,
+    ) -> Table:
+        """A new table with ``data`` (a file path or frame) as version 0, or empty with
+        ``schema`` (pyarrow, or text like ``id:int64,name:string``)."""
+        from strata.tables.inputs import parse_schema, read_input
+
+        check_name(name)
+        if format not in FORMATS:
+            raise UserInputError(f"unknown table format {format!r}", hint="use delta or iceberg")
+        if (data is None) == (schema is None):
+            raise UserInputError(
+                f"cannot create table {name}: give either data or a schema",
+                hint="pass --from FILE or --schema 'id:int64,name:string'",
+            )
+        self._refuse_existing(name)
+        rows = None if data is None else read_input(data)
+        arrow_schema = parse_schema(schema) if isinstance(schema, str) else schema
+        columns = rows.column_names if rows is not None else arrow_schema.names  # type: ignore[union-attr]
+        missing = [c for c in partition_by if c not in columns]
+        if missing:
+            raise UserInputError(
+                f"cannot partition table {name} by {', '.join(missing)}: no such column",
+                hint=f"its columns: {', '.join(columns)}",
+            )
+        target = self._location(name, location)
+        self._refuse_occupied(name, target)
+        meta = commit_metadata(self.activity(), message or f"create {name}")
+        info = TableInfo(name, format, target, "created", _now())
+        if format == "delta":
+            from strata.tables import delta
+
+            delta.create_table(target, name, rows, arrow_schema, partition_by, meta)
+        else:
+            from strata.tables import iceberg_catalog
+
+            iceberg_catalog.create_table(
+                self.db.url, target, name, rows, arrow_schema, partition_by, meta
+            )
+        self._insert(info)
+        table = self.open(name)
+        self.activity().wrote(f"table:{name}@{table.latest_version()}")
+        return table
+
+    def register(self, name: str, location: str, *, format: Format | None = None) -> Table:
+        """Add an existing Delta or Iceberg table (not made by Strata) to the catalog."""
+        check_name(name)
+        self._refuse_existing(name)
+        target = self._absolute(location)
+        found = format or self._detect(target)
+        if found is None:
+            raise TableError(
+                f"no Delta or Iceberg table at {target}",
+                hint="give the folder that holds _delta_log/ or metadata/",
+            )
+        meta = commit_metadata(self.activity(), f"register {name}")
+        if found == "delta":
+            from strata.tables import delta
+
+            delta.adopt_table(target, name, meta)
+        else:
+            from strata.tables import iceberg_catalog
+
+            iceberg_catalog.register_table(self.db.url, target, name)
+        self._insert(TableInfo(name, found, target, "registered", _now()))
+        return self.open(name)
+
+    def drop(self, name: str, *, force: bool = False) -> TableInfo:
+        """Remove a table from the catalog, and its files when Strata created it. Refused
+        while any version is pinned."""
+        from strata.tables import rows
+
+        info = self.info(name)
+        pinned = self.pins(name)
+        if pinned:
+            holders = ", ".join(f"{p.pinned_by} (version {p.version})" for p in pinned)
+            raise TableError(
+                f"cannot drop table {name}: pinned by {holders}",
+                hint="unpin those versions first with `strata table unpin`",
+            )
+        if not force:
+            raise UserInputError(
+                f"dropping table {name} deletes it and its data at {info.location}",
+                hint="pass --force to drop it",
+            )
+        with self.db.transaction(f"cannot drop table {name}", write=True) as connection:
+            rows.delete(connection, name)
+        if info.format == "iceberg":  # pyiceberg's own connection: after ours has committed
+            from strata.tables import iceberg_catalog
+
+            iceberg_catalog.drop_table(self.db.url, info.location, name)
+        if info.origin == "created":
+            _remove_tree(info.location)
+        return info
+
+    # -- pins ---------------------------------------------------------------------------------
+    def pin(self, name: str, version: int, by: str = MANUAL_PIN) -> Pin:
+        """Keep ``version`` readable through vacuum, compaction and log clean-up, for ``by``
+        (a model version, a release, or ``manual``)."""
+        from strata.tables import rows
+
+        table = self.open(name)
+        table.stats(version)  # checks the version exists, and records what it held
+        table.protect(version)
+        now = _now()
+        with self.db.transaction(f"cannot pin table {name}", write=True) as connection:
+            rows.add_pin(connection, name, version, by, now)
+        return Pin(name, version, by, now)
+
+    def unpin(self, name: str, version: int, by: str | None = MANUAL_PIN) -> int:
+        """Remove the pin of ``version`` by ``by`` (every pin of it when None); how many."""
+        from strata.tables import rows
+
+        table = self.open(name)
+        with self.db.transaction(f"cannot unpin table {name}", write=True) as connection:
+            removed = rows.remove_pins(connection, name, version, by)
+        if removed == 0:
+            who = "anyone" if by is None else by
+            raise TableError(
+                f"version {version} of table {name} is not pinned by {who}",
+                hint="see the pins with `strata table pins NAME`",
+            )
+        if version not in table.pinned_versions():
+            table.unprotect(version)
+        return removed
+
+    def pins(self, name: str | None = None) -> builtins.list[Pin]:
+        from strata.tables import rows
+
+        with self.db.transaction("cannot read table pins", write=False) as connection:
+            return rows.pins(connection, name)
+
+    # -- comparing ----------------------------------------------------------------------------
+    def diff(self, a: Ref | str, b: Ref | str, *, key: Sequence[str] = ()) -> TableDiff:
+        from strata.tables.diff import diff_versions
+
+        old, new = self.version_of(a), self.version_of(b)
+        return diff_versions(old, new, key=list(key))
+
+    def version_of(self, ref: Ref | str) -> tuple[Table, int]:
+        """The table and exact version a ``table:NAME@SELECTOR`` ref names."""
+        from strata.refs import Alias, Latest, Ref, Timestamp, Version, parse_ref
+
+        parsed = parse_ref(ref, expect="table") if isinstance(ref, str) else ref
+        assert isinstance(parsed, Ref)
+        table = self.open(parsed.name)
+        selector = parsed.selector
+        if selector is None or isinstance(selector, Latest):
+            return table, table.latest_version()
+        if isinstance(selector, Version):
+            return table, table.resolve(selector.number)
+        if isinstance(selector, Timestamp):
+            return table, table.resolve(selector.value)
+        if isinstance(selector, Alias):
+            return table, table.resolve(selector.name)
+        raise UserInputError(
+            f"{parsed} names a range of versions; name one version",
+            hint="write table:NAME@47 or table:NAME@2024-09-30T23:59:59",
+        )
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _hooks(self, name: str) -> Hooks:
+        return Hooks(
+            activity=self.activity,
+            pinned_versions=lambda: [p.version for p in self.pins(name)],
+            stored_stats=lambda version: self._stored_stats(name, version),
+            store_stats=self._store_stats,
+            db_url=self.db.url,
+        )
+
+    def _stored_stats(self, name: str, version: int) -> TableStats | None:
+        from strata.tables import rows
+
+        with self.db.transaction(f"cannot read stats of {name}", write=False) as connection:
+            return rows.get_stats(connection, name, version)
+
+    def _store_stats(self, stats: TableStats) -> None:
+        from strata.tables import rows
+
+        with self.db.transaction(f"cannot store stats of {stats.table}", write=True) as conn:
+            rows.put_stats(conn, stats, _now())
+
+    def _insert(self, info: TableInfo) -> None:
+        from strata.tables import rows
+
+        with self.db.transaction(f"cannot add table {info.name}", write=True) as connection:
+            rows.insert(connection, info)
+
+    def _refuse_existing(self, name: str) -> None:
+        from strata.tables import rows
+
+        with self.db.transaction(f"cannot read table {name}", write=False) as connection:
+            existing = rows.get(connection, name)
+        if existing is not None:
+            raise TableError(
+                f"table {name} exists already ({existing.format}, at {existing.location})",
+                hint="pick another name, or drop it first with `strata table drop --force`",
+            )
+
+    def _refuse_occupied(self, name: str, location: str) -> None:
+        found = self._detect(location)
+        if found is not None:
+            raise TableError(
+                f"cannot create table {name}: a {found} table exists at {location}",
+                hint=f"add it with `strata table register {name} {location}`",
+            )
+
+    def _location(self, name: str, location: str | None) -> str:
+        if location is not None:
+            return self._absolute(location)
+        target = self.default_location(name)
+        if not _is_uri(target):
+            root = Path(target).parent
+            root.mkdir(parents=True, exist_ok=True)
+            ignore = root / ".gitignore"
+            if root.is_relative_to(self.workspace_root) and not ignore.exists():
+                ignore.write_text(_GITIGNORE, encoding="utf-8")
+        return target
+
+    @staticmethod
+    def _absolute(location: str) -> str:
+        if _is_uri(location):
+            return location.removeprefix("file://") if location.startswith("file://") else location
+        return str(Path(location).expanduser().resolve())
+
+    @staticmethod
+    def _detect(location: str) -> Format | None:
+        import fsspec
+
+        fs, root = fsspec.core.url_to_fs(location)
+        root = root.rstrip("/")
+        if fs.isdir(f"{root}/_delta_log"):
+            return "delta"
+        if fs.isdir(f"{root}/metadata") and fs.glob(f"{root}/metadata/*.metadata.json"):
+            return "iceberg"
+        return None
+
+    @staticmethod
+    def _implementation(format: Format) -> type[Table]:
+        if format == "delta":
+            from strata.tables.delta import DeltaLakeTable
+
+            return DeltaLakeTable
+        from strata.tables.iceberg import IcebergTable
+
+        return IcebergTable
+
+
+def _remove_tree(location: str) -> None:
+    if not _is_uri(location):
+        shutil.rmtree(location, ignore_errors=True)
+        return
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(location)
+    if fs.exists(root):
+        fs.rm(root, recursive=True)

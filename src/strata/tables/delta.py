@@ -1,0 +1,453 @@
+"""The Delta Lake implementation of ``Table``, on ``deltalake`` (delta-rs).
+
+Every deltalake and Arrow error is translated here (``_translating``), nowhere else.
+
+Pinned versions survive maintenance because:
+- Strata turns off delta-rs's own expired-log clean-up on its tables
+  (``delta.enableExpiredLogCleanup = false``) and cleans logs itself in ``checkpoint``, only
+  below a checkpoint that every pinned version can be read from;
+- pinning a version writes a checkpoint at that version, so it never needs older log entries;
+- ``vacuum`` passes the pinned versions to delta-rs as ``keep_versions``: their files stay.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import (
+    CommitFailedError,
+    DeltaError,
+    SchemaMismatchError,
+)
+from deltalake.exceptions import TableNotFoundError as DeltaTableNotFound
+
+from strata.errors import (
+    TableConflictError,
+    TableError,
+    TableVersionNotFoundError,
+    UserInputError,
+)
+from strata.tables.base import (
+    MESSAGE_KEY,
+    RUN_KEY,
+    USER_KEY,
+    Commit,
+    Table,
+    VacuumResult,
+    WriteMode,
+    WriteResult,
+)
+from strata.tables.delta_stats import stats_from_actions
+from strata.tables.schemas import check_compatible, quote
+from strata.tables.stats import TableStats
+
+if TYPE_CHECKING:
+    from deltalake.table import TableMerger
+
+# delta-rs's automatic clean-up would drop log entries a pinned version needs.
+STRATA_CONFIGURATION = {"delta.enableExpiredLogCleanup": "false"}
+MERGE_ATTEMPTS = 3
+_LOG_FILE = re.compile(r"(\d{20})\.(json|crc|checkpoint(?:\.\d+\.\d+)?\.parquet)$")
+_PREDICATE_ERRORS = ("sql parser error", "ParserError", "No field named", "Schema error")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def _translating(action: str, name: str) -> Iterator[None]:
+    try:
+        yield
+    except CommitFailedError as exc:
+        raise TableConflictError(
+            f"cannot {action} table {name}: a concurrent commit conflicts ({_first_line(exc)})"
+        ) from exc
+    except SchemaMismatchError as exc:
+        raise TableError(
+            f"cannot {action} table {name}: the data's schema does not match ({_first_line(exc)})",
+            hint="pass --merge-schema to add new columns, or overwrite with --overwrite-schema",
+        ) from exc
+    except DeltaTableNotFound as exc:
+        raise TableError(
+            f"cannot {action} table {name}: no Delta table there ({_first_line(exc)})",
+            hint="check its location with `strata table list`",
+        ) from exc
+    except DeltaError as exc:
+        text = str(exc)
+        if any(marker in text for marker in _PREDICATE_ERRORS):
+            detail = text.split("error:")[-1].strip().splitlines()[0]
+            raise UserInputError(
+                f"cannot {action} table {name}: bad predicate or expression ({detail})",
+                hint="write SQL, e.g. \"delay_min > 10 AND weather = 'snow'\"",
+            ) from exc
+        raise TableError(f"cannot {action} table {name}: {_first_line(exc)}") from exc
+    except (pa.ArrowException, OSError) as exc:
+        raise TableError(f"cannot {action} table {name}: {_first_line(exc)}") from exc
+
+
+def create_table(
+    location: str,
+    name: str,
+    rows: pa.Table | None,
+    schema: pa.Schema | None,
+    partition_by: Sequence[str],
+    meta: dict[str, str],
+) -> None:
+    """Write version 0 at ``location``: the rows given, or an empty table of ``schema``."""
+    with _translating("create", name):
+        if rows is None:
+            assert schema is not None
+            DeltaTable.create(
+                location,
+                schema,
+                partition_by=list(partition_by) or None,
+                name=name,
+                configuration=STRATA_CONFIGURATION,
+                commit_properties=CommitProperties(custom_metadata=meta),
+            )
+        else:
+            write_deltalake(
+                location,
+                rows,
+                mode="error",
+                partition_by=list(partition_by) or None,
+                name=name,
+                configuration=STRATA_CONFIGURATION,
+                commit_properties=CommitProperties(custom_metadata=meta),
+            )
+
+
+def adopt_table(location: str, name: str, meta: dict[str, str]) -> None:
+    """Take over log clean-up of an existing Delta table (one property commit, if needed)."""
+    with _translating("register", name):
+        dt = DeltaTable(location)
+        if dt.metadata().configuration.get("delta.enableExpiredLogCleanup") != "false":
+            dt.alter.set_table_properties(
+                STRATA_CONFIGURATION, commit_properties=CommitProperties(custom_metadata=meta)
+            )
+
+
+def is_delta_table(location: str) -> bool:
+    return bool(DeltaTable.is_deltatable(location))
+
+
+class DeltaLakeTable(Table):
+    format = "delta"
+    # The snapshot last opened at an exact version or made by a commit, so that resolving,
+    # reading and recording stats of one version load its log once.
+    _recent: DeltaTable | None = None
+
+    def _open(self, version: int | None = None) -> DeltaTable:
+        recent = self._recent
+        if version is not None and recent is not None and recent.version() == version:
+            return recent
+        with _translating("open", self.name):
+            try:
+                dt = DeltaTable(self.location, version=version)
+            except DeltaError:  # a missing version is a plain DeltaError, a cleaned one not
+                if version is None:
+                    raise
+                dt = None
+        if dt is None:
+            assert version is not None
+            latest = self.latest_version()
+            if version > latest or version < 0:
+                raise TableVersionNotFoundError(
+                    f"table {self.name} has no version {version} (latest is {latest})"
+                )
+            raise TableVersionNotFoundError(
+                f"version {version} of table {self.name} is no longer readable: "
+                "its files or log entries were cleaned up",
+                hint="pin versions you need with `strata table pin` before vacuuming",
+            )
+        if version is not None:
+            self._recent = dt
+        return dt
+
+    def _made(self, dt: DeltaTable, operation: str, metrics: dict[str, Any]) -> WriteResult:
+        """The result of a commit ``dt`` just made (kept for the stats of that version)."""
+        self._recent = dt
+        return WriteResult(self.name, dt.version(), operation, metrics)
+
+    # -- versions -----------------------------------------------------------------------------
+    def latest_version(self) -> int:
+        return self._open().version()
+
+    def _commits(self) -> list[Commit]:
+        with _translating("read the history of", self.name):
+            entries = self._open().history()
+        return [_commit(entry) for entry in entries]
+
+    def _check_version(self, version: int) -> None:
+        self._open(version)
+
+    # -- reads --------------------------------------------------------------------------------
+    def _read(
+        self, version: int, columns: Sequence[str] | None, where: str | None, limit: int | None
+    ) -> pa.Table:
+        dt = self._open(version)
+        with _translating("read", self.name):
+            schema = pa.schema(dt.schema().to_arrow())
+            wanted = _check_columns(self.name, schema, columns)
+            if where is None:
+                if limit is not None:
+                    return dt.to_pyarrow_dataset().head(limit, columns=wanted)
+                return dt.to_pyarrow_table(columns=wanted)
+            return _query(dt, schema, wanted, where, limit)
+
+    # -- writes -------------------------------------------------------------------------------
+    def _write(
+        self,
+        rows: pa.Table,
+        mode: WriteMode,
+        merge_schema: bool,
+        overwrite_schema: bool,
+        meta: dict[str, str],
+    ) -> WriteResult:
+        dt = self._open()
+        if not overwrite_schema:
+            check_compatible(
+                self.name, pa.schema(dt.schema().to_arrow()), rows.schema, merge_schema
+            )
+        schema_mode: Literal["merge", "overwrite"] | None = (
+            "overwrite" if overwrite_schema else "merge" if merge_schema else None
+        )
+        props = CommitProperties(custom_metadata=meta)
+        with _translating(mode, self.name):
+            if mode == "overwrite":
+                write_deltalake(
+                    dt, rows, mode="overwrite", schema_mode=schema_mode, commit_properties=props
+                )
+            else:
+                write_deltalake(
+                    dt, rows, mode="append", schema_mode=schema_mode, commit_properties=props
+                )
+            return self._made(dt, mode.upper(), {"rows": rows.num_rows})
+
+    def _merge(
+        self,
+        rows: pa.Table,
+        on: list[str],
+        update: list[str],
+        delete_when: str | None,
+        meta: dict[str, str],
+    ) -> WriteResult:
+        schema = pa.schema(self._open().schema().to_arrow())
+        missing = [k for k in on if k not in schema.names]
+        if missing:
+            raise UserInputError(
+                f"merge key {', '.join(missing)} is not a column of table {self.name}",
+                hint="name key columns that both the table and the source have",
+            )
+        unknown = [c for c in update if c not in rows.column_names or c not in schema.names]
+        if unknown:
+            raise UserInputError(
+                f"--update column {', '.join(unknown)} is not in both the table and the source"
+            )
+        # Source columns the table lacks are allowed: predicates like --delete-when use them.
+        check_compatible(self.name, schema, rows.schema, merge_schema=True)
+        for attempt in range(1, MERGE_ATTEMPTS + 1):
+            dt = self._open()
+            try:
+                with _translating("merge into", self.name):
+                    metrics = _merger(dt, rows, on, update, delete_when, meta).execute()
+                    return self._made(dt, "MERGE", metrics)
+            except TableConflictError:
+                if attempt == MERGE_ATTEMPTS:
+                    raise
+                time.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")
+
+    def _delete(self, where: str, meta: dict[str, str]) -> WriteResult:
+        dt = self._open()
+        with _translating("delete from", self.name):
+            metrics = dt.delete(where, commit_properties=CommitProperties(custom_metadata=meta))
+            return self._made(dt, "DELETE", metrics)
+
+    def _update(self, set_: dict[str, str], where: str | None, meta: dict[str, str]) -> WriteResult:
+        dt = self._open()
+        schema = pa.schema(dt.schema().to_arrow())
+        unknown = [c for c in set_ if c not in schema.names]
+        if unknown:
+            raise UserInputError(
+                f"table {self.name} has no column {', '.join(unknown)}",
+                hint=f"its columns: {', '.join(schema.names)}",
+            )
+        with _translating("update", self.name):
+            metrics = dt.update(
+                {quote(c): e for c, e in set_.items()},
+                predicate=where,
+                commit_properties=CommitProperties(custom_metadata=meta),
+            )
+            return self._made(dt, "UPDATE", metrics)
+
+    def _restore(self, version: int, meta: dict[str, str]) -> WriteResult:
+        dt = self._open()
+        if not 0 <= version <= dt.version():
+            raise TableVersionNotFoundError(
+                f"table {self.name} has no version {version} (latest is {dt.version()})"
+            )
+        if version == dt.version():
+            raise UserInputError(
+                f"table {self.name} is at version {version} already", hint="nothing to restore"
+            )
+        with _translating("restore", self.name):
+            metrics = dt.restore(version, commit_properties=CommitProperties(custom_metadata=meta))
+            return self._made(dt, "RESTORE", metrics)
+
+    # -- metadata -----------------------------------------------------------------------------
+    def _stats(self, version: int) -> TableStats:
+        dt = self._open(version)
+        with _translating("read the stats of", self.name):
+            schema = pa.schema(dt.schema().to_arrow())
+            actions = pa.table(dt.get_add_actions(flatten=True))
+        return stats_from_actions(self.name, version, schema, actions)
+
+    def files(self, version: int) -> dict[str, int]:
+        dt = self._open(version)
+        with _translating("list the files of", self.name):
+            actions = pa.table(dt.get_add_actions(flatten=True))
+        return dict(
+            zip(actions["path"].to_pylist(), actions["size_bytes"].to_pylist(), strict=True)
+        )
+
+    # -- maintenance --------------------------------------------------------------------------
+    def optimize(self, *, zorder: Sequence[str] = (), message: str | None = None) -> WriteResult:
+        dt = self._open()
+        props = CommitProperties(custom_metadata=self._meta(message))
+        with _translating("optimize", self.name):
+            if zorder:
+                _check_columns(self.name, pa.schema(dt.schema().to_arrow()), zorder)
+                metrics = dt.optimize.z_order(list(zorder), commit_properties=props)
+            else:
+                metrics = dt.optimize.compact(commit_properties=props)
+            result = self._made(dt, "OPTIMIZE", metrics)
+        return self._committed(result)
+
+    def vacuum(self, *, retain_hours: float = 168, dry_run: bool = False) -> VacuumResult:
+        dt = self._open()
+        pins = self.pinned_versions()
+        with _translating("vacuum", self.name):
+            removed = dt.vacuum(
+                retention_hours=math.ceil(retain_hours),
+                dry_run=dry_run,
+                enforce_retention_duration=False,
+                keep_versions=pins or None,
+                commit_properties=CommitProperties(custom_metadata=self._meta(None)),
+            )
+        return VacuumResult(self.name, dry_run, tuple(sorted(removed)), tuple(pins))
+
+    def checkpoint(self, *, clean_logs: bool = False, log_retain_hours: float = 720) -> int:
+        dt = self._open()
+        with _translating("checkpoint", self.name):
+            dt.create_checkpoint()
+            if clean_logs:
+                self._clean_logs(dt, log_retain_hours)
+        return dt.version()
+
+    def _clean_logs(self, dt: DeltaTable, retain_hours: float) -> None:
+        """Delete log entries older than the retention, below the newest checkpoint from
+        which every pinned version and every version inside the retention stays readable."""
+        import fsspec
+
+        cutoff = datetime.now(UTC).timestamp() - retain_hours * 3600
+        expired = [c.version for c in self._commits() if c.timestamp.timestamp() < cutoff]
+        if not expired:
+            return
+        bound = min([max(expired), *self.pinned_versions()])
+        fs, root = fsspec.core.url_to_fs(self.location)
+        log = f"{root.rstrip('/')}/_delta_log"
+        entries = {path: _LOG_FILE.search(path) for path in fs.ls(log, detail=False)}
+        checkpoints = [int(m[1]) for m in entries.values() if m and m[2].startswith("checkpoint")]
+        keep_from = max((c for c in checkpoints if c <= bound), default=None)
+        if keep_from is None:
+            return
+        doomed = sorted(p for p, m in entries.items() if m and int(m[1]) < keep_from)
+        for path in doomed:  # oldest first: a crash leaves a shorter, still readable log
+            fs.rm_file(path)
+
+    def protect(self, version: int) -> None:
+        """Write a checkpoint at a pinned version, so it never needs older log entries."""
+        self._check_version(version)
+        with _translating("pin a version of", self.name):
+            self._open(version).create_checkpoint()
+
+    def unprotect(self, version: int) -> None:
+        return None  # the extra checkpoint is harmless; log clean-up may remove it later
+
+
+def _commit(entry: dict[str, Any]) -> Commit:
+    params = entry.get("operationParameters") or {}
+    return Commit(
+        version=int(entry["version"]),
+        timestamp=datetime.fromtimestamp(int(entry["timestamp"]) / 1000, UTC),
+        operation=str(entry.get("operation", "")),
+        parameters={str(k): v for k, v in params.items()},
+        message=entry.get(MESSAGE_KEY),
+        user=entry.get(USER_KEY) or entry.get("userName"),
+        run_id=entry.get(RUN_KEY),
+    )
+
+
+def _check_columns(name: str, schema: pa.Schema, columns: Sequence[str] | None) -> list[str] | None:
+    if columns is None:
+        return None
+    unknown = [c for c in columns if c not in schema.names]
+    if unknown:
+        raise UserInputError(
+            f"table {name} has no column {', '.join(unknown)}",
+            hint=f"its columns: {', '.join(schema.names)}",
+        )
+    return list(columns)
+
+
+def _query(
+    dt: DeltaTable, schema: pa.Schema, columns: list[str] | None, where: str, limit: int | None
+) -> pa.Table:
+    """Filter with SQL (DataFusion, the engine delta-rs uses for delete and update too)."""
+    from deltalake import QueryBuilder
+
+    names = columns if columns is not None else schema.names
+    projection = ", ".join(quote(c) for c in names) or "*"
+    sql = f"SELECT {projection} FROM t WHERE {where}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    reader = QueryBuilder().register("t", dt).execute(sql)
+    result = pa.table(reader.read_all())
+    wanted = pa.schema([schema.field(n) for n in names])
+    return result.cast(wanted)
+
+
+def _merger(
+    dt: DeltaTable,
+    rows: pa.Table,
+    on: list[str],
+    update: list[str],
+    delete_when: str | None,
+    meta: dict[str, str],
+) -> TableMerger:
+    predicate = " AND ".join(f"target.{quote(k)} = source.{quote(k)}" for k in on)
+    merger = dt.merge(
+        rows,
+        predicate=predicate,
+        source_alias="source",
+        target_alias="target",
+        commit_properties=CommitProperties(custom_metadata=meta),
+    )
+    if delete_when:
+        merger = merger.when_matched_delete(predicate=delete_when)
+    if update:
+        merger = merger.when_matched_update({quote(c): f"source.{quote(c)}" for c in update})
+    else:
+        merger = merger.when_matched_update_all()
+    return merger.when_not_matched_insert_all()

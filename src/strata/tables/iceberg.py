@@ -1,0 +1,481 @@
+"""The Apache Iceberg implementation of ``Table``, on ``pyiceberg`` with its SQL catalog in
+Strata's own metadata database (see ``iceberg_catalog``, which also translates every pyiceberg
+error, through ``translating``).
+
+Versions are Iceberg snapshot sequence numbers (1, 2, …; a merge may commit several snapshots
+in one atomic metadata commit).
+
+Pinned versions survive maintenance because pinning tags the snapshot (``strata-pin-N``):
+expiring snapshots skips tagged ones, and ``vacuum`` deletes only data files that no remaining
+snapshot references.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyiceberg.expressions import AlwaysTrue
+
+from strata.errors import (
+    TableError,
+    TableVersionNotFoundError,
+    UnsupportedByFormatError,
+    UserInputError,
+)
+from strata.tables.base import (
+    MESSAGE_KEY,
+    RUN_KEY,
+    USER_KEY,
+    Commit,
+    Table,
+    VacuumResult,
+    WriteMode,
+    WriteResult,
+)
+from strata.tables.iceberg_catalog import (
+    conform,
+    identifier,
+    retrying,
+    sql_catalog,
+    translating,
+)
+from strata.tables.schemas import check_compatible
+from strata.tables.stats import ColumnStats, Field, TableStats, json_value
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table as IceTable
+    from pyiceberg.table.snapshots import Snapshot
+    from pyiceberg.transforms import Transform
+
+PIN_TAG = "strata-pin-{version}"
+_STRATA_KEYS = (MESSAGE_KEY, RUN_KEY, USER_KEY)
+_BUCKET = re.compile(r"(bucket|truncate)\[(\d+)\]")
+
+
+class IcebergTable(Table):
+    format = "iceberg"
+
+    def _load(self) -> IceTable:
+        with translating("open", self.name):
+            return sql_catalog(self.hooks.db_url).load_table(identifier(self.name))
+
+    def _snapshot(self, table: IceTable, version: int) -> Snapshot:
+        for snapshot in table.snapshots():
+            if _sequence(snapshot) == version:
+                return snapshot
+        raise TableVersionNotFoundError(
+            f"table {self.name} has no version {version}",
+            hint="see the versions with `strata table history NAME`",
+        )
+
+    # -- versions -----------------------------------------------------------------------------
+    def latest_version(self) -> int:
+        current = self._load().current_snapshot()
+        return 0 if current is None else _sequence(current)
+
+    def _commits(self) -> list[Commit]:
+        table = self._load()
+        by_id = {s.snapshot_id: s for s in table.snapshots()}
+        current = table.current_snapshot()
+        commits = []
+        while current is not None:
+            commits.append(_commit(current))
+            parent = current.parent_snapshot_id
+            current = by_id.get(parent) if parent is not None else None
+        return commits
+
+    def _check_version(self, version: int) -> None:
+        self._snapshot(self._load(), version)
+
+    def _named_version(self, name: str) -> int | None:
+        table = self._load()
+        ref = table.metadata.refs.get(name)
+        if ref is None:
+            return None
+        snapshot = table.snapshot_by_id(ref.snapshot_id)
+        return None if snapshot is None else _sequence(snapshot)
+
+    # -- reads --------------------------------------------------------------------------------
+    def _read(
+        self, version: int, columns: Sequence[str] | None, where: str | None, limit: int | None
+    ) -> pa.Table:
+        table = self._load()
+        snapshot = self._snapshot(table, version)
+        schema = _schema_of(table, snapshot)
+        if columns is not None:
+            unknown = [c for c in columns if c not in schema.names]
+            if unknown:
+                raise UserInputError(
+                    f"table {self.name} has no column {', '.join(unknown)}",
+                    hint=f"its columns: {', '.join(schema.names)}",
+                )
+        with translating("read", self.name):
+            scan = table.scan(
+                snapshot_id=snapshot.snapshot_id,
+                selected_fields=tuple(columns) if columns is not None else ("*",),
+                limit=limit,
+                row_filter=where if where else AlwaysTrue(),
+            )
+            return scan.to_arrow()
+
+    # -- writes -------------------------------------------------------------------------------
+    def _write(
+        self,
+        rows: pa.Table,
+        mode: WriteMode,
+        merge_schema: bool,
+        overwrite_schema: bool,
+        meta: dict[str, str],
+    ) -> WriteResult:
+        if overwrite_schema:
+            raise UnsupportedByFormatError(
+                f"Iceberg table {self.name} cannot replace its schema with incompatible types",
+                hint="Iceberg allows adding columns and safe widening only; create a new table",
+            )
+        check_compatible(self.name, self._load().schema().as_arrow(), rows.schema, merge_schema)
+
+        def commit() -> int:
+            table = self._load()
+            with table.transaction() as tx:
+                if merge_schema:
+                    with tx.update_schema() as update:
+                        update.union_by_name(rows.schema)
+                conformed = conform(rows, tx.table_metadata.schema())
+                if mode == "overwrite":
+                    tx.overwrite(conformed, snapshot_properties=meta)
+                else:
+                    tx.append(conformed, snapshot_properties=meta)
+            return self.latest_version()
+
+        with translating(mode, self.name):
+            version = retrying(commit)
+        return WriteResult(self.name, version, mode.upper(), {"rows": rows.num_rows})
+
+    def _merge(
+        self,
+        rows: pa.Table,
+        on: list[str],
+        update: list[str],
+        delete_when: str | None,
+        meta: dict[str, str],
+    ) -> WriteResult:
+        if update or delete_when:
+            raise UnsupportedByFormatError(
+                f"Iceberg table {self.name} cannot merge with --update or --delete-when",
+                hint="pyiceberg's upsert updates whole rows; Delta tables can do both",
+            )
+        schema = self._load().schema().as_arrow()
+        missing = [k for k in on if k not in schema.names]
+        if missing:
+            raise UserInputError(
+                f"merge key {', '.join(missing)} is not a column of table {self.name}",
+                hint="name key columns that both the table and the source have",
+            )
+        check_compatible(self.name, schema, rows.schema, merge_schema=False)
+
+        def commit() -> dict[str, int]:
+            table = self._load()
+            conformed = conform(rows, table.schema())
+            result = table.upsert(conformed, join_cols=on, snapshot_properties=meta)
+            return {"rows_updated": result.rows_updated, "rows_inserted": result.rows_inserted}
+
+        with translating("merge into", self.name):
+            metrics = retrying(commit)
+        return WriteResult(self.name, self.latest_version(), "MERGE", metrics)
+
+    def _delete(self, where: str, meta: dict[str, str]) -> WriteResult:
+        with translating("delete from", self.name), warnings.catch_warnings():
+            # A predicate that matches nothing deletes nothing; that is not worth a warning.
+            warnings.filterwarnings("ignore", "Delete operation did not match any records")
+            retrying(lambda: self._load().delete(where, snapshot_properties=meta))
+        return WriteResult(self.name, self.latest_version(), "DELETE")
+
+    def _update(self, set_: dict[str, str], where: str | None, meta: dict[str, str]) -> WriteResult:
+        raise UnsupportedByFormatError(
+            f"Iceberg table {self.name} cannot evaluate SQL expressions in an update",
+            hint="merge corrected rows with `strata table merge`, or use a Delta table",
+        )
+
+    def _restore(self, version: int, meta: dict[str, str]) -> WriteResult:
+        """A new snapshot whose data files are the old version's: metadata only, no copy."""
+
+        table = self._load()
+        if _schema_of(table, self._snapshot(table, version)) != table.schema().as_arrow():
+            raise UnsupportedByFormatError(
+                f"cannot restore Iceberg table {self.name} to version {version}: "
+                "its schema differs from the current one",
+                hint="export that version and overwrite, or use a Delta table",
+            )
+
+        def commit() -> None:
+            table = self._load()
+            target = self._snapshot(table, version).snapshot_id
+            old = {t.file.file_path: t.file for t in table.scan(snapshot_id=target).plan_files()}
+            now = {t.file.file_path: t.file for t in table.scan().plan_files()}
+            with table.transaction() as tx:
+                props = {**meta, "strata.restored-version": str(version)}
+                with tx.update_snapshot(snapshot_properties=props).overwrite() as overwrite:
+                    for path, data_file in now.items():
+                        if path not in old:
+                            overwrite.delete_data_file(data_file)
+                    for path, data_file in old.items():
+                        if path not in now:
+                            overwrite.append_data_file(data_file)
+
+        with translating("restore", self.name):
+            retrying(commit)
+        return WriteResult(self.name, self.latest_version(), "RESTORE", {"version": version})
+
+    # -- metadata -----------------------------------------------------------------------------
+    def _stats(self, version: int) -> TableStats:
+        table = self._load()
+        snapshot = self._snapshot(table, version)
+        schema = _schema_of(table, snapshot)
+        with translating("read the stats of", self.name):
+            files = table.inspect.files(snapshot_id=snapshot.snapshot_id)
+        return _stats_from_manifests(self.name, version, schema, files)
+
+    def files(self, version: int) -> dict[str, int]:
+        table = self._load()
+        snapshot = self._snapshot(table, version)
+        with translating("list the files of", self.name):
+            files = table.inspect.files(snapshot_id=snapshot.snapshot_id)
+        return dict(
+            zip(
+                files["file_path"].to_pylist(),
+                files["file_size_in_bytes"].to_pylist(),
+                strict=True,
+            )
+        )
+
+    # -- maintenance --------------------------------------------------------------------------
+    def optimize(self, *, zorder: Sequence[str] = (), message: str | None = None) -> WriteResult:
+        """Compact by rewriting the current rows into new files (one overwrite snapshot)."""
+        if zorder:
+            raise UnsupportedByFormatError(
+                f"Iceberg table {self.name} cannot z-order",
+                hint="compact without --zorder, or use a Delta table",
+            )
+        meta = {**self._meta(message), "strata.operation": "optimize"}
+
+        def commit() -> None:
+            table = self._load()
+            table.overwrite(table.scan().to_arrow(), snapshot_properties=meta)
+
+        with translating("optimize", self.name):
+            retrying(commit)
+        return self._committed(WriteResult(self.name, self.latest_version(), "OPTIMIZE"))
+
+    def vacuum(self, *, retain_hours: float = 168, dry_run: bool = False) -> VacuumResult:
+        """Expire snapshots older than the retention (tagged, pinned ones and branch heads are
+        kept), then delete the data files no remaining snapshot references."""
+        import fsspec
+
+        cutoff = datetime.now(UTC) - timedelta(hours=retain_hours)
+        pins = self.pinned_versions()
+        with translating("vacuum", self.name):
+            table = self._load()
+            protected = {ref.snapshot_id for ref in table.metadata.refs.values()}
+            expiring = {
+                s.snapshot_id
+                for s in table.snapshots()
+                if s.timestamp_ms < cutoff.timestamp() * 1000 and s.snapshot_id not in protected
+            }
+            kept = [s for s in table.snapshots() if s.snapshot_id not in expiring]
+            needed: set[str] = set()
+            for snapshot in kept:
+                for task in table.scan(snapshot_id=snapshot.snapshot_id).plan_files():
+                    needed.add(_plain(task.file.file_path))
+            fs, root = fsspec.core.url_to_fs(self.location)
+            data_dir = f"{root.rstrip('/')}/data"
+            candidates = [
+                path
+                for path, info in (
+                    fs.find(data_dir, detail=True) if fs.exists(data_dir) else {}
+                ).items()
+                if _plain(path) not in needed and _mtime(info) < cutoff.timestamp()
+            ]
+            if not dry_run:
+                if expiring:
+                    table.maintenance.expire_snapshots().by_ids(list(expiring)).commit()
+                for path in candidates:
+                    fs.rm_file(path)
+        return VacuumResult(self.name, dry_run, tuple(sorted(candidates)), tuple(pins))
+
+    def checkpoint(self, *, clean_logs: bool = False, log_retain_hours: float = 720) -> int:
+        """Iceberg writes full metadata with every commit, so there is nothing to checkpoint;
+        ``clean_logs`` deletes superseded metadata files older than the retention (time
+        travel reads snapshots from the current metadata, not from old files)."""
+        import fsspec
+
+        table = self._load()
+        if clean_logs:
+            cutoff = datetime.now(UTC).timestamp() - log_retain_hours * 3600
+            fs, root = fsspec.core.url_to_fs(self.location)
+            current = _plain(table.metadata_location)
+            with translating("clean the metadata of", self.name):
+                for path, info in fs.find(f"{root.rstrip('/')}/metadata", detail=True).items():
+                    old_metadata = path.endswith(".metadata.json") and _plain(path) != current
+                    if old_metadata and _mtime(info) < cutoff:
+                        fs.rm_file(path)
+        return self.latest_version()
+
+    def protect(self, version: int) -> None:
+        """Tag the pinned snapshot: expiring snapshots never removes a tagged one."""
+        table = self._load()
+        snapshot = self._snapshot(table, version)
+        tag = PIN_TAG.format(version=version)
+        if tag not in table.metadata.refs:
+            with translating("pin a version of", self.name):
+                table.manage_snapshots().create_tag(snapshot.snapshot_id, tag).commit()
+
+    def unprotect(self, version: int) -> None:
+        table = self._load()
+        tag = PIN_TAG.format(version=version)
+        if tag in table.metadata.refs:
+            with translating("unpin a version of", self.name):
+                table.manage_snapshots().remove_tag(tag).commit()
+
+    # -- Iceberg's own --------------------------------------------------------------------------
+    def partition(
+        self, *, add: str | None = None, transform: str = "identity", remove: str | None = None
+    ) -> WriteResult:
+        """Evolve the partition spec; existing files keep their layout and are read with it."""
+        table = self._load()
+        if add is not None and add not in table.schema().as_arrow().names:
+            raise UserInputError(f"table {self.name} has no column {add!r}")
+        with translating("change the partitioning of", self.name), table.update_spec() as spec:
+            if add is not None:
+                spec.add_field(add, _transform(transform), f"{add}_{_label(transform)}")
+            if remove is not None:
+                spec.remove_field(remove)
+        return WriteResult(self.name, self.latest_version(), "PARTITION SPEC")
+
+    def tag(self, version: int, name: str) -> None:
+        table = self._load()
+        snapshot = self._snapshot(table, version)
+        if name in table.metadata.refs:
+            raise TableError(f"table {self.name} has a tag or branch {name!r} already")
+        with translating("tag", self.name):
+            table.manage_snapshots().create_tag(snapshot.snapshot_id, name).commit()
+
+    def branch(self, name: str, version: int | None = None) -> None:
+        table = self._load()
+        snapshot = self._snapshot(table, version if version is not None else self.latest_version())
+        if name in table.metadata.refs:
+            raise TableError(f"table {self.name} has a tag or branch {name!r} already")
+        with translating("branch", self.name):
+            table.manage_snapshots().create_branch(snapshot.snapshot_id, name).commit()
+
+
+def _schema_of(table: IceTable, snapshot: Snapshot) -> pa.Schema:
+    schema_id = snapshot.schema_id
+    for schema in table.schemas().values():
+        if schema.schema_id == schema_id:
+            return schema.as_arrow()
+    return table.schema().as_arrow()
+
+
+def _sequence(snapshot: Snapshot) -> int:
+    """A snapshot's sequence number: Strata's version number of it (format v1 has none: 0)."""
+    return snapshot.sequence_number or 0
+
+
+def _plain(path: str) -> str:
+    return path.split("://", 1)[-1]
+
+
+def _mtime(info: dict[str, Any]) -> float:
+    value = info.get("mtime", info.get("LastModified", 0))
+    return value.timestamp() if isinstance(value, datetime) else float(value)
+
+
+def _commit(snapshot: Snapshot) -> Commit:
+    summary = dict(snapshot.summary.additional_properties) if snapshot.summary else {}
+    operation = snapshot.summary.operation.value.upper() if snapshot.summary else "UNKNOWN"
+    if summary.get("strata.operation") == "optimize":
+        operation = "OPTIMIZE"
+    elif "strata.restored-version" in summary:
+        operation = "RESTORE"
+    return Commit(
+        version=_sequence(snapshot),
+        timestamp=datetime.fromtimestamp(snapshot.timestamp_ms / 1000, UTC),
+        operation=operation,
+        parameters={k: v for k, v in summary.items() if k not in _STRATA_KEYS},
+        message=summary.get(MESSAGE_KEY),
+        user=summary.get(USER_KEY),
+        run_id=summary.get(RUN_KEY),
+    )
+
+
+def _transform(text: str) -> Transform[Any, Any]:
+    from pyiceberg.transforms import (
+        BucketTransform,
+        DayTransform,
+        HourTransform,
+        IdentityTransform,
+        MonthTransform,
+        TruncateTransform,
+        YearTransform,
+    )
+
+    simple: dict[str, Callable[[], Transform[Any, Any]]] = {
+        "identity": IdentityTransform,
+        "year": YearTransform,
+        "month": MonthTransform,
+        "day": DayTransform,
+        "hour": HourTransform,
+    }
+    if text in simple:
+        return simple[text]()
+    match = _BUCKET.fullmatch(text)
+    if match and match[1] == "bucket":
+        return BucketTransform(int(match[2]))
+    if match:
+        return TruncateTransform(int(match[2]))
+    raise UserInputError(
+        f"unknown partition transform {text!r}",
+        hint="use identity, year, month, day, hour, bucket[N] or truncate[N]",
+    )
+
+
+def _label(transform: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", transform.lower())
+
+
+def _stats_from_manifests(
+    name: str, version: int, schema: pa.Schema, files: pa.Table
+) -> TableStats:
+    """Aggregate the per-file metrics Iceberg keeps in its manifests."""
+    data = files.filter(pc.equal(files["content"], 0)) if files.num_rows else files
+    columns: dict[str, ColumnStats] = {}
+    metrics = data["readable_metrics"].to_pylist() if data.num_rows else []
+    for field in schema:
+        per_file = [m.get(field.name) if m else None for m in metrics]
+        known = [m for m in per_file if m is not None]
+        if len(known) != len(per_file) or not known:
+            columns[field.name] = ColumnStats(None if per_file else 0, None, None)
+            continue
+        nulls = [m["null_value_count"] for m in known]
+        lows = [m["lower_bound"] for m in known]
+        highs = [m["upper_bound"] for m in known]
+        columns[field.name] = ColumnStats(
+            None if None in nulls else sum(nulls),
+            None if None in lows else json_value(min(lows)),
+            None if None in highs else json_value(max(highs)),
+        )
+    return TableStats(
+        table=name,
+        version=version,
+        row_count=int(pc.sum(data["record_count"]).as_py() or 0) if data.num_rows else 0,
+        file_count=data.num_rows,
+        size_bytes=int(pc.sum(data["file_size_in_bytes"]).as_py() or 0) if data.num_rows else 0,
+        schema=tuple(Field(f.name, str(f.type), f.nullable) for f in schema),
+        columns=columns,
+    )

@@ -1,0 +1,249 @@
+"""``strata gc --cloud``: remove remote objects, manifests and chunks that no branch, tag or
+working tree needs; --dry-run removes nothing; a shared remote is refused unless --force; a gc
+that stops part-way leaves every remaining manifest's chunks in place."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from factories import (
+    Cli,
+    WorkspaceFactory,
+    assert_one_line_error,
+    b3,
+    commit_all,
+    git,
+    make_folder,
+    write,
+)
+from strata import Workspace
+from strata.errors import RemoteError
+from strata.objects.remote import Listing, Remote
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture(params=["folder", "s3"])
+def remote_url(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str, str]]:
+    if request.param == "folder":
+        return str(tmp_path / "remote"), {}
+    endpoint: str = request.getfixturevalue("s3_endpoint")
+    bucket: str = request.getfixturevalue("s3_bucket")
+    return f"s3://{bucket}/store", {"endpoint_url": endpoint}
+
+
+def _add_remote(ws: Workspace, url: str, options: dict[str, str]) -> None:
+    ws.add_remote("shared", url, default=True)
+    for key, value in {**options, "chunk_threshold": str(MiB)}.items():
+        ws.modify_remote("shared", key, value)
+
+
+def _listing(ws: Workspace) -> Listing:
+    return ws.remote().listing()
+
+
+def _assert_consistent(remote: Remote) -> None:
+    """Every manifest on the remote names only chunks that are there."""
+    listing = remote.listing()
+    for name in listing.manifests:
+        for chunk in remote.manifest(name).chunks:
+            assert chunk.hash in listing.files, f"manifest {name[:12]} lost chunk {chunk.hash[:12]}"
+
+
+def _push_orphan(ws: Workspace, path: str, data: bytes) -> str:
+    """Push a version of ``path`` that no commit keeps, then give it up; its hash."""
+    if (ws.root / path).is_dir():
+        shutil.rmtree(ws.root / path)
+    write(ws.root / path, data)
+    ws.add([path])
+    ws.push([path])
+    ws.checkout([path], rev="HEAD", force=True)
+    return b3(data)
+
+
+def _history(ws: Workspace, remote: tuple[str, dict[str, str]]) -> dict[str, bytes]:
+    """v1 of big.bin (chunked) tagged, v2 on main with a folder; pushed; plus orphans: a
+    changed big.bin sharing most chunks with v2, and a small file."""
+    _add_remote(ws, *remote)
+    big_v1 = os.urandom(3 * MiB)
+    write(ws.root / "big.bin", big_v1)
+    write(ws.root / "small.txt", "small v1")
+    ws.add(["big.bin", "small.txt"])
+    commit_all(ws.root, "v1")
+    git(ws.root, "tag", "v1.0")
+    ws.push()
+    big_v2 = big_v1[: 2 * MiB] + os.urandom(256 * 1024) + big_v1[2 * MiB + 256 * 1024 :]
+    write(ws.root / "big.bin", big_v2)
+    make_folder(ws.root / "raw", {"a.csv": "1\n", "b.csv": "2\n"})
+    ws.add(["big.bin", "raw"])
+    commit_all(ws.root, "v2")
+    ws.push()
+    orphan_big = big_v2[:MiB] + os.urandom(512 * 1024) + big_v2[MiB + 512 * 1024 :]
+    _push_orphan(ws, "big.bin", orphan_big)
+    _push_orphan(ws, "small.txt", b"orphan small")
+    return {"v1": big_v1, "v2": big_v2, "orphan": orphan_big}
+
+
+def test_gc_cloud_removes_only_what_no_ref_needs(
+    make_workspace: WorkspaceFactory, remote_url: tuple[str, dict[str, str]]
+) -> None:
+    ws = make_workspace()
+    bigs = _history(ws, remote_url)
+    before = _listing(ws)
+    assert b3(bigs["orphan"]) in before.manifests
+
+    dry = ws.gc_cloud(dry_run=True)
+    assert set(dry.removed) == {b3(bigs["orphan"]), b3(b"orphan small")}
+    assert dry.chunks_removed >= 1 and dry.bytes_freed > 0
+    assert _listing(ws) == before, "a dry run removes nothing"
+
+    done = ws.gc_cloud()
+    assert (done.removed, done.chunks_removed) == (dry.removed, dry.chunks_removed)
+    after = _listing(ws)
+    assert b3(bigs["orphan"]) not in after.names
+    assert b3(b"orphan small") not in after.names
+    assert {b3(bigs["v1"]), b3(bigs["v2"]), b3(b"small v1")} <= set(after.names)
+    assert after.repositories == before.repositories
+    _assert_consistent(ws.remote())
+    stored = sum(after.files.values())
+    assert stored < sum(before.files.values()), "the orphan's own chunks are gone"
+    assert ws.verify_remote().ok
+    assert ws.gc_cloud().removed == (), "a second gc finds nothing more"
+
+    clone = make_workspace.open(_clone(ws, "clone"))
+    clone.pull()
+    assert (clone.root / "big.bin").read_bytes() == bigs["v2"]
+    git(clone.root, "checkout", "-q", "v1.0")
+    clone.pull(force=True)
+    assert (clone.root / "big.bin").read_bytes() == bigs["v1"]
+
+
+def _clone(ws: Workspace, name: str) -> Path:
+    clone = ws.root.parent / name
+    git(ws.root.parent, "clone", "-q", str(ws.root), str(clone))
+    return clone
+
+
+def test_a_fresh_clone_reads_listings_from_the_remote(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    ws = make_workspace()
+    _add_remote(ws, str(tmp_path / "remote"), {})
+    make_folder(ws.root / "raw", {"a.csv": "1\n", "b.csv": "2\n"})
+    ws.add(["raw"])
+    commit_all(ws.root, "raw")
+    ws.push()
+    orphan = _push_orphan(ws, "raw", b"not a folder any more")
+    commit_all(ws.root, "remote")
+    clone = make_workspace.open(_clone(ws, "clone"))  # its cache is empty
+    result = clone.gc_cloud()
+    assert result.removed == (orphan,)
+    assert clone.pull()[0].failed == ()
+    assert (clone.root / "raw" / "b.csv").read_text() == "2\n"
+
+
+def test_gc_cloud_keeps_what_gc_is_told_to_keep(
+    make_workspace: WorkspaceFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = make_workspace()
+    _add_remote(ws, str(tmp_path / "remote"), {})
+    write(ws.root / "model.bin", "weights")
+    ws.add(["model.bin"])
+    commit_all(ws.root, "model")
+    ws.push()
+    kept = _push_orphan(ws, "model.bin", b"a registered model's artifact")
+    monkeypatch.setattr(Workspace, "_gc_also_keep", lambda self: [kept])
+    assert ws.gc_cloud().removed == ()
+    assert kept in _listing(ws).names
+
+
+def test_a_shared_remote_is_refused_unless_forced(
+    make_workspace: WorkspaceFactory, tmp_path: Path, cli: Cli
+) -> None:
+    remote = tmp_path / "remote"
+    other = make_workspace("other")
+    _add_remote(other, str(remote), {})
+    write(other.root / "theirs.csv", "their data")
+    other.add(["theirs.csv"])
+    commit_all(other.root, "theirs")
+    other.push()
+
+    shutil.rmtree(remote / "repos")  # as if an older Strata had pushed: no markers
+
+    ws = make_workspace("ws")
+    _add_remote(ws, str(remote), {})
+    commit_all(ws.root, "remote")
+    before = _listing(ws)
+    with pytest.raises(RemoteError, match="never pushed"):
+        ws.gc_cloud()  # objects there, and no marker of this repository
+    other.push()  # writes its marker again
+    write(ws.root / "mine.csv", "my data")
+    ws.add(["mine.csv"])
+    commit_all(ws.root, "mine")
+    ws.push()
+    out = cli("gc", "--cloud", cwd=ws.root)
+    assert_one_line_error(out, RemoteError.exit_code, "shared", "--force")
+    assert _listing(ws).names == before.names | {b3(b"my data")}, "nothing was removed"
+
+    forced = cli("gc", "--cloud", "--force", "--json", cwd=ws.root)
+    assert forced.code == 0, forced.stderr
+    assert forced.json()["removed"] == [b3(b"their data")]  # type: ignore[index]
+    assert _listing(ws).names == {b3(b"my data")}
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_an_interrupted_gc_leaves_the_remote_consistent(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    ws = make_workspace()
+    bigs = _history(ws, (str(tmp_path / "remote"), {}))
+    for n in range(3):  # more orphans: more manifests and chunks to remove
+        big = bigs["v2"][: n * 512 * 1024] + os.urandom(300 * 1024) + bigs["v2"][MiB * 2 :]
+        _push_orphan(ws, "big.bin", big)
+    expected = ws.gc_cloud(dry_run=True)
+    total = len(expected.removed) + expected.chunks_removed
+
+    def stop_after_one(_: int) -> None:
+        raise _Stop
+
+    interruptions = 0
+    while True:
+        try:
+            ws.gc_cloud(progress=stop_after_one)
+            break
+        except _Stop:
+            interruptions += 1
+            _assert_consistent(ws.remote())
+        assert interruptions <= total
+    assert interruptions >= 2
+    listing = _listing(ws)
+    assert not set(expected.removed) & listing.names
+    _assert_consistent(ws.remote())
+    assert ws.verify_remote().ok
+
+
+def test_gc_cloud_cli_dry_run_prints_and_keeps(
+    make_workspace: WorkspaceFactory, tmp_path: Path, cli: Cli
+) -> None:
+    ws = make_workspace()
+    _add_remote(ws, str(tmp_path / "remote"), {})
+    write(ws.root / "data.csv", "kept")
+    ws.add(["data.csv"])
+    commit_all(ws.root, "data")
+    ws.push()
+    orphan = _push_orphan(ws, "data.csv", b"orphan")
+    out = cli("gc", "--cloud", "-r", "shared", "--dry-run", cwd=ws.root)
+    assert out.code == 0, out.stderr
+    assert "would remove 1 objects" in out.stdout
+    assert orphan in _listing(ws).names
+    assert_one_line_error(cli("gc", "--cloud", "-r", "nope", cwd=ws.root), 2, "nope")
+    out = cli("gc", "--cloud", "--workspace", cwd=ws.root)
+    assert_one_line_error(out, 2, "--workspace")
+    assert orphan in _listing(ws).names

@@ -1,0 +1,75 @@
+"""``verify --remote`` and transfer failures say what went wrong with each object: missing,
+corrupt, or unreadable (the read itself failed), never one label for all."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from factories import Cli, WorkspaceFactory, b3, commit_all, git, write
+from strata import Workspace
+
+
+def _digest(ws: Workspace, path: str) -> str:
+    return str(tomllib.loads((ws.root / f"{path}.strata").read_text())["hash"])
+
+
+def _pushed(make_workspace: WorkspaceFactory, remote: Path) -> tuple[Workspace, bytes]:
+    ws = make_workspace()
+    ws.add_remote("shared", str(remote), default=True)
+    ws.modify_remote("shared", "chunk_threshold", str(1024 * 1024))
+    big = os.urandom(2 * 1024 * 1024)
+    write(ws.root / "big.bin", big)
+    write(ws.root / "model.bin", "weights")
+    write(ws.root / "notes.txt", "notes")
+    ws.add(["big.bin", "model.bin", "notes.txt"])
+    commit_all(ws.root, "data")
+    ws.push()
+    return ws, big
+
+
+def _first_chunk(remote: Path, digest: str) -> str:
+    import json
+
+    manifest = remote / "manifests" / digest[:2] / digest[2:]
+    return str(json.loads(manifest.read_bytes())["chunks"][0][0])
+
+
+def test_verify_remote_tells_missing_corrupt_and_unreadable_apart(
+    make_workspace: WorkspaceFactory, tmp_path: Path, cli: Cli
+) -> None:
+    remote = tmp_path / "remote"
+    ws, big = _pushed(make_workspace, remote)
+    assert ws.verify_remote().ok
+    big_digest, model, notes = (_digest(ws, p) for p in ("big.bin", "model.bin", "notes.txt"))
+    chunk = _first_chunk(remote, big_digest)
+    (remote / chunk[:2] / chunk[2:]).unlink()
+    (remote / model[:2] / model[2:]).write_bytes(b"tampered")
+    target = remote / notes[:2] / notes[2:]
+    target.unlink()
+    target.symlink_to(tmp_path)  # listed as an object, but reading it fails
+    problems = {p.hash: p.problem for p in ws.verify_remote().problems}
+    assert problems == {big_digest: "missing", model: "corrupt", notes: "unreadable"}
+    out = cli("verify", "--remote", "--json", cwd=ws.root)
+    assert out.code == 9
+    listed = {p["hash"]: p["problem"] for p in out.json()["problems"]}  # type: ignore[index]
+    assert listed == problems
+    assert b3(big) == big_digest
+
+
+def test_fetch_failures_carry_their_kind(
+    make_workspace: WorkspaceFactory, tmp_path: Path, cli: Cli
+) -> None:
+    remote = tmp_path / "remote"
+    ws, _ = _pushed(make_workspace, remote)
+    big_digest, model = _digest(ws, "big.bin"), _digest(ws, "model.bin")
+    chunk = _first_chunk(remote, big_digest)
+    (remote / chunk[:2] / chunk[2:]).unlink()
+    (remote / model[:2] / model[2:]).write_bytes(b"tampered")
+    clone = ws.root.parent / "clone"
+    git(ws.root.parent, "clone", "-q", str(ws.root), str(clone))
+    out = cli("fetch", "--json", cwd=clone)
+    assert out.code == 13
+    kinds = {f["hash"]: f["kind"] for f in out.json()["failed"]}  # type: ignore[index]
+    assert kinds == {big_digest: "missing", model: "corrupt"}

@@ -1,0 +1,142 @@
+"""PSI per column: numbers binned on the reference's quantiles, strings by category."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from strata.errors import GuardError, UserInputError
+from strata.guard.drift import FLOOR, Profile, drift, profile
+
+
+def _normal(seed: int, n: int, loc: float = 0.0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(loc, 1.0, n)
+
+
+def test_the_same_distribution_does_not_drift() -> None:
+    reference = pa.table({"x": _normal(1, 50_000)})
+    current = pa.table({"x": _normal(2, 50_000)})
+    [result] = drift(profile(reference), current)
+    assert result.kind == "numeric"
+    assert result.psi < 0.01
+
+
+def test_a_shifted_distribution_drifts_significantly() -> None:
+    reference = pa.table({"x": _normal(1, 50_000)})
+    current = pa.table({"x": _normal(2, 50_000, loc=1.0)})
+    [result] = drift(profile(reference), current)
+    assert result.psi > 0.25
+
+
+def test_categorical_psi_matches_the_formula() -> None:
+    reference = pa.table({"weather": ["sun"] * 50 + ["rain"] * 50})
+    current = pa.table({"weather": ["sun"] * 90 + ["rain"] * 10})
+    [result] = drift(profile(reference), current)
+    expected = 0.4 * math.log(0.9 / 0.5) + (-0.4) * math.log(0.1 / 0.5)
+    assert result.kind == "categorical"
+    assert result.psi == pytest.approx(expected)
+
+
+def test_a_new_category_is_floored_not_infinite() -> None:
+    reference = pa.table({"weather": ["sun"] * 100})
+    current = pa.table({"weather": ["sun"] * 50 + ["snow"] * 50})
+    [result] = drift(profile(reference), current)
+    expected = (0.5 - 1.0) * math.log(0.5 / 1.0) + (0.5 - FLOOR) * math.log(0.5 / FLOOR)
+    assert math.isfinite(result.psi)
+    assert result.psi == pytest.approx(expected)
+
+
+def test_null_rate_changes_are_reported() -> None:
+    reference = pa.table({"x": pa.array([1.0, 2.0, 3.0, 4.0])})
+    current = pa.table({"x": pa.array([1.0, None, None, 4.0])})
+    [result] = drift(profile(reference), current)
+    assert result.reference_null_rate == 0.0
+    assert result.current_null_rate == 0.5
+    assert result.null_rate_change == 0.5
+
+
+def test_a_stored_profile_gives_the_same_answer() -> None:
+    reference = pa.table({"x": _normal(1, 10_000), "w": ["a", "b"] * 5_000})
+    current = pa.table({"x": _normal(3, 10_000, loc=0.5), "w": ["a"] * 10_000})
+    direct = drift(profile(reference), current)
+    stored = Profile.from_json(json.loads(json.dumps(profile(reference).to_json())))
+    assert drift(stored, current) == direct
+
+
+def test_only_the_named_columns() -> None:
+    reference = pa.table({"x": [1, 2, 3], "y": [1, 2, 3]})
+    results = drift(profile(reference, ["y"]), reference)
+    assert [r.column for r in results] == ["y"]
+
+
+def test_unknown_columns_are_clear_errors() -> None:
+    reference = pa.table({"x": [1, 2, 3]})
+    with pytest.raises(UserInputError, match="the reference has no column z"):
+        profile(reference, ["z"])
+    with pytest.raises(UserInputError, match="column z is not in the reference"):
+        drift(profile(reference), reference, ["z"])
+    with pytest.raises(UserInputError, match="the current data has no column x"):
+        drift(profile(reference), pa.table({"y": [1]}))
+
+
+def test_a_type_change_is_a_clear_error() -> None:
+    reference = pa.table({"x": [1.0, 2.0]})
+    with pytest.raises(UserInputError, match="numeric in the reference"):
+        drift(profile(reference), pa.table({"x": ["a", "b"]}))
+
+
+def test_an_unknown_profile_format_is_refused() -> None:
+    with pytest.raises(GuardError, match="unknown format"):
+        Profile.from_json({"format": 99, "columns": {}})
+
+
+def test_drift_command_compares_a_table_version_with_a_file(make_workspace, cli) -> None:
+    import pyarrow.parquet as pq
+
+    ws = make_workspace()
+    rng = np.random.default_rng(7)
+    reference = pa.table({"distance": rng.normal(10, 2, 5000), "weather": ["sun", "rain"] * 2500})
+    ws.tables.create("deliveries", reference)
+    shifted = pa.table({"distance": rng.normal(14, 2, 5000), "weather": ["sun", "rain"] * 2500})
+    pq.write_table(shifted, ws.root / "today.parquet")
+
+    done = cli(
+        "drift",
+        "--reference",
+        "table:deliveries@0",
+        "--current",
+        "today.parquet",
+        "--json",
+        cwd=ws.root,
+    )
+    assert done.code == 0, done.stderr
+    by_column = {r["column"]: r for r in json.loads(done.stdout)}
+    assert by_column["distance"]["psi"] > 0.25
+    assert by_column["weather"]["psi"] < 0.01
+
+    text = cli(
+        "drift",
+        "--reference",
+        "table:deliveries@0",
+        "--current",
+        "today.parquet",
+        "--columns",
+        "distance",
+        cwd=ws.root,
+    )
+    assert text.code == 0 and "significant" in text.stdout and "weather" not in text.stdout
+
+
+def test_drift_command_bad_input(make_workspace, cli) -> None:
+    from factories import assert_one_line_error
+
+    ws = make_workspace()
+    missing = cli("drift", "--reference", "nope.parquet", "--current", "x.parquet", cwd=ws.root)
+    assert missing.code != 0 and "nope.parquet" in missing.stderr
+    assert_one_line_error(missing, missing.code, "nope.parquet")
+    unknown = cli("drift", "--reference", "table:ghost@1", "--current", "x.parquet", cwd=ws.root)
+    assert_one_line_error(unknown, 20, "ghost")

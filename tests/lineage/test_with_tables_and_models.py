@@ -1,0 +1,117 @@
+"""Runs with the real table catalog and model registry: reads and writes through the activity
+seam land in the run at exact versions, and provenance reads their details."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from factories import commit_all, run_strata, write
+from strata import Workspace
+from strata.refs import parse_ref
+
+
+def _deliveries(ws: Workspace) -> None:
+    write(ws.root / "deliveries.csv", "id,delay_min\n1,5\n2,7\n3,30\n")
+    ws.tables.create("deliveries", data=str(ws.root / "deliveries.csv"))
+    commit_all(ws.root, "deliveries")
+
+
+def test_reads_and_registrations_inside_a_run_are_its_inputs_and_outputs(
+    sqlite_ws: Workspace,
+) -> None:
+    ws = sqlite_ws
+    _deliveries(ws)
+    ws.models  # noqa: B018 - opened before the run: still reports into it
+    write(ws.root / "model.bin", b"weights")
+    with ws.run("train", params={"lr": 0.1}) as run:
+        rows = ws.table("deliveries").at(None).to_arrow()
+        assert run.input("table:deliveries@latest") == "table:deliveries@0"
+        ws.models.register("delay-classifier", ws.root / "model.bin", semver="v1.0.0")
+    record = ws.lineage.run(run.ref)
+    assert record.inputs == ("table:deliveries@0",)
+    assert record.outputs == ("model:delay-classifier@1",)
+    assert rows.num_rows == 3
+
+    chain = ws.lineage.provenance("model:delay-classifier@latest")
+    assert chain["ref"] == "model:delay-classifier@1"
+    assert chain["artifact"]["semver"] == "v1.0.0"
+    assert chain["artifact"]["run_ref"] == run.ref
+    [table] = chain["data"]
+    assert table["ref"] == "table:deliveries@0" and table["row_count"] == 3
+    assert table["columns"] == {"id": "int64", "delay_min": "int64"}
+    assert len(table["schema_hash"]) == 64
+
+
+def test_after_the_run_nothing_more_records_into_it(sqlite_ws: Workspace) -> None:
+    ws = sqlite_ws
+    write(ws.root / "model.bin", b"weights")
+    with ws.run("train") as run:
+        ws.models.register("clf", ws.root / "model.bin")
+    ws.models.register("clf", ws.root / "model.bin", bump="patch")
+    assert ws.lineage.run(run.ref).outputs == ("model:clf@1",)
+
+
+def test_impact_archive_goes_through_the_registry_audit_trail(sqlite_ws: Workspace) -> None:
+    ws = sqlite_ws
+    _deliveries(ws)
+    write(ws.root / "model.bin", b"weights")
+    with ws.run("train"):
+        ws.table("deliveries").at(0).to_arrow()
+        ws.models.register("clf", ws.root / "model.bin")
+    ws.models.promote("model:clf@1", "production", reason="good")
+    result = ws.lineage.impact("table:deliveries@0", archive_reason="bad rows in version 0")
+    assert result.archived == ["model:clf@1"]
+    assert ws.models.show("model:clf@1").stage == "archived"
+    [event] = [e for e in ws.models.history("clf") if e.reason == "bad rows in version 0"]
+    assert event.action == "stage"
+
+
+TRAIN = """
+import json, pathlib, sys
+from strata import Workspace
+ws = Workspace(".")
+rows = ws.table("deliveries").at(0).to_arrow().num_rows
+pathlib.Path("metrics.json").write_text(json.dumps({"rows": rows}))
+ws.close()
+"""
+
+
+@pytest.mark.slow
+def test_reproduce_exports_tables_and_reruns_against_the_same_versions(
+    sqlite_ws: Workspace, tmp_path: Path
+) -> None:
+    ws = sqlite_ws
+    _deliveries(ws)
+    write(ws.root / "train.py", TRAIN)
+    commit_all(ws.root, "training code")
+    out = run_strata("run", "--name", "train", "--", sys.executable, "train.py", cwd=ws.root)
+    assert out.code == 0, out.stderr
+    ws.table("deliveries").append(str(ws.root / "deliveries.csv"))  # the table moves on
+    [run] = ws.lineage.runs()
+    result = ws.lineage.reproduce(run.ref, tmp_path / "audit", run=True)
+    assert result.materialised == ["table:deliveries@0"]
+    exported = pq.read_table(tmp_path / "audit" / "tables" / "deliveries@0.parquet")
+    assert exported.num_rows == 3
+    assert result.metrics == {"rows": [3.0, 3.0]} and result.matches is True
+
+
+def test_stages_aliases_and_semvers_resolve_through_the_registry(sqlite_ws: Workspace) -> None:
+    ws = sqlite_ws
+    write(ws.root / "model.bin", b"weights")
+    ws.models.register("clf", ws.root / "model.bin", semver="v1.0.0")
+    write(ws.root / "model.bin", b"better weights")
+    ws.models.register("clf", ws.root / "model.bin", semver="v1.1.0")
+    ws.models.promote("model:clf@1", "production", reason="first")
+    ws.models.set_alias("model:clf@2", "champion")
+    exact = ws.lineage.exact
+    assert exact("model:clf@production") == "model:clf@1"
+    assert exact("model:clf@champion") == "model:clf@2"
+    assert exact("model:clf@v1.1.0") == "model:clf@2"
+    assert exact("models:/clf/latest") == "model:clf@2"
+    described = ws.lineage.describer.describe(parse_ref("model:clf@2"))
+    assert described is not None
+    assert described["semver"] == "v1.1.0" and described["aliases"] == ["champion"]
