@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
         "strata.rollback",
         "strata.releases",
         "strata.incidents",
+        "strata.links",
         "strata.repro",
     ),
     (

@@ -65,9 +65,19 @@ class Git:
         except RevisionNotFoundError:
             return None
 
-    def refs(self) -> list[str]:
-        """Every branch and tag, as full ref names."""
-        out = self._run(["for-each-ref", "--format=%(refname)", "refs/heads", "refs/tags"])
+    def refs(self, *, remote_tracking: bool = False) -> list[str]:
+        """Every branch and tag, as full ref names; with ``remote_tracking``, also the
+        branches of remotes (a clone's view of the others' branches), without their HEADs."""
+        namespaces = ["refs/heads", "refs/tags"] + (["refs/remotes"] if remote_tracking else [])
+        out = self._run(["for-each-ref", "--format=%(refname)", *namespaces])
+        return [line for line in out.decode().splitlines() if line and not line.endswith("/HEAD")]
+
+    def root_commits(self) -> list[str]:
+        """The commits without parents reachable from HEAD; none before the first commit."""
+        try:
+            out = self._run(["rev-list", "--max-parents=0", "HEAD"])
+        except GitError:
+            return []
         return [line for line in out.decode().splitlines() if line]
 
     def files_at(self, commit: str, suffix: str) -> list[str]:

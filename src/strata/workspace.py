@@ -163,50 +163,35 @@ class Workspace:
     @cached_property
     def models(self) -> Registry:
         """The model registry: versions, stages, aliases and their audit trail."""
+        from strata.links import ActiveActivity, RegistrationLinks
         from strata.models import Registry
 
-        return Registry(self.db, self.store, self.config, _ActiveActivity(self), git=self.git)
+        return Registry(
+            self.db,
+            self.store,
+            self.config,
+            ActiveActivity(self),
+            git=self.git,
+            links=RegistrationLinks(self),
+        )
 
     @cached_property
     def lineage(self) -> Lineage:
         """Runs, the lineage graph, provenance, impact (``strata.lineage``)."""
+        from strata import links
         from strata.lineage.setup import open_lineage
 
         return open_lineage(
             self.root,
             self.db,
             self.config,
-            resolver=self._resolve_for_lineage,
+            resolver=links.LineageResolver(self),
+            describers=[links.ModelDescriber(self)],
             objects=self.store,
             table_stats=lambda name, version: self.tables.open(name).stats(version).to_dict(),
             archiver=lambda ref, reason: self.models.promote(ref, "archived", reason=reason),
-            materializer=self._export_table_version,
+            materializer=links.TableExporter(self),
         )
-
-    def _export_table_version(self, ref: Ref, folder: Path) -> Path | None:
-        """``table:NAME@V`` as ``folder/tables/NAME@V.parquet`` (``reproduce`` materialises
-        its inputs so)."""
-        from strata.refs import Version
-
-        if ref.kind != "table" or not isinstance(ref.selector, Version):
-            return None
-        import pyarrow.parquet as pq
-
-        target = folder / "tables" / f"{ref.name}@{ref.selector.number}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(self.tables.open(ref.name).at(ref.selector.number).to_arrow(), target)
-        return target
-
-    def _resolve_for_lineage(self, ref: Ref) -> Ref | None:
-        """``file:PATH`` (now) or ``file:PATH@GIT_REV`` → the version's full content hash;
-        ``table:NAME@latest`` or ``@TIMESTAMP`` → the version number."""
-        from strata.refs import Revision, Version, VersionRange
-
-        if ref.kind == "file":
-            return ref.with_selector(Revision(self._tracked_for_ref(ref, None).pointer.hash))
-        if ref.kind == "table" and not isinstance(ref.selector, VersionRange):
-            return ref.with_selector(Version(self.tables.version_of(ref)[1]))
-        return None
 
     @contextmanager
     def run(
@@ -577,23 +562,6 @@ class Workspace:
     def verify(self, *, progress: Progress = _no_progress) -> VerifyResult:
         """Re-hash every cached object; report corrupt and missing ones by name."""
         return file_verify.verify(self.files, progress)
-
-
-class _ActiveActivity:
-    """Forwards to the workspace's activity at call time, so a part opened before a run
-    starts still reports into it (and not into it after it ended)."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self._ws = ws
-
-    def run_id(self) -> str | None:
-        return self._ws.activity.run_id()
-
-    def read(self, ref: str) -> None:
-        self._ws.activity.read(ref)
-
-    def wrote(self, ref: str) -> None:
-        self._ws.activity.wrote(ref)
 
 
 def _split_file_refs(paths: Sequence[StrPath]) -> tuple[list[StrPath], list[Ref]]:

@@ -161,6 +161,26 @@ def test_gc_cloud_keeps_what_gc_is_told_to_keep(
     assert kept in _listing(ws).names
 
 
+def test_a_kept_folder_only_the_remote_lists_keeps_its_files(
+    make_workspace: WorkspaceFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = make_workspace()
+    _add_remote(ws, str(tmp_path / "remote"), {})
+    write(ws.root / "notes.txt", "notes")
+    ws.add(["notes.txt"])
+    commit_all(ws.root, "notes")
+    ws.push()
+    make_folder(ws.root / "model", {"weights.bin": "w", "config.json": "{}"})
+    [added] = ws.add(["model"])
+    ws.push(["model"])
+    shutil.rmtree(ws.root / "model")
+    (ws.root / "model.strata").unlink()
+    ws.store.remove(added.hash)  # the listing is on the remote only
+    monkeypatch.setattr(Workspace, "_gc_also_keep", lambda self: [added.hash])
+    assert ws.gc_cloud().removed == ()
+    assert {b3(b"w"), b3(b"{}"), added.hash} <= _listing(ws).names
+
+
 def test_a_shared_remote_is_refused_unless_forced(
     make_workspace: WorkspaceFactory, tmp_path: Path, cli: Cli
 ) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from lineage_support import FakeDescriber, row_counts, wire
 
 from factories import Cli, assert_one_line_error, write
+from lineage_support import FakeDescriber, row_counts, wire
 from strata import Workspace
 from strata.errors import LineageError, UserInputError
 
@@ -106,7 +106,7 @@ def test_features_and_deploy_commands(sqlite_ws: Workspace, cli: Cli) -> None:
         (["features", "register", "f", "--features", ","], 2, "needs feature names"),
         (["features", "register", "f", "--features", "a", "--definition", "nope.py"], 2, "nope.py"),
         (["deploy", "record", "table:x@1", "--target", "p"], 2, "expected a model ref"),
-        (["deploy", "record", "model:x@production", "--target", "p"], 40, "model:x@production"),
+        (["deploy", "record", "model:x@production", "--target", "p"], 30, "no model named 'x'"),
         (["deploy", "record", "model:x@1", "--target", "p"], 40, "model:x@1 is not known"),
     ],
 )

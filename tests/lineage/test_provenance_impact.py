@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from lineage_support import FakeDescriber, fake_resolver, wire
 
 from factories import Cli, assert_one_line_error, commit_all, write
+from lineage_support import FakeDescriber, fake_resolver, wire
 from strata import Workspace
 from strata.errors import LineageError
 
@@ -126,7 +126,7 @@ def test_provenance_and_impact_commands(sqlite_ws: Workspace, cli: Cli) -> None:
     ("args", "code", "fragment"),
     [
         (["provenance", "model:clf@9"], 40, "nothing is recorded about model:clf@9"),
-        (["provenance", "model:clf@production"], 40, "names no exact version"),
+        (["provenance", "model:clf@production"], 30, "no model named 'clf'"),
         (["impact", "table:d@52..40"], 2, "runs backwards"),
         (["impact", "table:d@1", "--archive"], 2, "--archive needs --reason"),
         (["impact", "file:raw.csv@ffffffff"], 11, "'ffffffff' does not exist"),

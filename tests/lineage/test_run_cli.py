@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from lineage_support import row_counts
 
 from factories import STRATA, Cli, assert_one_line_error, run_strata, snapshot
+from lineage_support import row_counts
 from strata import Workspace
 from strata.errors import LineageError, RunNotFoundError, UserInputError
 
@@ -67,7 +67,7 @@ def test_runs_and_run_show(sqlite_ws: Workspace, cli: Cli) -> None:
         (["run", "-n", "x", "--", "no-such-command-here"], 2, "'no-such-command-here' not found"),
         (["run", "-n", "x", "--param", "novalue", "--", "true"], 2, "bad --param 'novalue'"),
         (["run", "-n", "x", "--input", "table:d@latest", "--", "true"], 20, "no table named 'd'"),
-        (["run", "-n", "x", "--input", "model:m@champion", "--", "true"], 40, "model:m@champion"),
+        (["run", "-n", "x", "--input", "model:m@champion", "--", "true"], 30, "no model named 'm'"),
         (["run", "-n", "x", "--input", "tabel:d@1", "--", "true"], 2, "unknown kind 'tabel'"),
         (["run", "-n", "x", "--input", "table:d@9..3", "--", "true"], 2, "runs backwards"),
         (["run", "-n", "x", "--input", "file:nope.csv", "--", "true"], 4, "nope.csv"),

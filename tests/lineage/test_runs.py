@@ -8,11 +8,17 @@ import os
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from lineage_support import fake_resolver, row_counts, wire
 
 from factories import write
+from lineage_support import fake_resolver, row_counts, wire
 from strata import Workspace
-from strata.errors import LineageError, RunNotFoundError, TableNotFoundError, UserInputError
+from strata.errors import (
+    LineageError,
+    ModelNotFoundError,
+    RunNotFoundError,
+    TableNotFoundError,
+    UserInputError,
+)
 from strata.lineage.ids import new_run_id, run_id_to_uuid, uuid_to_run_id
 
 
@@ -50,11 +56,11 @@ def test_an_input_is_recorded_at_the_exact_version_read(lws: Workspace) -> None:
 
 def test_a_moving_selector_nothing_resolves_is_refused(lws: Workspace) -> None:
     """Decision: lineage never stores a moving selector; when nothing in the workspace can
-    resolve it (here: no registry entry for the alias), the input is refused with an error
-    naming it, nothing is stored, and the run goes on."""
+    resolve it (here: no such model in the registry), the input is refused with the
+    registry's error, nothing is stored, and the run goes on."""
     with (
         lws.run("train") as run,
-        pytest.raises(LineageError, match=r"model:clf@champion: it names no exact version"),
+        pytest.raises(ModelNotFoundError, match=r"no model named 'clf'"),
     ):
         run.input("model:clf@champion")
     with pytest.raises(TableNotFoundError, match="deliveries"), lws.run("train") as other:

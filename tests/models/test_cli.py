@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from registry_helpers import artifact, signature
 
 from factories import Cli, assert_one_line_error, corrupt, snapshot, write
+from registry_helpers import artifact, signature
 from strata import Workspace
 from strata.errors import (
     ModelNotFoundError,
@@ -33,12 +33,15 @@ def _state(ws: Workspace) -> tuple[Any, ...]:
 
 @pytest.fixture
 def registered(ws: Workspace, cli: Cli) -> Workspace:
+    import pyarrow as pa
+
+    ws.tables.create("deliveries", pa.table({"id": [1, 2]}))
     sig = write(ws.root / "sig.json", json.dumps(signature("a:float64")))
     for content in ("1", "2"):
         out = cli(
             "model", "register", "clf", str(artifact(ws.root, content)),
             "--signature", str(sig), "--tag", "team=eta", "--metric", "auc=0.9",
-            "--data", "table:deliveries@47", "--description", f"try {content}",
+            "--data", "table:deliveries@0", "--description", f"try {content}",
             cwd=ws.root,
         )  # fmt: skip
         assert out.code == 0, out.stderr

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from registry_helpers import artifact
 
 from factories import cache_objects, commit_all, make_folder, write
+from registry_helpers import artifact
 from strata import Workspace
 from strata.errors import RefSyntaxError, RegistryError, UserInputError
 
@@ -29,15 +29,25 @@ class Recorder:
 
 
 def test_versions_number_up_per_model_and_keep_what_was_given(ws: Workspace) -> None:
+    import pyarrow as pa
+
+    ws.tables.create("deliveries", pa.table({"id": [1]}))
+    ws.table("deliveries").append(pa.table({"id": [2]}))
+    write(ws.root / "data" / "raw.csv", "a\n1\n")
+    [raw] = ws.add(["data/raw.csv"])
+    ws.lineage.register_features("delivery", ["distance_km"])
+    ws.lineage.register_features("delivery", ["distance_km", "weather"])
+    with ws.run("train") as training:
+        pass
     first = ws.models.register(
         "clf",
         artifact(ws.root, "1"),
         description="first try",
         tags={"team": "eta"},
         metrics={"auc": 0.91},
-        data=["table:deliveries@47", "file:data/raw@433c66d6"],
+        data=["table:deliveries@1", f"file:data/raw.csv@{raw.hash[:8]}"],
         features="features:delivery@2",
-        run="run:01JD5Z3W",
+        run=training.ref,
     )
     second = ws.models.register("clf", artifact(ws.root, "2"))
     other = ws.models.register("other", artifact(ws.root, "3"))
@@ -46,10 +56,10 @@ def test_versions_number_up_per_model_and_keep_what_was_given(ws: Workspace) -> 
     shown = ws.models.show("model:clf@1")
     assert shown.tags == {"team": "eta"}
     assert shown.metrics == {"auc": 0.91}
-    assert shown.data == ("table:deliveries@47", "file:data/raw@433c66d6")
+    assert shown.data == ("table:deliveries@1", f"file:data/raw.csv@{raw.hash[:12]}")
     assert (shown.features, shown.run, shown.description) == (
         "features:delivery@2",
-        "run:01JD5Z3W",
+        training.ref,
         "first try",
     )
     assert shown.stage == "none"

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from registry_helpers import artifact
 
 from factories import WorkspaceFactory
+from registry_helpers import artifact
 from strata import Workspace
 from strata.config import set_value
 from strata.errors import ConfigError, PromotionRefusedError, RegistryError, UserInputError
@@ -141,7 +141,10 @@ def _gates(make_workspace: WorkspaceFactory, ws: Workspace, **values: str) -> Re
 def test_promotion_gates_refuse_with_every_failure_listed(
     make_workspace: WorkspaceFactory, ws: Workspace
 ) -> None:
-    ws.models.register("clf", artifact(ws.root, "1"), metrics={"auc": 0.95}, data=["table:d@1"])
+    import pyarrow as pa
+
+    ws.tables.create("d", pa.table({"x": [1]}))
+    ws.models.register("clf", artifact(ws.root, "1"), metrics={"auc": 0.95}, data=["table:d@0"])
     ws.models.register("clf", artifact(ws.root, "2"), metrics={"auc": 0.85})
     reg = _gates(
         make_workspace,

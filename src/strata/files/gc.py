@@ -14,9 +14,9 @@ push that counted on a chunk being there may lose it.
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from strata.errors import ObjectCorruptError, ObjectMissingError, RemoteError, StrataError
 from strata.files.context import FilesContext
@@ -111,25 +111,11 @@ def collect(
 
 
 # -- the cloud --------------------------------------------------------------------------------
-def _git_lines(ctx: FilesContext, *args: str) -> list[str]:
-    """Output lines of a read-only git command, or none when it fails (no commits yet)."""
-    done = subprocess.run(
-        ["git", *args],
-        cwd=ctx.root,
-        capture_output=True,
-        check=False,
-        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-    )
-    if done.returncode != 0:
-        return []
-    return [line for line in done.stdout.decode().splitlines() if line]
-
-
 def repository_id(ctx: FilesContext) -> str:
     """This repository's id on remotes: its root commit, the same in every clone; without
     git or commits, a hash of the workspace's path."""
     if ctx.git is not None:
-        roots = _git_lines(ctx, "rev-list", "--max-parents=0", "HEAD")
+        roots = ctx.git.root_commits()
         if roots:
             return min(roots)
     return hash_bytes(os.fsencode(ctx.root.resolve()))[:40]
@@ -178,11 +164,7 @@ def _remote_refs(ctx: FilesContext) -> list[str]:
     """Branches, tags and remote-tracking branches: a clone's view of everyone's refs."""
     if ctx.git is None:
         return []
-    return ctx.git.refs() + [
-        r
-        for r in _git_lines(ctx, "for-each-ref", "--format=%(refname)", "refs/remotes")
-        if not r.endswith("/HEAD")
-    ]
+    return ctx.git.refs(remote_tracking=True)
 
 
 def collect_remote(
@@ -212,7 +194,7 @@ def collect_remote(
         return data
 
     keep = needed_objects(ctx, tracked, force=force, fallback=listing_from_remote)
-    keep |= set(also_keep)
+    keep |= set(also_keep) | _listed_in(ctx, remote, also_keep, listing.files)
     kept_manifests = [m for m in listing.manifests if m in keep]
     chunks: set[str] = set()
     for name in kept_manifests:
@@ -244,6 +226,36 @@ def collect_remote(
         tuple(revisions),
         dry_run,
     )
+
+
+_LISTING_START = b'{"format":1,"files":'
+
+
+def _listed_in(
+    ctx: FilesContext, remote: Remote, names: Sequence[str], plain: Mapping[str, int]
+) -> set[str]:
+    """The files listed by those of ``names`` that are directory listings only the remote
+    holds (a registered model's folder not fetched here): kept too, or gc would strip the
+    folder of its files. Recognised by their first bytes, without reading anything else."""
+    listed: set[str] = set()
+    for name in names:
+        if ctx.store.exists(name) or name not in plain:
+            if ctx.store.exists(name) and _is_listing(ctx.store.path(name)):
+                what = f"object {name[:12]}"
+                tree = Tree.from_bytes(ctx.store.read_bytes(name, what=what), what=what)
+                listed.update(e.hash for e in tree.entries)
+            continue
+        if remote.starts_with(name, _LISTING_START):
+            what = f"object {name[:12]} on remote {remote.name!r}"
+            data = remote.read(name)
+            if hash_bytes(data) == name:
+                listed.update(e.hash for e in Tree.from_bytes(data, what=what).entries)
+    return listed
+
+
+def _is_listing(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(len(_LISTING_START)) == _LISTING_START
 
 
 def _chunks_of_doomed(remote: Remote, manifests: Sequence[str]) -> set[str]:

@@ -5,9 +5,8 @@ other); it reads their tables in the metadata database, read-only, when ``strata
 defines them.
 
 - ``MetaDescriber``: a table version's row count, schema (and its hash) and column statistics
-  where the catalog stored them; a model version's semver, stage, aliases, artifact hash,
-  metrics and the links the registry recorded.
-- ``meta_resolver``: ``model:NAME@STAGE``, ``@ALIAS``, ``@vX.Y.Z`` and ``@latest`` → version.
+  where the catalog stored them (one query; the model registry describes its versions through
+  the describer the workspace passes in).
 - ``TableStatsDescriber``: asks the table itself for its stats through a function the workspace
   passes (a table computes them on first request); ``table:NAME@latest`` is resolved by the
   workspace too, which alone can open tables.
@@ -24,10 +23,9 @@ import sqlalchemy as sa
 
 from strata.errors import TableError
 from strata.meta import schema
-from strata.refs import Alias, Latest, Ref, SemVer, Stage, Version
+from strata.refs import Ref, Version
 
 if TYPE_CHECKING:
-    from strata.lineage.describe import Resolver
     from strata.meta import MetadataDB
 
 
@@ -45,8 +43,6 @@ class MetaDescriber:
             return None
         if ref.kind == "table":
             return self._table_version(ref.name, ref.selector.number)
-        if ref.kind == "model":
-            return self._model_version(ref.name, ref.selector.number)
         return None
 
     def _table_version(self, name: str, version: int) -> dict[str, Any] | None:
@@ -67,52 +63,6 @@ class MetaDescriber:
         found = table_description(json.loads(row.stats_json))
         found.update(format=row.format, stats_recorded_at=row.recorded_at.isoformat())
         return found
-
-    def _model_version(self, name: str, number: int) -> dict[str, Any] | None:
-        models, versions = _table("models"), _table("model_versions")
-        if models is None or versions is None:
-            return None
-        v = versions.c
-        query = (
-            sa.select(versions)
-            .join(models, models.c.id == v.model_id)
-            .where(models.c.name == name, v.number == number)
-        )
-        with self.db.transaction("cannot read model version", write=False) as connection:
-            row = connection.execute(query).first()
-            if row is None:
-                return None
-            aliases, metrics = self._model_extras(connection, row.id)
-        semver = f"v{row.major}.{row.minor}.{row.patch}"
-        return {
-            "semver": semver + (f"-{row.prerelease}" if row.prerelease else ""),
-            "stage": row.stage,
-            "aliases": aliases,
-            "artifact_hash": row.artifact_hash,
-            "flavor": row.flavor,
-            "metrics": metrics,
-            "data_refs": json.loads(row.data_refs) if row.data_refs else [],
-            "features_ref": row.features_ref,
-            "run_ref": row.run_ref,
-            "registered_at": row.created_at.isoformat(),
-            "registered_by": row.created_by,
-        }
-
-    def _model_extras(
-        self, connection: sa.Connection, version_id: int
-    ) -> tuple[list[str], dict[str, float]]:
-        aliases: list[str] = []
-        metrics: dict[str, float] = {}
-        alias_table, metric_table = _table("model_aliases"), _table("model_metrics")
-        if alias_table is not None:
-            query = sa.select(alias_table.c.alias).where(alias_table.c.version_id == version_id)
-            aliases = sorted(connection.execute(query).scalars())
-        if metric_table is not None:
-            query = sa.select(metric_table.c.key, metric_table.c.value).where(
-                metric_table.c.version_id == version_id
-            )
-            metrics = {r.key: r.value for r in connection.execute(query)}
-        return aliases, metrics
 
 
 def table_description(stats: Mapping[str, Any]) -> dict[str, Any]:
@@ -162,57 +112,3 @@ def _column_metrics(columns: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 metrics[key] = value
         found[name] = metrics
     return found
-
-
-def meta_resolver(db: MetadataDB) -> Resolver:
-    """Moving model selectors → version numbers, from the registry's tables."""
-
-    def resolve(ref: Ref) -> Ref | None:
-        if ref.kind != "model":
-            return None
-        with db.transaction("cannot resolve ref", write=False) as connection:
-            number = _model_number(connection, ref)
-        return None if number is None else ref.with_selector(Version(number))
-
-    return resolve
-
-
-def _model_number(connection: sa.Connection, ref: Ref) -> int | None:
-    models, versions = _table("models"), _table("model_versions")
-    if models is None or versions is None:
-        return None
-    v = versions.c
-    query = (
-        sa.select(v.number)
-        .join(models, models.c.id == v.model_id)
-        .where(models.c.name == ref.name)
-        .order_by(v.number.desc())
-        .limit(1)
-    )
-    selector = ref.selector
-    if isinstance(selector, Stage):
-        query = (
-            query.where(v.stage == selector.name)
-            .order_by(None)
-            .order_by(v.stage_event.desc(), v.number.desc())
-        )
-    elif isinstance(selector, SemVer):
-        query = query.where(
-            v.major == selector.major,
-            v.minor == selector.minor,
-            v.patch == selector.patch,
-            v.prerelease.is_(None)
-            if selector.prerelease is None
-            else v.prerelease == selector.prerelease,
-        )
-    elif isinstance(selector, Alias):
-        aliases = _table("model_aliases")
-        if aliases is None:
-            return None
-        query = query.join(aliases, aliases.c.version_id == v.id).where(
-            aliases.c.alias == selector.name
-        )
-    elif not isinstance(selector, Latest | None):
-        return None
-    found = connection.execute(query).scalar_one_or_none()
-    return None if found is None else int(found)

@@ -44,16 +44,3 @@ class Describers:
             if found is not None:
                 return found
         return None
-
-
-def first_resolution(resolvers: Sequence[Resolver]) -> Resolver:
-    """One resolver asking several in turn."""
-
-    def resolve(ref: Ref) -> Ref | None:
-        for resolver in resolvers:
-            found = resolver(ref)
-            if found is not None:
-                return found
-        return None
-
-    return resolve

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from strata.config import STRATA_DIR, Config
-from strata.lineage.describe import Describer, Materializer, Resolver, first_resolution
+from strata.lineage.describe import Describer, Materializer, Resolver
 from strata.lineage.service import Archiver, Lineage
 
 if TYPE_CHECKING:
@@ -52,9 +52,8 @@ def open_lineage(
     }
     namespace = config.values.get("lineage.namespace") or "strata"
     emitter = emitter_from_settings(settings, root=root, queue=root / STRATA_DIR / QUEUE_FILE)
-    from strata.lineage.catalog import MetaDescriber, TableStatsDescriber, meta_resolver
+    from strata.lineage.catalog import MetaDescriber, TableStatsDescriber
 
-    resolvers = [r for r in (resolver, meta_resolver(db)) if r is not None]
     describers = [*describers, MetaDescriber(db)]  # stored stats first: one query
     if table_stats is not None:
         describers.append(TableStatsDescriber(table_stats))
@@ -62,7 +61,7 @@ def open_lineage(
         db,
         root,
         namespace=namespace,
-        resolver=first_resolution(resolvers),
+        resolver=resolver,
         describers=describers,
         materializer=materializer,
         emitter=emitter,

@@ -17,10 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from strata.activity import Activity, NoActivity
 from strata.config import STRATA_DIR, Config
@@ -70,6 +71,16 @@ def _need_reason(force: bool, reason: str | None, what: str) -> None:
         raise UserInputError(f"{what} with --force needs --reason", hint="say why; it is recorded")
 
 
+class RegistrationLinks(Protocol):
+    """What the workspace does around a registration, with the capabilities the registry
+    cannot reach: data and feature refs made exact before (``table:x@latest`` →
+    ``table:x@47``), and after, the data pinned and the lineage edges recorded."""
+
+    def exact(self, ref: str) -> str: ...
+
+    def registered(self, version: ModelVersion) -> None: ...
+
+
 class Registry:
     def __init__(
         self,
@@ -80,10 +91,12 @@ class Registry:
         *,
         git: Git | None = None,
         clock: Callable[[], datetime] = _now,
+        links: RegistrationLinks | None = None,
     ) -> None:
         self._db = db
         self._store = store
         self._config = config
+        self._links = links
         self._activity: Activity = activity or NoActivity()
         self._git = git
         self._clock = clock
@@ -139,6 +152,13 @@ class Registry:
             run=run if run is not None else self._activity.run_id(), semver=semver, bump=bump,
             signature=signature, flavor=flavor, description=description,
         )  # fmt: skip
+        if self._links is not None:  # checked refs, made exact: table:x@latest → @47
+            planned = replace(
+                planned,
+                data=tuple(dict.fromkeys(self._links.exact(ref) for ref in planned.data)),
+                features=self._links.exact(planned.features) if planned.features else None,
+                run=self._links.exact(planned.run) if run and planned.run else planned.run,
+            )
         if planned.semver is not None:
             with self._db.transaction(f"cannot read model {name!r}", write=False) as c:
                 registering.check_semver(c, planned)
@@ -154,6 +174,8 @@ class Registry:
             )
             storing.result()  # the objects are durable before the row commits
         self._activity.wrote(version.ref)
+        if self._links is not None:
+            self._links.registered(version)
         if self.hooks:
             notify(self.hooks, [event])
         return version

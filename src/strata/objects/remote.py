@@ -18,7 +18,6 @@ import os
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +28,8 @@ from strata.objects.chunks import DEFAULT_THRESHOLD, Chunk, Manifest, split
 from strata.objects.hashing import hash_bytes, is_hash
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from fsspec import AbstractFileSystem
 
 T = TypeVar("T")
@@ -210,6 +211,14 @@ class Remote:
         except Exception as exc:
             raise self._fail(exc, "record this repository") from exc
 
+    def starts_with(self, name: str, prefix: bytes) -> bool:
+        """Whether plain object ``name`` begins with ``prefix`` (one ranged read)."""
+        try:
+            head: bytes = self.fs.cat_file(self._path(name), start=0, end=len(prefix))
+        except Exception as exc:
+            raise self._fail(exc, f"read object {name[:12]}") from exc
+        return head == prefix
+
     def manifest(self, name: str) -> Manifest:
         """The chunk manifest of object ``name``."""
         try:
@@ -341,6 +350,8 @@ class Remote:
 def in_order(func: Callable[[T], R], items: Iterator[T], window: int) -> Iterator[R]:
     """``func`` of each item, in order, with up to ``window`` calls running at once on
     threads: at most ``window`` results are held, however many items there are."""
+    from concurrent.futures import ThreadPoolExecutor
+
     pool = ThreadPoolExecutor(window)
     pending: deque[Future[R]] = deque()
     try:

@@ -1,0 +1,133 @@
+"""The seams between capabilities, which never import each other: the workspace hands each
+one these small objects, built on the others.
+
+- ``ActiveActivity``: tables and models report reads and writes to whatever run is in progress.
+- ``RegistrationLinks``: a model version's data made exact before it is registered, then its
+  table versions pinned and its lineage edges recorded.
+- ``LineageResolver``, ``ModelDescriber``, ``TableExporter``: what lineage asks of files,
+  tables and the registry (exact versions, descriptions, a version written to disk).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from strata.refs import Ref, Revision, Version, VersionRange, parse_ref
+
+if TYPE_CHECKING:
+    from strata.models.records import ModelVersion
+    from strata.workspace import Workspace
+
+
+class ActiveActivity:
+    """Forwards to the workspace's activity at call time, so a part opened before a run
+    starts still reports into it (and not into it after it ended)."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+
+    def run_id(self) -> str | None:
+        return self._ws.activity.run_id()
+
+    def read(self, ref: str) -> None:
+        self._ws.activity.read(ref)
+
+    def wrote(self, ref: str) -> None:
+        self._ws.activity.wrote(ref)
+
+
+class RegistrationLinks:
+    """A model version's data and features, exact before it is registered; after, its
+    table versions pinned (vacuum keeps them while the version exists) and its lineage
+    edges recorded, so provenance and impact find it without a run."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+
+    def exact(self, ref: str) -> str:
+        parsed = parse_ref(ref)
+        if parsed.kind == "table":
+            table, version = self._ws.tables.version_of(parsed)
+            return f"table:{table.name}@{version}"
+        return self._ws.lineage.exact(ref)
+
+    def registered(self, version: ModelVersion) -> None:
+        lineage = self._ws.lineage
+        for data in version.data:
+            ref = parse_ref(data)
+            if ref.kind == "table" and isinstance(ref.selector, Version):
+                self._ws.tables.pin(ref.name, ref.selector.number, by=version.ref)
+            lineage.link(data, version.ref, "trained-on")
+        if version.features:
+            lineage.link(version.features, version.ref, "features")
+        if version.run and version.run != f"run:{self._ws.activity.run_id()}":
+            lineage.link(version.run, version.ref, "output")
+
+
+class LineageResolver:
+    """Moving selectors → exact versions: a file's content hash (now, or at a git
+    revision), a table's version number, a model's version number (stage, alias, semver)."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+
+    def __call__(self, ref: Ref) -> Ref | None:
+        ws = self._ws
+        if ref.kind == "file":
+            return ref.with_selector(Revision(ws._tracked_for_ref(ref, None).pointer.hash))
+        if ref.kind == "table" and not isinstance(ref.selector, VersionRange):
+            return ref.with_selector(Version(ws.tables.version_of(ref)[1]))
+        if ref.kind == "model":
+            return ref.with_selector(Version(ws.models.resolve(ref).number))
+        return None
+
+
+class ModelDescriber:
+    """A model version as lineage reports it: semver, stage, aliases, artifact, metrics and
+    the links the registry recorded."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+
+    def describe(self, ref: Ref) -> dict[str, Any] | None:
+        from strata.errors import RegistryError
+
+        if ref.kind != "model" or not isinstance(ref.selector, Version):
+            return None
+        try:
+            version = self._ws.models.show(ref)
+        except RegistryError:
+            return None
+        return {
+            "semver": str(version.semver),
+            "stage": version.stage,
+            "aliases": list(version.aliases),
+            "artifact_hash": version.artifact_hash,
+            "flavor": version.flavor,
+            "metrics": version.metrics,
+            "data_refs": list(version.data),
+            "features_ref": version.features,
+            "run_ref": version.run,
+            "registered_at": version.created_at.isoformat(),
+            "registered_by": version.created_by,
+        }
+
+
+class TableExporter:
+    """``table:NAME@V`` written as ``folder/tables/NAME@V.parquet`` (``reproduce``
+    materialises its inputs so)."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+
+    def __call__(self, ref: Ref, folder: Path) -> Path | None:
+        if ref.kind != "table" or not isinstance(ref.selector, Version):
+            return None
+        import pyarrow.parquet as pq
+
+        target = folder / "tables" / f"{ref.name}@{ref.selector.number}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        table = self._ws.tables.open(ref.name).at(ref.selector.number).to_arrow()
+        pq.write_table(table, target)
+        return target
