@@ -31,6 +31,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_files.py
 	$(BIN)/python benchmarks/bench_remote.py
 	$(BIN)/python benchmarks/bench_transfer.py
+	$(BIN)/python benchmarks/bench_tables.py
+	$(BIN)/python benchmarks/bench_models.py
+	$(BIN)/python benchmarks/bench_lineage.py
+	$(BIN)/python benchmarks/bench_pipelines.py
+	$(BIN)/python benchmarks/bench_guard.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

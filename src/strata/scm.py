@@ -35,6 +35,14 @@ class Git:
             raise GitError(f"git {args[0]} failed: {message[-1] if message else done.returncode}")
         return done.stdout
 
+    def try_output(self, *args: str) -> bytes | None:
+        """The output of a read-only git command, or None when git is missing or it fails
+        (outside a repository, before the first commit, an unset config key)."""
+        try:
+            return self._run(args)
+        except GitError:
+            return None
+
     def is_repo(self) -> bool:
         try:
             return self._run(["rev-parse", "--is-inside-work-tree"]).strip() == b"true"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from lineage_support import FakeDescriber, wire
 
 from factories import Cli, assert_one_line_error, commit_all, write
+from lineage_support import FakeDescriber, wire
 from strata import Workspace
 from strata.errors import LineageError
 

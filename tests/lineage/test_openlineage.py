@@ -16,10 +16,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-from lineage_support import FakeDescriber, row_counts, spec_dir, wire
 from referencing import Registry, Resource
 
 from factories import Cli, assert_one_line_error, run_strata, snapshot, write
+from lineage_support import FakeDescriber, row_counts, spec_dir, wire
 from strata import Workspace
 from strata.errors import ConfigError, LineageEndpointError
 from strata.lineage.ids import run_id_to_uuid

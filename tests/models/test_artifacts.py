@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from registry_helpers import artifact
 
 from factories import WorkspaceFactory, cache_objects, corrupt, file_hashes, make_folder
+from registry_helpers import artifact
 from strata import Workspace
 from strata.errors import ObjectCorruptError, ObjectMissingError, StorageError
 

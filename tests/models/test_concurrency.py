@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from registry_helpers import artifact
 
+from registry_helpers import artifact
 from strata import Workspace
 
 PROCESSES = 10

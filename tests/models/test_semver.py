@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from registry_helpers import artifact, signature
 
+from registry_helpers import artifact, signature
 from strata import Workspace
 from strata.errors import UserInputError
 from strata.models.semver import order_key, parse_semver, range_filter

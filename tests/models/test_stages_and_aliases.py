@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from registry_helpers import artifact
 
+from registry_helpers import artifact
 from strata import Workspace
 from strata.errors import (
     ModelNotFoundError,

@@ -14,9 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from registry_helpers import artifact
 
 from factories import WorkspaceFactory
+from registry_helpers import artifact
 from strata import Workspace
 from strata.config import set_value
 from strata.models.webhooks import SENDER, SIGNATURE_HEADER

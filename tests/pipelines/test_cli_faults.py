@@ -9,9 +9,9 @@ import time
 
 import pytest
 import yaml
-from pipeline_helpers import PIPELINE, make_pipeline
 
 from factories import STRATA, assert_one_line_error, snapshot, write
+from pipeline_helpers import PIPELINE, make_pipeline
 
 
 def test_a_malformed_strata_yaml_names_file_line_and_key(make_workspace, cli) -> None:  # type: ignore[no-untyped-def]

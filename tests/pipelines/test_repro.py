@@ -6,9 +6,9 @@ import os
 
 import pytest
 import yaml
-from pipeline_helpers import actions, make_pipeline, params
 
 from factories import snapshot, write
+from pipeline_helpers import actions, make_pipeline, params
 from strata.errors import StageFailedError
 
 ALL_RAN = {"prepare": "ran", "featurize": "ran", "train": "ran"}

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline_helpers import make_pipeline
-
 from factories import assert_one_line_error, snapshot, write
+from pipeline_helpers import make_pipeline
 from strata.pipelines import ParamKey
 from strata.repro import load_pipeline
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from tabledata import deliveries
 
 from factories import WorkspaceFactory, cli, make_workspace
 from strata import Workspace
+from tabledata import deliveries
 
 __all__ = ["cli", "make_workspace"]
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from tabledata import deliveries
 
 from factories import Cli, assert_one_line_error, snapshot
 from strata import Workspace
@@ -20,6 +19,7 @@ from strata.errors import (
     UnsupportedByFormatError,
     UserInputError,
 )
+from tabledata import deliveries
 
 FileMaker = Callable[[str, pa.Table], Path]
 

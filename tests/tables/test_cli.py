@@ -8,10 +8,10 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tabledata import deliveries, sorted_rows
 
 from factories import Cli, WorkspaceFactory
 from strata import Workspace
+from tabledata import deliveries, sorted_rows
 
 FileMaker = Callable[[str, pa.Table], Path]
 

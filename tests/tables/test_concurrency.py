@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-from tabledata import deliveries
 
 from factories import Outcome, WorkspaceFactory, assert_one_line_error
 from strata import Workspace
 from strata.errors import TableConflictError
+from tabledata import deliveries
 
 pytestmark = pytest.mark.slow
 

@@ -12,11 +12,11 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
-from tabledata import RecordingActivity, deliveries, sorted_rows
 
 from factories import WorkspaceFactory
 from strata import Workspace
 from strata.errors import TableError, TableVersionNotFoundError, UserInputError
+from tabledata import RecordingActivity, deliveries, sorted_rows
 
 
 @pytest.mark.parametrize("name", ["in.parquet", "in.csv", "in.jsonl"])

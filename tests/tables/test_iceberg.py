@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from tabledata import RecordingActivity, deliveries, sorted_rows
 
 from factories import Cli, WorkspaceFactory, assert_one_line_error
 from strata import Workspace
 from strata.errors import TableVersionNotFoundError, UnsupportedByFormatError, UserInputError
+from tabledata import RecordingActivity, deliveries, sorted_rows
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import deltalake
 import polars as pl
 import pytest
 from pyiceberg.catalog.sql import SqlCatalog
-from tabledata import deliveries, sorted_rows
 
 from factories import Cli, WorkspaceFactory
 from strata import Workspace
+from tabledata import deliveries, sorted_rows
 
 
 def test_deltalake_and_polars_open_a_strata_delta_table(table_ws: Workspace) -> None:

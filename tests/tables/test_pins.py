@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tabledata import deliveries, sorted_rows
 
 from strata import Workspace
 from strata.errors import TableError, TableVersionNotFoundError
+from tabledata import deliveries, sorted_rows
 
 
 def _log_versions(table_location: str) -> list[int]:

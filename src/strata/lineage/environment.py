@@ -14,6 +14,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from strata.scm import Git
+
 
 def capture(root: Path) -> dict[str, Any]:
     """The environment of a run started in ``root``, as plain JSON-able data."""
@@ -45,13 +47,7 @@ def installed_packages() -> dict[str, str]:
 
 
 def _git(root: Path, *args: str) -> bytes | None:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, check=False, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout if done.returncode == 0 else None
+    return Git(root).try_output(*args)
 
 
 def git_state(root: Path) -> dict[str, Any] | None:

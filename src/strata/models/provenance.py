@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -13,13 +12,8 @@ from strata.scm import Git
 
 
 def _git_output(root: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
+    out = Git(root).try_output(*args)
+    return None if out is None else out.decode(errors="replace").strip()
 
 
 def actor(root: Path, environ: Mapping[str, str] | None = None) -> str:
