@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
         "strata.releases",
         "strata.incidents",
         "strata.links",
+        "strata.references",
         "strata.repro",
     ),
     (

@@ -64,6 +64,20 @@ class RegistrationLinks:
         if version.run and version.run != f"run:{self._ws.activity.run_id()}":
             lineage.link(version.run, version.ref, "output")
 
+    def rollback_problems(self, name: str) -> list[str]:
+        """Before a promotion to production: why putting back today's production version
+        would not work (its artifact, its training data); empty when it would, or when no
+        version is in production."""
+        from strata.errors import ModelVersionNotFoundError
+        from strata.rollback import target_checks
+
+        try:
+            current = self._ws.models.show(f"model:{name}@production")
+        except ModelVersionNotFoundError:
+            return []
+        checks = target_checks(self._ws, current)
+        return [f"{current.ref} {c.what}: {c.detail}" for c in checks if not c.ok]
+
 
 class LineageResolver:
     """Moving selectors → exact versions: a file's content hash (now, or at a git
@@ -111,6 +125,8 @@ class ModelDescriber:
             "run_ref": version.run,
             "registered_at": version.created_at.isoformat(),
             "registered_by": version.created_by,
+            "git_commit": version.git_commit,
+            "git_dirty": version.git_dirty,
         }
 
 

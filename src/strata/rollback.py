@@ -91,9 +91,13 @@ def readiness(ws: Workspace, model: str, *, to: int | str | None = None) -> Read
     result.checks.append(
         Check("target version", True, f"{target.ref} (v{target.semver}) is registered")
     )
-    result.checks.append(_artifact_check(ws, target))
-    result.checks.extend(_data_check(ws, ref) for ref in target.data)
+    result.checks.extend(target_checks(ws, target))
     return result
+
+
+def target_checks(ws: Workspace, version: ModelVersion) -> list[Check]:
+    """Can ``version`` be put back into service: its artifact, then each training-data ref."""
+    return [_artifact_check(ws, version), *(_data_check(ws, ref) for ref in version.data)]
 
 
 def _artifact_check(ws: Workspace, version: ModelVersion) -> Check:

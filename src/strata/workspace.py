@@ -436,18 +436,29 @@ class Workspace:
 
     def _gc_also_keep(self) -> list[str]:
         """Objects gc keeps besides what pointers need, locally and on remotes alike (the
-        model registry's artifacts belong here)."""
-        return self.models.artifact_objects()
+        model registry's artifacts and the reference profiles kept with them belong here)."""
+        from strata.references import profile_objects
+
+        return self.models.artifact_objects() + profile_objects(self)
 
     def _model_artifacts(self, paths: Sequence[StrPath]) -> list[Tracked]:
         """Registered model artifacts as pointers push and fetch understand; only when no
         paths are named (models travel with a whole-workspace push, fetch or pull)."""
+        from strata.references import profile_objects
+
         if paths:
             return []
-        return [
+        artifacts = [
             Tracked(f"{a.name}{POINTER_SUFFIX}", Pointer(a.name, a.kind, a.hash, a.size, a.files))
             for a in self.models.artifacts()
         ]
+        profiles = [
+            Tracked(f"{name}{POINTER_SUFFIX}", Pointer(name, "file", digest, size, 1))
+            for digest in profile_objects(self)
+            if self.store.exists(digest)
+            for name, size in [(f"reference-profile-{digest[:12]}", self.store.size(digest))]
+        ]
+        return artifacts + profiles
 
     # -- remotes (strata.remotes does the work) ---------------------------------------------
     def add_remote(self, name: str, url: str, *, default: bool = False) -> None:

@@ -140,3 +140,53 @@ def test_drift_command_bad_input(make_workspace, cli) -> None:
     assert_one_line_error(missing, missing.code, "nope.parquet")
     unknown = cli("drift", "--reference", "table:ghost@1", "--current", "x.parquet", cwd=ws.root)
     assert_one_line_error(unknown, 20, "ghost")
+
+
+def test_a_profile_kept_with_the_model_serves_drift_without_the_table(make_workspace, cli) -> None:
+    import pyarrow.parquet as pq
+
+    from factories import assert_one_line_error, write
+
+    ws = make_workspace()
+    rng = np.random.default_rng(11)
+    ws.tables.create("deliveries", pa.table({"distance": rng.normal(10, 2, 4000)}))
+    write(ws.root / "model.json", "{}")
+    registered = cli(
+        "model", "register", "clf", "model.json", "--reference-data", "table:deliveries@0",
+        "--json", cwd=ws.root,
+    )  # fmt: skip
+    assert registered.code == 0, registered.stderr
+    digest = json.loads(registered.stdout)["tags"]["strata.reference_profile"]
+    assert ws.store.exists(digest)
+
+    pq.write_table(pa.table({"distance": rng.normal(15, 2, 4000)}), ws.root / "today.parquet")
+    ws.tables.drop("deliveries", force=True)  # the serving side has no training table
+    done = cli(
+        "drift", "--reference", "model:clf@1", "--current", "today.parquet", "--json",
+        cwd=ws.root,
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    [column] = json.loads(done.stdout)
+    assert column["column"] == "distance" and column["psi"] > 0.25
+
+    gc = ws.gc()
+    assert digest not in gc.removed and ws.store.exists(digest)
+
+    write(ws.root / "other.json", '{"x": 1}')
+    ws.models.register("plain", ws.root / "other.json")
+    missing = cli(
+        "drift", "--reference", "model:plain@1", "--current", "today.parquet", cwd=ws.root
+    )
+    assert_one_line_error(missing, 50, "has no reference profile")
+
+
+def test_a_bad_reference_registers_nothing(make_workspace, cli) -> None:
+    from factories import assert_one_line_error, write
+
+    ws = make_workspace()
+    write(ws.root / "model.json", "{}")
+    done = cli(
+        "model", "register", "clf", "model.json", "--reference-data", "nope.parquet", cwd=ws.root
+    )
+    assert_one_line_error(done, done.code, "nope.parquet")
+    assert ws.models.list_models() == []

@@ -165,3 +165,42 @@ def test_table_rollback_is_a_restore_commit(make_workspace: Any, cli: Any) -> No
     table = ws.table("deliveries")
     assert table.at(2).to_arrow().column("id").to_pylist() == [1, 2]
     assert "bad export" in (table.history()[0].message or "")
+
+
+def test_promotion_warns_when_the_version_it_replaces_could_not_come_back(
+    make_workspace: Any, cli: Any
+) -> None:
+    ws = make_workspace()
+    _two_production_versions(ws)
+    write(ws.root / "train" / "model-3.json", json.dumps({"weights": [3]}))
+    ws.models.register(MODEL, ws.root / "train" / "model-3.json")
+    ws.store.remove(ws.models.show(f"model:{MODEL}@2").artifact_hash)
+
+    done = cli("model", "promote", f"model:{MODEL}@3", "--stage", "production", cwd=ws.root)
+    assert done.code == 0, done.stderr
+    assert "warning: a rollback from it would not work" in done.stderr
+    assert f"model:{MODEL}@2 artifact" in done.stderr
+    assert ws.models.resolve(f"model:{MODEL}@production").number == 3
+
+
+def test_the_rollback_ready_gate_refuses_the_promotion(make_workspace: Any, cli: Any) -> None:
+    ws = make_workspace()
+    _two_production_versions(ws)
+    write(ws.root / "train" / "model-3.json", json.dumps({"weights": [3]}))
+    ws.models.register(MODEL, ws.root / "train" / "model-3.json")
+    ws.store.remove(ws.models.show(f"model:{MODEL}@2").artifact_hash)
+    assert (
+        cli(
+            "config", "set", "registry.gates.production.require_rollback_ready", "true", cwd=ws.root
+        ).code
+        == 0
+    )
+
+    done = cli("model", "promote", f"model:{MODEL}@3", "--stage", "production", cwd=ws.root)
+    assert_one_line_error(done, 31, "a rollback from it would not work")
+    assert ws.models.resolve(f"model:{MODEL}@production").number == 2
+    forced = cli(
+        "model", "promote", f"model:{MODEL}@3", "--stage", "production", "--force",
+        "--reason", "hotfix", cwd=ws.root,
+    )  # fmt: skip
+    assert forced.code == 0 and ws.models.resolve(f"model:{MODEL}@production").number == 3

@@ -115,3 +115,30 @@ def test_stages_aliases_and_semvers_resolve_through_the_registry(sqlite_ws: Work
     described = ws.lineage.describer.describe(parse_ref("model:clf@2"))
     assert described is not None
     assert described["semver"] == "v1.1.0" and described["aliases"] == ["champion"]
+
+
+def test_versions_registered_outside_runs_compare_by_what_the_registry_recorded(
+    sqlite_ws: Workspace,
+) -> None:
+    import pyarrow as pa
+
+    ws = sqlite_ws
+    _deliveries(ws)
+    ws.table("deliveries").append(pa.table({"id": [4], "delay_min": [12]}))
+    for n, version in ((1, 0), (2, 1)):
+        path = write(ws.root / f"model-{n}.bin", f"weights {n}".encode())
+        ws.models.register(
+            "clf", path, data=[f"table:deliveries@{version}"], metrics={"mae": 5.0 - n}
+        )
+    result = ws.lineage.compare("model:clf@1", "model:clf@2")
+    [data] = result["data"]
+    assert (data["name"], data["a"], data["b"], data["changed"]) == (
+        "table:deliveries",
+        "0",
+        "1",
+        True,
+    )
+    assert result["metrics"] == {"mae": [4.0, 3.0]}
+    assert result["code"]["changed"] is False
+    assert result["verdict"].startswith("changed: data (table:deliveries 0 → 1)")
+    assert result["verdict"].endswith("(environment not recorded for both)")

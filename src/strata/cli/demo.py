@@ -17,7 +17,14 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from strata.cli import demo_guard, demo_lineage, demo_models, demo_pipelines, demo_tables
+from strata.cli import (
+    demo_guard,
+    demo_lineage,
+    demo_models,
+    demo_pipelines,
+    demo_questions,
+    demo_tables,
+)
 from strata.cli.output import console, human_size
 from strata.errors import StrataError
 from strata.workspace import Workspace
@@ -165,6 +172,7 @@ def _story(root: Path) -> None:
         ("Runs and lineage", demo_lineage.chapter),
         ("Pipelines, metrics and params", demo_pipelines.chapter),
         ("When serving goes wrong: guard, impact, rollback", demo_guard.chapter),
+        ("The four questions, one command each", demo_questions.chapter),
     ]
     for number, (title, chapter) in enumerate(chapters, start=8):
         _chapter(number, title)

@@ -140,7 +140,11 @@ def history(model: ModelOpt = None, json_out: JsonOpt = False) -> None:
 
 def drift(
     reference: Annotated[
-        str, typer.Option("--reference", help="table:NAME@V or a Parquet/CSV/JSONL file.")
+        str,
+        typer.Option(
+            "--reference",
+            help="table:NAME@V, a Parquet/CSV/JSONL file, or model:NAME@V (its kept profile).",
+        ),
     ],
     current: Annotated[str, typer.Option("--current", help="table:NAME@V or a data file.")],
     columns: Annotated[
@@ -156,11 +160,15 @@ def drift(
     """
     from strata.guard.drift import drift as compute_drift
     from strata.guard.drift import profile
+    from strata.references import reference_profile
 
     ws = Workspace()
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    reference_profile = profile(ws.read_data(reference), names, bins)
-    results = compute_drift(reference_profile, ws.read_data(current), names)
+    if reference.startswith(("model:", "models:/")):
+        kept = reference_profile(ws, reference)
+    else:
+        kept = profile(ws.read_data(reference), names, bins)
+    results = compute_drift(kept, ws.read_data(current), names)
     if json_out:
         print_json([r.to_json() for r in results])
         return

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from strata.cli.output import console, handle_errors, human_size, print_json
+from strata.cli.output import console, err_console, handle_errors, human_size, print_json
 from strata.errors import UserInputError
 from strata.workspace import Workspace
 
@@ -107,6 +107,8 @@ def _report(result: Transition, json_out: bool) -> None:
         console.print(f"{result.ref}: nothing to change", markup=False)
     for event in result.events:
         console.print(_event_line(event), markup=False)
+    for warning in result.warnings:
+        err_console.print(f"warning: {warning}", markup=False)
 
 
 @app.command("register")
@@ -128,6 +130,13 @@ def register(
         Path | None, typer.Option(help="Input/output schema as JSON; drives the semver.")
     ] = None,
     flavor: Annotated[str | None, typer.Option(help="How to load it (default: by name).")] = None,
+    reference_data: Annotated[
+        str | None,
+        typer.Option(
+            "--reference-data",
+            help="Keep this data's distribution with the version, for `strata drift`.",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Store a model file or folder as a new version.
@@ -135,8 +144,10 @@ def register(
     Example: strata model register clf model.skops --data table:deliveries@47 --metric auc=0.91
     """
     from strata.models.signature import load
+    from strata.references import keep_reference, reference_document
 
     with Workspace() as ws:
+        reference = None if reference_data is None else reference_document(ws, reference_data)
         version = ws.models.register(
             _name(name),
             path,
@@ -151,6 +162,9 @@ def register(
             signature=None if signature is None else load(signature),
             flavor=flavor,
         )
+        if reference is not None:
+            keep_reference(ws, version.ref, reference)
+            version = ws.models.show(version.ref)
     if json_out:
         print_json(version.to_dict())
     else:

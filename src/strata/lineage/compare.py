@@ -3,13 +3,14 @@ change? Side by side, then a one-line verdict."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from strata.errors import LineageError
 from strata.lineage.analysis import describe, producing_runs, roots
 from strata.lineage.graph import walk
+from strata.scm import Git
 
 if TYPE_CHECKING:
     from strata.lineage.records import RunRecord
@@ -18,16 +19,69 @@ if TYPE_CHECKING:
 _STAT_KEYS = ("row_count", "schema_hash", "timestamp", "hash", "size")
 
 
+class Recorded(Protocol):
+    """What compare reads of each side: a run record, or a version's registered facts."""
+
+    @property
+    def ref(self) -> str | None: ...
+    @property
+    def inputs(self) -> tuple[str, ...]: ...
+    @property
+    def params(self) -> dict[str, Any]: ...
+    @property
+    def metrics(self) -> dict[str, float]: ...
+    @property
+    def environment(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class RegisteredFacts:
+    """A model version registered outside any run: its data and feature refs, metrics and
+    git commit as the registry recorded them; no params or environment are known."""
+
+    ref: str | None
+    inputs: tuple[str, ...]
+    metrics: dict[str, float]
+    environment: dict[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)
+
+
 def _run_behind(lineage: Lineage, text: str) -> tuple[str, RunRecord]:
+    """The ref ``text`` names and the run that produced it (or the run it names)."""
+    found = _producing_run(lineage, text)
+    if isinstance(found[1], str):
+        raise LineageError(f"no recorded run produced {found[0]}", hint="compare runs instead")
+    return found[0], found[1]
+
+
+def _producing_run(lineage: Lineage, text: str) -> tuple[str, RunRecord | str]:
     [ref] = roots(lineage, text)
     if ref.startswith("run:"):
         return ref, lineage.run(ref)
     with lineage.db.transaction("cannot read lineage", write=False) as connection:
         g = walk(connection, [ref], direction="upstream", depth=1)
     runs = producing_runs(g, ref)
-    if not runs:
+    return (ref, lineage.run(runs[-1])) if runs else (ref, ref)
+
+
+def _recorded_behind(lineage: Lineage, text: str) -> tuple[str, Recorded]:
+    """The run that produced ``text``; for a model version registered outside any run, the
+    facts the registry recorded with it."""
+    ref, found = _producing_run(lineage, text)
+    if not isinstance(found, str):
+        return ref, found
+    facts = describe(lineage, ref)
+    if "data_refs" not in facts:
         raise LineageError(f"no recorded run produced {ref}", hint="compare runs instead")
-    return ref, lineage.run(runs[-1])
+    features = (facts["features_ref"],) if facts.get("features_ref") else ()
+    commit = facts.get("git_commit")
+    git = {"commit": commit, "dirty": facts.get("git_dirty")} if commit else {}
+    return ref, RegisteredFacts(
+        ref=None,
+        inputs=(*facts["data_refs"], *features),
+        metrics=dict(facts.get("metrics") or {}),
+        environment={"git": git} if git else {},
+    )
 
 
 def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -48,7 +102,7 @@ def _by_name(refs: tuple[str, ...]) -> dict[str, str]:
     return {ref.partition("@")[0]: ref.partition("@")[2] for ref in refs}
 
 
-def _data(lineage: Lineage, a: RunRecord, b: RunRecord, kinds: tuple[str, ...]) -> list[Any]:
+def _data(lineage: Lineage, a: Recorded, b: Recorded, kinds: tuple[str, ...]) -> list[Any]:
     left = {n: v for n, v in _by_name(a.inputs).items() if n.partition(":")[0] in kinds}
     right = {n: v for n, v in _by_name(b.inputs).items() if n.partition(":")[0] in kinds}
     rows = []
@@ -66,7 +120,7 @@ def _data(lineage: Lineage, a: RunRecord, b: RunRecord, kinds: tuple[str, ...]) 
     return rows
 
 
-def _code(lineage: Lineage, a: RunRecord, b: RunRecord) -> dict[str, Any]:
+def _code(lineage: Lineage, a: Recorded, b: Recorded) -> dict[str, Any]:
     ga, gb = a.environment.get("git") or {}, b.environment.get("git") or {}
     code: dict[str, Any] = {
         "a": ga or None,
@@ -86,17 +140,14 @@ def _code(lineage: Lineage, a: RunRecord, b: RunRecord) -> dict[str, Any]:
 
 def _git_lines(lineage: Lineage, *args: str) -> list[str] | None:
     """Output lines of a read-only git command, or None when the commits are not here."""
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=lineage.root, capture_output=True, text=True, check=False
-        )
-    except OSError:
-        return None
-    return done.stdout.splitlines() if done.returncode == 0 else None
+    out = Git(lineage.root).try_output(*args)
+    return None if out is None else out.decode(errors="replace").splitlines()
 
 
-def _environment(a: RunRecord, b: RunRecord) -> dict[str, Any]:
+def _environment(a: Recorded, b: Recorded) -> dict[str, Any]:
     ea, eb = a.environment, b.environment
+    if "python" not in ea or "python" not in eb:  # a side registered outside any run
+        return {"python": [ea.get("python"), eb.get("python")], "changed": None}
     pa, pb = ea.get("packages") or {}, eb.get("packages") or {}
     return {
         "python": [ea.get("python"), eb.get("python")],
@@ -108,8 +159,8 @@ def _environment(a: RunRecord, b: RunRecord) -> dict[str, Any]:
 
 
 def compare(lineage: Lineage, left: str, right: str) -> dict[str, Any]:
-    ref_a, a = _run_behind(lineage, left)
-    ref_b, b = _run_behind(lineage, right)
+    ref_a, a = _recorded_behind(lineage, left)
+    ref_b, b = _recorded_behind(lineage, right)
     data = _data(lineage, a, b, ("table", "file", "dataset"))
     features = _data(lineage, a, b, ("features",))
     params = _changed(_flatten(a.params), _flatten(b.params))
@@ -144,8 +195,13 @@ def verdict(result: Mapping[str, Any]) -> str:
         changes.append("params (" + ", ".join(result["params"]) + ")")
     if result["environment"]["changed"]:
         changes.append("environment")
+    unknown = (
+        " (environment not recorded for both)" if result["environment"]["changed"] is None else ""
+    )
     if not changes:
-        return "nothing recorded differs: same data, features, code, params and environment"
+        return "nothing recorded differs: same data, features, code, params and environment" + (
+            unknown
+        )
     same = [
         n
         for n, c in (
@@ -156,5 +212,6 @@ def verdict(result: Mapping[str, Any]) -> str:
         )
         if not c
     ]
+    same = [n for n in same if not (n == "environment" and unknown)]
     tail = f"; same {', '.join(same)}" if same else ""
-    return "changed: " + "; ".join(changes) + tail
+    return "changed: " + "; ".join(changes) + tail + unknown

@@ -5,6 +5,8 @@
     require_data = true                # must name the data it was trained on (--data)
     min_metric.accuracy = 0.9          # a metric at least this value …
     min_metric.auc = "production"      # … or at least the current Production version's
+    require_rollback_ready = true      # the version it replaces could be put back (artifact
+                                       # intact, training data readable); else a warning
 
 A promotion that fails gates is refused with the list of failures; ``--force`` with a reason
 overrides, and the trail records which gates were overridden.
@@ -20,11 +22,16 @@ from strata.models.records import ModelVersion
 from strata.refs import STAGES
 
 
+def _true(text: str) -> bool:
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
 @dataclass(frozen=True, slots=True)
 class Gates:
     require_stage: str | None = None
     require_data: bool = False
     min_metric: tuple[tuple[str, str], ...] = ()
+    require_rollback_ready: bool = False
 
     @classmethod
     def from_config(cls, values: Mapping[str, str], stage: str) -> Gates:
@@ -36,7 +43,8 @@ class Gates:
                 f"{prefix}require_stage: unknown stage {required!r}",
                 hint=f"use one of {', '.join(STAGES)}",
             )
-        data = mine.pop("require_data", "false").strip().lower() in ("1", "true", "yes", "on")
+        data = _true(mine.pop("require_data", "false"))
+        rollback_ready = _true(mine.pop("require_rollback_ready", "false"))
         metrics = tuple(
             (k.removeprefix("min_metric."), v)
             for k, v in sorted(mine.items())
@@ -46,7 +54,8 @@ class Gates:
         if unknown:
             raise ConfigError(
                 f"unknown promotion gate {prefix}{unknown[0]}",
-                hint="gates are require_stage, require_data and min_metric.NAME",
+                hint="gates are require_stage, require_data, require_rollback_ready and "
+                "min_metric.NAME",
             )
         for name, bound in metrics:
             if bound != "production":
@@ -57,7 +66,7 @@ class Gates:
                         f"{prefix}min_metric.{name}: {bound!r} is not a number",
                         hint='give a number, or "production" for the current value',
                     ) from None
-        return cls(required.lower() if required else None, data, metrics)
+        return cls(required.lower() if required else None, data, metrics, rollback_ready)
 
     @property
     def configured(self) -> bool:

@@ -181,6 +181,11 @@ class Transition:
 
     ref: str
     events: tuple[Event, ...]
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        return {"ref": self.ref, "events": [e.to_dict() for e in self.events]}
+        return {
+            "ref": self.ref,
+            "events": [e.to_dict() for e in self.events],
+            "warnings": list(self.warnings),
+        }

@@ -80,6 +80,8 @@ class RegistrationLinks(Protocol):
 
     def registered(self, version: ModelVersion) -> None: ...
 
+    def rollback_problems(self, name: str) -> list[str]: ...
+
 
 class Registry:
     def __init__(
@@ -316,13 +318,17 @@ class Registry:
         parsed, target = model_ref(ref), parse_stage(stage)
         _need_reason(force, reason, f"promoting {parsed}")
         gates = Gates.from_config(self._config.values, target)
+        problems: list[str] = []
+        if target == "production" and self._links is not None:
+            problems = self._links.rollback_problems(parsed.name)
         with self._change(parsed.name, f"promote {parsed}") as change:
             version = change.version(parsed)
             transitions.promote(
                 change, version, target, gates, reason=reason,
-                keep_existing=keep_existing, force=force,
+                keep_existing=keep_existing, force=force, rollback_problems=problems,
             )  # fmt: skip
-        return Transition(version.ref, tuple(change.events))
+        warnings = tuple(f"a rollback from it would not work: {p}" for p in problems)
+        return Transition(version.ref, tuple(change.events), warnings)
 
     def rollback(
         self, name: str, *, to: int | str | None = None, reason: str | None = None

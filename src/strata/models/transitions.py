@@ -7,7 +7,7 @@ current state, the events are the history.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -83,10 +83,13 @@ def promote(
     reason: str | None,
     keep_existing: bool,
     force: bool,
+    rollback_problems: Sequence[str] = (),
 ) -> None:
     if version.stage == target:
         return
     failed: list[str] = []
+    if gates.require_rollback_ready and rollback_problems:
+        failed.append("a rollback from it would not work: " + "; ".join(rollback_problems))
     if gates.configured:
         visited = catalog.events(
             change.c, change.mid, change.name, actions=("stage",), version=version.number
