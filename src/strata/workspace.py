@@ -73,7 +73,9 @@ if TYPE_CHECKING:
 Progress = Callable[[int], None]
 StrPath = str | os.PathLike[str]
 
-_STRATA_GITIGNORE = "/cache\n/tmp\n/strata.db*\n/state.db*\n/config.local.toml\n"
+_STRATA_GITIGNORE = (
+    "/cache\n/tmp\n/strata.db*\n/state.db*\n/config.local.toml\n/openlineage*.jsonl\n"
+)
 
 
 def _no_progress(_: int) -> None:

@@ -27,15 +27,6 @@ from strata.objects.remote import Listing, Remote
 MiB = 1024 * 1024
 
 
-@pytest.fixture(params=["folder", "s3"])
-def remote_url(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str, str]]:
-    if request.param == "folder":
-        return str(tmp_path / "remote"), {}
-    endpoint: str = request.getfixturevalue("s3_endpoint")
-    bucket: str = request.getfixturevalue("s3_bucket")
-    return f"s3://{bucket}/store", {"endpoint_url": endpoint}
-
-
 def _add_remote(ws: Workspace, url: str, options: dict[str, str]) -> None:
     ws.add_remote("shared", url, default=True)
     for key, value in {**options, "chunk_threshold": str(MiB)}.items():

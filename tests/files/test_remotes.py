@@ -40,15 +40,6 @@ def _fresh_clone(ws: Workspace, make_workspace: WorkspaceFactory, name: str) -> 
     return make_workspace.open(clone)
 
 
-@pytest.fixture(params=["folder", "s3"])
-def remote_url(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str, str]]:
-    if request.param == "folder":
-        return str(tmp_path / "remote"), {}
-    endpoint: str = request.getfixturevalue("s3_endpoint")
-    bucket: str = request.getfixturevalue("s3_bucket")
-    return f"s3://{bucket}/store", {"endpoint_url": endpoint}
-
-
 def _add_remote(ws: Workspace, url: str, options: dict[str, str]) -> None:
     ws.add_remote("shared", url, default=True)
     for key, value in options.items():

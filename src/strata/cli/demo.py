@@ -10,7 +10,6 @@ import csv
 import os
 import random
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -25,22 +24,10 @@ from strata.cli import (
     demo_questions,
     demo_tables,
 )
+from strata.cli.demo_support import git
 from strata.cli.output import console, human_size
 from strata.errors import StrataError
 from strata.workspace import Workspace
-
-_GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Strata Demo",
-    "GIT_AUTHOR_EMAIL": "demo@strata.invalid",
-    "GIT_COMMITTER_NAME": "Strata Demo",
-    "GIT_COMMITTER_EMAIL": "demo@strata.invalid",
-}
-
-
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", *args], cwd=root, check=True, capture_output=True, env={**os.environ, **_GIT_ENV}
-    )
 
 
 def _say(text: str) -> None:
@@ -93,15 +80,15 @@ def run_demo(*, keep: bool = False) -> None:
 
 def _story(root: Path) -> None:
     _say(f"[bold]Strata demo[/] — a throwaway project in {root}")
-    _git(root, "init", "-q")
+    git(root, "init", "-q")
     ws = Workspace.init(root)
     data = root / "data" / "deliveries"
 
     _chapter(1, "Track a dataset")
     _write_deliveries(data, days=5, seed=1)
     [added] = ws.add([data])
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", "Deliveries, 1-5 October")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Deliveries, 1-5 October")
     _say(f"Added {added.path}: {added.files} files, {human_size(added.size)}.")
     _say(f"Git holds only the small pointer {added.path}.strata; the data is in the cache.")
     _say(f"Pointer: {(root / (added.path + '.strata')).read_text().splitlines()[4]}")
@@ -115,7 +102,7 @@ def _story(root: Path) -> None:
         f"{len(st.changes.modified)} modified, {len(st.changes.deleted)} deleted"
     )
     ws.add([data])
-    _git(root, "commit", "-q", "-am", "Deliveries, 2-7 October, re-exported")
+    git(root, "commit", "-q", "-am", "Deliveries, 2-7 October, re-exported")
     _say("Added the new version and committed its pointer.")
 
     _chapter(3, "Compare the two versions")
@@ -132,7 +119,7 @@ def _story(root: Path) -> None:
         f"strata checkout --rev HEAD~1: the folder holds {len(files)} files again, "
         f"{files[0]} … {files[-1]}."
     )
-    _git(root, "commit", "-q", "-am", "Roll deliveries back to 1-5 October")
+    git(root, "commit", "-q", "-am", "Roll deliveries back to 1-5 October")
     _say("The rollback is a new commit: history keeps both versions, nothing is lost.")
 
     _chapter(5, "Unsaved work is never overwritten silently")
@@ -153,11 +140,11 @@ def _story(root: Path) -> None:
     _chapter(7, "Share through a remote")
     remote, teammate = _siblings(root)
     ws.add_remote("shared", str(remote), default=True)
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", "Remote: shared")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Remote: shared")
     pushed = ws.push()
     _say(f"strata push: {len(pushed.transferred)} objects, {human_size(pushed.bytes)} to {remote}.")
-    _git(root.parent, "clone", "-q", str(root), str(teammate))
+    git(root.parent, "clone", "-q", str(root), str(teammate))
     with Workspace(teammate) as theirs:
         theirs.pull()
         [theirs_status] = theirs.status()

@@ -7,11 +7,10 @@ in a couple of seconds.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable
-from pathlib import Path
 
+from strata.cli.demo_support import git
 from strata.repro import ReproResult, metrics_diff, params_diff, reproduce
 from strata.workspace import Workspace
 
@@ -43,18 +42,6 @@ awk -v lr="$lr" '{s += $1} END {printf "{\\"score\\": %.4f, \\"rows\\": %d}\\n",
   1 / (1 + lr * s / NR), NR}' pipeline/features.txt > pipeline/metrics.json
 """
 RAW = "delivery_id,distance_km\n1,4.2\n2,12.5\n3,7.9\n4,21.0\n"
-_GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Strata Demo",
-    "GIT_AUTHOR_EMAIL": "demo@strata.invalid",
-    "GIT_COMMITTER_NAME": "Strata Demo",
-    "GIT_COMMITTER_EMAIL": "demo@strata.invalid",
-}
-
-
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", *args], cwd=root, check=True, capture_output=True, env={**os.environ, **_GIT_ENV}
-    )
 
 
 def _params(lr: float) -> str:
@@ -81,8 +68,8 @@ def chapter(ws: Workspace, say: Callable[[str], None]) -> None:
     say("Each stage ran as a recorded run; strata.lock holds the exact hash of every input,")
     say("param value and output, and the outputs are tracked like `strata add`.")
     if ws.git is not None:
-        _git(root, "add", "-A")
-        _git(root, "commit", "-q", "-m", "Delivery-delay pipeline")
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "Delivery-delay pipeline")
     report("strata repro again", reproduce(ws))
 
     (root / "params.yaml").write_text(_params(0.25))
@@ -94,5 +81,5 @@ def chapter(ws: Workspace, say: Callable[[str], None]) -> None:
         say(f"  strata params diff: {row.key} {row.old} -> {row.new} (against HEAD)")
     for row in metrics_diff(ws):
         say(f"  strata metrics diff: {row.key} {row.old} -> {row.new} ({row.change:+.4f})")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", "Train with a lower learning rate")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Train with a lower learning rate")

@@ -156,6 +156,12 @@ class Hooks:
         self.store_stats = store_stats
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of a format library's error, for a one-line message."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def commit_metadata(activity: Activity, message: str | None) -> dict[str, str]:
     """The custom metadata Strata writes into every commit it makes."""
     meta = {USER_KEY: _user()}

@@ -44,6 +44,7 @@ from strata.tables.base import (
     VacuumResult,
     WriteMode,
     WriteResult,
+    first_line,
 )
 from strata.tables.delta_stats import stats_from_actions
 from strata.tables.schemas import check_compatible, quote
@@ -59,27 +60,22 @@ _LOG_FILE = re.compile(r"(\d{20})\.(json|crc|checkpoint(?:\.\d+\.\d+)?\.parquet)
 _PREDICATE_ERRORS = ("sql parser error", "ParserError", "No field named", "Schema error")
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 @contextmanager
 def _translating(action: str, name: str) -> Iterator[None]:
     try:
         yield
     except CommitFailedError as exc:
         raise TableConflictError(
-            f"cannot {action} table {name}: a concurrent commit conflicts ({_first_line(exc)})"
+            f"cannot {action} table {name}: a concurrent commit conflicts ({first_line(exc)})"
         ) from exc
     except SchemaMismatchError as exc:
         raise TableError(
-            f"cannot {action} table {name}: the data's schema does not match ({_first_line(exc)})",
+            f"cannot {action} table {name}: the data's schema does not match ({first_line(exc)})",
             hint="pass --merge-schema to add new columns, or overwrite with --overwrite-schema",
         ) from exc
     except DeltaTableNotFound as exc:
         raise TableError(
-            f"cannot {action} table {name}: no Delta table there ({_first_line(exc)})",
+            f"cannot {action} table {name}: no Delta table there ({first_line(exc)})",
             hint="check its location with `strata table list`",
         ) from exc
     except DeltaError as exc:
@@ -90,9 +86,9 @@ def _translating(action: str, name: str) -> Iterator[None]:
                 f"cannot {action} table {name}: bad predicate or expression ({detail})",
                 hint="write SQL, e.g. \"delay_min > 10 AND weather = 'snow'\"",
             ) from exc
-        raise TableError(f"cannot {action} table {name}: {_first_line(exc)}") from exc
+        raise TableError(f"cannot {action} table {name}: {first_line(exc)}") from exc
     except (pa.ArrowException, OSError) as exc:
-        raise TableError(f"cannot {action} table {name}: {_first_line(exc)}") from exc
+        raise TableError(f"cannot {action} table {name}: {first_line(exc)}") from exc
 
 
 def create_table(

@@ -24,6 +24,7 @@ from pyiceberg.exceptions import (
 from pyparsing import ParseException
 
 from strata.errors import TableConflictError, TableError, UserInputError
+from strata.tables.base import first_line
 
 if TYPE_CHECKING:
     from pyiceberg.schema import Schema as IceSchema
@@ -33,18 +34,13 @@ COMMIT_ATTEMPTS = 5
 T = TypeVar("T")
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 @contextmanager
 def translating(action: str, name: str) -> Iterator[None]:
     try:
         yield
     except CommitFailedException as exc:
         raise TableConflictError(
-            f"cannot {action} table {name}: a concurrent commit conflicts ({_first_line(exc)})"
+            f"cannot {action} table {name}: a concurrent commit conflicts ({first_line(exc)})"
         ) from exc
     except ParseException as exc:
         raise UserInputError(
@@ -53,11 +49,11 @@ def translating(action: str, name: str) -> Iterator[None]:
         ) from exc
     except NoSuchTableError as exc:
         raise TableError(
-            f"cannot {action} table {name}: no Iceberg table in the catalog ({_first_line(exc)})",
+            f"cannot {action} table {name}: no Iceberg table in the catalog ({first_line(exc)})",
             hint="check it with `strata table list`",
         ) from exc
     except (ValidationError, ValueError, pa.ArrowException, OSError) as exc:
-        raise TableError(f"cannot {action} table {name}: {_first_line(exc)}") from exc
+        raise TableError(f"cannot {action} table {name}: {first_line(exc)}") from exc
 
 
 @cache
