@@ -53,6 +53,8 @@ class RegistrationLinks:
         return self._ws.lineage.exact(ref)
 
     def registered(self, version: ModelVersion) -> None:
+        if not (version.data or version.features or version.run):
+            return
         lineage = self._ws.lineage
         for data in version.data:
             ref = parse_ref(data)
@@ -75,7 +77,7 @@ class RegistrationLinks:
             current = self._ws.models.show(f"model:{name}@production")
         except ModelVersionNotFoundError:
             return []
-        checks = target_checks(self._ws, current)
+        checks = target_checks(self._ws, current, rehash=False)
         return [f"{current.ref} {c.what}: {c.detail}" for c in checks if not c.ok]
 
 

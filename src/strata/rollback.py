@@ -95,17 +95,29 @@ def readiness(ws: Workspace, model: str, *, to: int | str | None = None) -> Read
     return result
 
 
-def target_checks(ws: Workspace, version: ModelVersion) -> list[Check]:
-    """Can ``version`` be put back into service: its artifact, then each training-data ref."""
-    return [_artifact_check(ws, version), *(_data_check(ws, ref) for ref in version.data)]
+def target_checks(ws: Workspace, version: ModelVersion, *, rehash: bool = True) -> list[Check]:
+    """Can ``version`` be put back into service: its artifact, then each training-data ref.
+    Without ``rehash`` the artifact's objects are only looked for, not re-hashed (the quick
+    check every promotion makes; ``strata rollback check`` re-hashes)."""
+    return [
+        _artifact_check(ws, version, rehash=rehash),
+        *(_data_check(ws, ref) for ref in version.data),
+    ]
 
 
-def _artifact_check(ws: Workspace, version: ModelVersion) -> Check:
+def _artifact_check(ws: Workspace, version: ModelVersion, *, rehash: bool = True) -> Check:
     from strata.errors import ObjectCorruptError, ObjectMissingError
     from strata.models import artifacts
 
     what = f"artifact {version.artifact_hash[:12]}"
     try:
+        if not rehash:
+            needed = artifacts.objects_of(
+                ws.store, version.artifact_hash, version.artifact_kind, what=version.ref
+            )
+            if ws.store.missing(needed):
+                return _artifact_on_remote(ws, version, what)
+            return Check(what, True, "in the local cache")
         artifacts.verify(ws.store, version.artifact_hash, version.artifact_kind, what=version.ref)
     except ObjectCorruptError as exc:
         return Check(what, False, exc.message)
@@ -193,12 +205,17 @@ class ModelRollbacks:
         self._ws = ws
 
     def rollback(self, model: str, *, reason: str, evidence: dict[str, Any]) -> tuple[str, str]:
-        done = roll_back(self._ws, parse_ref(f"model:{model}"), reason=reason)
+        done = roll_back(self._ws, parse_ref(f"model:{model}"), reason=reason, evidence=evidence)
         return done["from"], done["to"]
 
 
 def roll_back(
-    ws: Workspace, ref: Ref, *, to: str | None = None, reason: str | None = None
+    ws: Workspace,
+    ref: Ref,
+    *,
+    to: str | None = None,
+    reason: str | None = None,
+    evidence: dict[str, Any] | None = None,
 ) -> dict[str, str]:
     """Roll back a model (after ``readiness`` passes) or a table (a restore commit)."""
     from strata.errors import UserInputError
@@ -209,10 +226,10 @@ def roll_back(
                 f"say which version of table {ref.name} to put back",
                 hint=f"e.g. strata rollback table:{ref.name} --to 46",
             )
-        table = ws.table(ref.name)
+        table, version = ws.tables.version_of(f"table:{ref.name}@{to}")  # number, time or tag
         before = table.latest_version()
-        message = f"rollback to version {to}" + (f": {reason}" if reason else "")
-        result = table.restore(int(to) if to.isdigit() else to, message=message)
+        message = f"rollback to version {version}" + (f": {reason}" if reason else "")
+        result = table.restore(version, message=message)
         return {"from": f"table:{ref.name}@{before}", "to": result.ref}
     ready = readiness(ws, ref.name, to=to)
     if not ready.ready or ready.target is None or ready.current is None:
@@ -222,5 +239,5 @@ def roll_back(
         )
     target = parse_ref(ready.target).selector
     assert isinstance(target, Version)
-    transition = ws.models.rollback(ref.name, to=target.number, reason=reason)
+    transition = ws.models.rollback(ref.name, to=target.number, reason=reason, evidence=evidence)
     return {"from": ready.current, "to": transition.ref}

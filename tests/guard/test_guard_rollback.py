@@ -55,6 +55,9 @@ def test_a_breach_puts_the_previous_production_version_back(make_workspace: Any,
     # the registry's trail says why
     last = ws.models.history(MODEL)[-1]
     assert "guard: error_rate > 0.05 (is 0.09)" in (last.reason or "")
+    evidence = (last.detail or {})["evidence"]
+    assert evidence["fired"] == ["error_rate > 0.05"]
+    assert evidence["metrics"] == {"error_rate": 0.09}
 
     again = cli("guard", "check", "--policy", str(policy), "--json", cwd=ws.root)
     assert json.loads(again.stdout)[0]["outcome"] == "cooldown"

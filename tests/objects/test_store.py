@@ -164,3 +164,33 @@ def test_clean_tmp_removes_only_stale_temp_files(store: ObjectStore) -> None:
     assert store.clean_tmp() == 1
     assert not stale.exists()
     assert fresh.exists()
+
+
+def test_arrivals_become_visible_together_when_the_batch_ends(store: ObjectStore) -> None:
+    contents = [b"first", b"second"]
+    with store.arrivals() as batch:
+        for data in contents:
+            batch.receive(b3(data), lambda tmp, data=data: tmp.write_bytes(data), what="x")
+        assert not any(store.exists(b3(data)) for data in contents)
+    for data in contents:
+        assert store.path(b3(data)).read_bytes() == data
+        assert not os.stat(store.path(b3(data))).st_mode & stat.S_IWUSR
+    assert _tmp_files(store) == []
+
+
+def test_a_corrupt_arrival_never_enters_the_cache(store: ObjectStore) -> None:
+    name = b3(b"expected")
+    with store.arrivals() as batch:
+        with pytest.raises(ObjectCorruptError, match="arrived corrupt"):
+            batch.receive(name, lambda tmp: tmp.write_bytes(b"tampered"), what="x")
+        batch.receive(b3(b"fine"), lambda tmp: tmp.write_bytes(b"fine"), what="y")
+    assert not store.exists(name) and store.exists(b3(b"fine"))
+    assert _tmp_files(store) == []
+
+
+def test_a_batch_cut_short_commits_nothing(store: ObjectStore) -> None:
+    with pytest.raises(KeyboardInterrupt), store.arrivals() as batch:
+        batch.receive(b3(b"a"), lambda tmp: tmp.write_bytes(b"a"), what="a")
+        raise KeyboardInterrupt
+    assert not store.exists(b3(b"a"))
+    assert _tmp_files(store) == []

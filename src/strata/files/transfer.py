@@ -15,6 +15,9 @@ from strata.objects.remote import Failure, FailureKind, Remote, TransferResult
 from strata.objects.tree import Tree
 from strata.parallel import parallel_map
 
+# Objects fetched per filesystem sync.
+ARRIVAL_BATCH = 1024
+
 
 def _no_progress(_: int) -> None:
     return None
@@ -90,17 +93,30 @@ def fetch(
     they list. Every object is verified against its hash as it arrives."""
     available = remote.names()
 
-    def get(name: str) -> None:
-        if name not in available:
-            raise ObjectMissingError(
-                f"object {name[:12]} is not on remote {remote.name!r}",
-                hint="push it from a workspace that has it",
-            )
-        ctx.store.receive(name, lambda tmp: remote.download(name, tmp), what=name[:12])
+    def get_all(names: Sequence[str]) -> tuple[list[str], list[Failure]]:
+        """In batches: each batch costs one filesystem sync instead of one fsync per object,
+        and what arrived stays arrived if a later batch is interrupted."""
+        done: list[str] = []
+        failed: list[Failure] = []
+        for start in range(0, len(names), ARRIVAL_BATCH):
+            with ctx.store.arrivals() as batch:
+
+                def get(name: str) -> None:
+                    if name not in available:
+                        raise ObjectMissingError(
+                            f"object {name[:12]} is not on remote {remote.name!r}",
+                            hint="push it from a workspace that has it",
+                        )
+                    batch.receive(name, lambda tmp: remote.download(name, tmp), what=name[:12])
+
+                got, lost = _each(names[start : start + ARRIVAL_BATCH], get, jobs, progress)
+            done += got
+            failed += lost
+        return done, failed
 
     pointed = {t.pointer.hash for t in tracked}
     firsts = sorted(n for n in pointed if not ctx.store.exists(n))
-    done, failed = _each(firsts, get, jobs, progress)
+    done, failed = get_all(firsts)
     listed: set[str] = set()
     for t in tracked:
         if t.pointer.kind == "directory" and ctx.store.exists(t.pointer.hash):
@@ -108,7 +124,7 @@ def fetch(
             tree = Tree.from_bytes(ctx.store.read_bytes(t.pointer.hash, what=what), what=what)
             listed.update(e.hash for e in tree.entries)
     seconds = sorted(n for n in listed if not ctx.store.exists(n))
-    more_done, more_failed = _each(seconds, get, jobs, progress)
+    more_done, more_failed = get_all(seconds)
     all_done = tuple(done + more_done)
     present = len((pointed | listed) - set(firsts) - set(seconds))
     size = sum(ctx.store.size(n) for n in all_done)

@@ -331,13 +331,19 @@ class Registry:
         return Transition(version.ref, tuple(change.events), warnings)
 
     def rollback(
-        self, name: str, *, to: int | str | None = None, reason: str | None = None
+        self,
+        name: str,
+        *,
+        to: int | str | None = None,
+        reason: str | None = None,
+        evidence: Mapping[str, Any] | None = None,
     ) -> Transition:
         """Put back the version that held Production before the current one (from the audit
-        trail), or version ``to``, and archive the current one, in one transaction."""
+        trail), or version ``to``, and archive the current one, in one transaction; the
+        trail keeps ``evidence`` (e.g. the guard's fired conditions and metrics)."""
         with self._change(name, f"roll back model {name!r}") as change:
             target = None if to is None else str(to)
-            number = transitions.rollback(change, to=target, reason=reason)
+            number = transitions.rollback(change, to=target, reason=reason, evidence=evidence)
         return Transition(f"model:{name}@{number}", tuple(change.events))
 
     def set_alias(

@@ -111,8 +111,16 @@ def promote(
                 change.move(held_row.number, target, "archived", why)
 
 
-def rollback(change: Change, *, to: str | None, reason: str | None) -> int:
-    """Put back the previous production holder (or ``to``); archive the current ones."""
+def rollback(
+    change: Change,
+    *,
+    to: str | None,
+    reason: str | None,
+    evidence: Mapping[str, Any] | None = None,
+) -> int:
+    """Put back the previous production holder (or ``to``); archive the current ones.
+    ``evidence`` (what made a guard act: the conditions that fired, the metrics it read) is
+    kept in the events' detail."""
     current = catalog.holders(change.c, change.mid, "production")
     if not current:
         raise RegistryError(
@@ -122,7 +130,9 @@ def rollback(change: Change, *, to: str | None, reason: str | None) -> int:
     now_number = current[0].number
     target = _rollback_target(change, now_number, to)
     why = reason or f"rollback from version {now_number}"
-    detail = {"rollback_from": now_number}
+    detail: dict[str, Any] = {"rollback_from": now_number}
+    if evidence:
+        detail["evidence"] = dict(evidence)
     change.move(target, change.number(target).stage, "production", why, detail=detail)
     for held in current:
         if held.number != target:

@@ -12,6 +12,7 @@ import functools
 import itertools
 import os
 import stat
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -201,21 +202,18 @@ class ObjectStore:
         except OSError as exc:
             raise translate_os_error(exc, f"storing {what} in the cache") from exc
 
-    def receive(self, name: str, write: Callable[[Path], None], *, what: str) -> None:
-        """Store object ``name`` that ``write(tmp)`` produces (a download), verifying its hash
-        before it becomes visible: a corrupt copy never enters the cache."""
-        if self.exists(name):
-            return
+    @contextmanager
+    def arrivals(self) -> Iterator[Arrivals]:
+        """Receive downloads in a batch: each is verified against its hash into a temp file,
+        then one sync of the filesystem makes them all durable and each is renamed to its
+        hash when the block ends. A corrupt copy never enters the cache; a crash before the
+        end leaves only temp files, which the next fetch does not count."""
+        batch = Arrivals(self)
         try:
-            with self._tmp_path() as tmp:
-                write(tmp)
-                if hash_file(tmp) != name:
-                    raise ObjectCorruptError(f"object {name[:12]} for {what} arrived corrupt")
-                with open(tmp, "rb") as fh:
-                    os.fsync(fh.fileno())
-                self._commit(tmp, name)
-        except OSError as exc:
-            raise translate_os_error(exc, f"storing {what} in the cache") from exc
+            yield batch
+            batch.commit()
+        finally:
+            batch.discard()
 
     def add_bytes(self, data: bytes, *, what: str = "") -> str:
         name = hash_bytes(data)
@@ -298,3 +296,49 @@ class ObjectStore:
                 os.unlink(entry.path)
                 removed += 1
         return removed
+
+
+class Arrivals:
+    """Downloads verified and waiting for one filesystem sync (``ObjectStore.arrivals``)."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+        self._pending: dict[str, Path] = {}
+        self._lock = threading.Lock()
+
+    def receive(self, name: str, write: Callable[[Path], None], *, what: str) -> None:
+        """Have ``write(tmp)`` produce object ``name``; refused unless its hash matches."""
+        store = self._store
+        if store.exists(name):
+            return
+        store.tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp = store.tmp_dir / f"{uuid.uuid4().hex}.tmp"
+        try:
+            write(tmp)
+            if hash_file(tmp) != name:
+                raise ObjectCorruptError(f"object {name[:12]} for {what} arrived corrupt")
+        except BaseException as exc:
+            tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise translate_os_error(exc, f"storing {what} in the cache") from exc
+            raise
+        with self._lock:
+            if name in self._pending:
+                tmp.unlink(missing_ok=True)
+            else:
+                self._pending[name] = tmp
+
+    def commit(self) -> None:
+        if not self._pending:
+            return
+        try:
+            sync_filesystem(self._store.tmp_dir)
+            for name in list(self._pending):
+                self._store._commit(self._pending.pop(name), name)
+        except OSError as exc:
+            raise translate_os_error(exc, "storing downloads in the cache") from exc
+
+    def discard(self) -> None:
+        for tmp in self._pending.values():
+            tmp.unlink(missing_ok=True)
+        self._pending.clear()
