@@ -35,8 +35,8 @@ def row_counts(ws: Workspace) -> dict[str, int]:
 
 
 class FakeDescriber:
-    """Stands in for the table catalog and model registry (issues 4 and 5), which lineage may
-    not import; the lead wires the real ones through the same interface."""
+    """Stands in for the table catalog and model registry, which lineage may not import; the
+    workspace wires the real ones through the same interface (``strata.links``)."""
 
     def __init__(self, known: dict[str, dict[str, Any]]) -> None:
         self.known = known
@@ -57,7 +57,7 @@ def fake_resolver(mapping: dict[str, str]) -> Callable[[Ref], Ref | None]:
 
 
 def wire(ws: Workspace, **parts: Any) -> Workspace:
-    """Plug fake providers into ``ws.lineage`` (what the lead does with the real ones)."""
+    """Plug fake providers into ``ws.lineage`` (what the workspace does with the real ones)."""
     lineage = ws.lineage
     for name, value in parts.items():
         if name == "describers":

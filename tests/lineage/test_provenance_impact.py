@@ -1,8 +1,9 @@
 """Provenance (question 1 and 4) and impact analysis (question 2).
 
 Table and model details (row counts, schema hashes, semvers, stages, aliases) come from the
-table catalog and model registry through the Describer interface; those capabilities are
-built in parallel (issues 4 and 5), so these tests use FakeDescriber in their place."""
+table catalog and model registry through the Describer interface; these tests plug a
+FakeDescriber in, to state exactly what each version is (tests/lineage/
+test_with_tables_and_models.py runs the same paths with the real catalog and registry)."""
 
 from __future__ import annotations
 
