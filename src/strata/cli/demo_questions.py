@@ -35,7 +35,8 @@ def chapter(ws: Workspace, say: Callable[[str], None]) -> None:
         into = Path(tmp) / "audit"
         done = ws.lineage.reproduce(retrained, into)
         say(f"4. Reproduce it for an audit: strata reproduce {retrained} --into audit/:")
+        inputs = len(done.materialised)
         say(
-            f"   a git worktree at {done.commit[:12]}, {len(done.materialised)} inputs at their "
-            f"recorded versions ({escape(', '.join(done.materialised))}), params and packages."
+            f"   a git worktree at {done.commit[:12]}, {inputs} input{'s' * (inputs != 1)} at "
+            f"the recorded version ({escape(', '.join(done.materialised))}), params and packages."
         )
