@@ -207,3 +207,36 @@ def test_the_rollback_ready_gate_refuses_the_promotion(make_workspace: Any, cli:
         "--reason", "hotfix", cwd=ws.root,
     )  # fmt: skip
     assert forced.code == 0 and ws.models.resolve(f"model:{MODEL}@production").number == 3
+
+
+@pytest.mark.slow
+def test_two_guards_seeing_one_breach_roll_back_once(
+    make_workspace: Any, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second guard starts while the first is still alerting (a slow alert command):
+    without the first's claim it would roll back again, from version 1 to version 2."""
+    import threading
+    import time
+
+    from factories import run_strata
+
+    monkeypatch.setenv("STRATA_METADATA_URL", db_url)
+    ws = make_workspace()
+    _two_production_versions(ws)
+    policy = _guard_files(ws, error_rate=0.5)
+    policy.write_text(POLICY + "    alert:\n      command: sleep 3\n")
+    outputs: list[str] = []
+
+    def check() -> None:
+        done = run_strata("guard", "check", "--policy", str(policy), "--json", cwd=ws.root)
+        assert done.code == 0, done.stderr
+        outputs.append(json.loads(done.stdout)[0]["outcome"])
+
+    first = threading.Thread(target=check)
+    first.start()
+    time.sleep(1.5)  # the first is in its alert command by now
+    check()
+    first.join()
+    assert sorted(outputs) == ["cooldown", "rolled_back"]
+    assert ws.models.resolve(f"model:{MODEL}@production").number == 1
+    assert [e.outcome for e in ws.guard.events(MODEL)] == ["rolled_back"]

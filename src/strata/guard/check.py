@@ -32,6 +32,8 @@ from strata.guard.policy import AlertTargets, Condition, ModelPolicy, Policy
 from strata.guard.sources import MetricSource, open_source
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
     from strata.meta import MetadataDB
 
 Outcome = Literal[
@@ -44,8 +46,8 @@ Outcome = Literal[
     "would_roll_back",
     "would_alert",
 ]
-# Outcomes that start a cool-down.
-_ACTED = ("rolled_back", "alerted", "rollback_failed")
+# Outcomes that start a cool-down; ``acting`` is a claim whose guard has not finished.
+_ACTED = ("rolled_back", "alerted", "rollback_failed", "acting")
 
 
 class ModelActions(Protocol):
@@ -153,8 +155,11 @@ class Guard:
         evaluation = evaluate(policy, metrics)
         if not evaluation.breached:
             return CheckOutcome(policy.model, "ok", evaluation, _describe(evaluation))
-        last = self._last_action(policy.model)
-        if last is not None and self._clock() - last < policy.cooldown:
+        if dry_run:
+            last, claim = self._last_action(policy.model), None
+        else:
+            last, claim = self._claim(policy)
+        if claim is None and last is not None and self._clock() - last < policy.cooldown:
             until = (last + policy.cooldown).isoformat(timespec="seconds")
             message = f"breached, but in cool-down until {until}; nothing more done"
             return CheckOutcome(policy.model, "cooldown", evaluation, message)
@@ -166,8 +171,36 @@ class Guard:
             )
         outcome = self._act(policy, evaluation)
         outcome.alerts = send_alerts(policy.alert, outcome)
-        self._record(outcome)
+        self._record(outcome, claim)
         return outcome
+
+    def _claim(self, policy: ModelPolicy) -> tuple[datetime | None, int | None]:
+        """The model's last action, or — when it is out of cool-down — a claim to act now: an
+        ``acting`` row written in the same transaction as the check, under a lock, so two
+        guards that see the same breach at once do not both roll back. A guard that dies
+        while acting leaves its claim, which counts as an action (the model cools down)."""
+        import sqlalchemy as sa
+
+        from strata.meta.schema import guard_events as t
+
+        now = self._clock()
+        with self._db.transaction("cannot record the guard check", write=True) as c:
+            if c.dialect.name == "postgresql":
+                key = sa.func.hashtext(f"strata-guard:{policy.model}")
+                c.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+            last = self._last_action_in(c, policy.model)
+            if last is not None and now - last < policy.cooldown:
+                return last, None
+            row = {
+                "model": policy.model,
+                "checked_at": now,
+                "outcome": "acting",
+                "fired_json": "[]",
+                "metrics_json": "{}",
+                "message": "acting on a breach",
+            }
+            claim: int = c.execute(t.insert().returning(t.c.id), row).scalar_one()
+        return last, claim
 
     def _act(self, policy: ModelPolicy, evaluation: Evaluation) -> CheckOutcome:
         fired = _describe(evaluation)
@@ -199,6 +232,11 @@ class Guard:
         )
 
     def _last_action(self, model: str) -> datetime | None:
+        with self._db.transaction("cannot read the guard's history", write=False) as c:
+            return self._last_action_in(c, model)
+
+    @staticmethod
+    def _last_action_in(c: sa.Connection, model: str) -> datetime | None:
         import sqlalchemy as sa
 
         from strata.meta.schema import guard_events
@@ -208,13 +246,13 @@ class Guard:
             .where(guard_events.c.model == model)
             .where(guard_events.c.outcome.in_(_ACTED))
         )
-        with self._db.transaction("cannot read the guard's history", write=False) as c:
-            value: datetime | None = c.execute(query).scalar()
+        value: datetime | None = c.execute(query).scalar()
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
 
-    def _record(self, outcome: CheckOutcome) -> None:
+    def _record(self, outcome: CheckOutcome, claim: int | None = None) -> None:
+        """Store what a check found and did; a claim's row becomes the final outcome."""
         from strata.meta.schema import guard_events
 
         evaluation = outcome.evaluation
@@ -229,7 +267,10 @@ class Guard:
             "message": outcome.message + "".join(f"; {a}" for a in outcome.alerts),
         }
         with self._db.transaction("cannot record the guard check", write=True) as c:
-            c.execute(guard_events.insert(), row)
+            if claim is None:
+                c.execute(guard_events.insert(), row)
+            else:
+                c.execute(guard_events.update().where(guard_events.c.id == claim), row)
 
     def events(self, model: str | None = None, since: datetime | None = None) -> list[GuardEvent]:
         """Stored checks, oldest first."""
