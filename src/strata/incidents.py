@@ -155,7 +155,8 @@ def incident_report(
 
 
 def _md(text: str) -> str:
-    return text.replace("\n", " ").replace("|", "\\|")
+    """One list item per entry: a message never breaks the line."""
+    return text.replace("\n", " ")
 
 
 def parse_since(text: str) -> datetime:

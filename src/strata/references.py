@@ -67,11 +67,4 @@ def reference_profile(ws: Workspace, model: str) -> Profile:
 
 def profile_objects(ws: Workspace) -> list[str]:
     """Every stored reference profile (gc keeps them; push sends them)."""
-    return sorted(
-        {
-            v.tags[PROFILE_TAG]
-            for summary in ws.models.list_models()
-            for v in ws.models.versions(summary.name)
-            if PROFILE_TAG in v.tags
-        }
-    )
+    return ws.models.tag_values(PROFILE_TAG)

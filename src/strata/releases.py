@@ -79,7 +79,7 @@ class Release:
 @dataclass
 class RollbackStep:
     description: str
-    undo: Callable[[], object] | None = None
+    undo: Callable[[], object]
 
 
 @dataclass
@@ -325,8 +325,6 @@ class Releases:
     def _undo(steps: Sequence[RollbackStep]) -> int:
         undone = 0
         for step in reversed(steps):
-            if step.undo is None:
-                continue
             try:
                 step.undo()
                 undone += 1

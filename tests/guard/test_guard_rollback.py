@@ -240,3 +240,37 @@ def test_two_guards_seeing_one_breach_roll_back_once(
     assert sorted(outputs) == ["cooldown", "rolled_back"]
     assert ws.models.resolve(f"model:{MODEL}@production").number == 1
     assert [e.outcome for e in ws.guard.events(MODEL)] == ["rolled_back"]
+
+
+@pytest.mark.slow
+def test_watch_survives_a_failing_source_and_stops_on_sigterm(make_workspace: Any) -> None:
+    import signal
+    import subprocess
+    import time
+
+    from factories import STRATA
+
+    ws = make_workspace()
+    _two_production_versions(ws)
+    policy = _guard_files(ws, error_rate=0.5)
+    (ws.root / "metrics.json").write_text("{garbage")
+    watcher = subprocess.Popen(
+        [str(STRATA), "guard", "watch", "--policy", str(policy), "--interval", "1s"],
+        cwd=ws.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(ws.guard.events(MODEL)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        watcher.send_signal(signal.SIGTERM)
+        out, err = watcher.communicate(timeout=15)
+    finally:
+        watcher.kill()
+    assert watcher.returncode == 0, err
+    assert "guard stopped after" in out
+    outcomes = {e.outcome for e in ws.guard.events(MODEL)}
+    assert outcomes == {"no_data"}
+    assert ws.models.resolve(f"model:{MODEL}@production").number == 2

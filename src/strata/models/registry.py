@@ -292,6 +292,16 @@ class Registry:
         with self._db.transaction("cannot list model artifacts", write=False) as c:
             return catalog.artifacts(c)
 
+    def tag_values(self, key: str) -> list[str]:
+        """Every distinct value of tag ``key`` over all versions of all models (one query)."""
+        import sqlalchemy as sa
+
+        from strata.meta.schema import model_tags as T
+
+        query = sa.select(T.c.value).where(T.c.key == key).distinct().order_by(T.c.value)
+        with self._db.transaction("cannot read model tags", write=False) as c:
+            return list(c.execute(query).scalars())
+
     def artifact_objects(self) -> list[str]:
         """Every object a registered version needs (what gc keeps)."""
         needed: list[str] = []
