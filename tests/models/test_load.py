@@ -69,3 +69,9 @@ def test_a_flavor_whose_library_is_missing_names_the_package(ws: Workspace) -> N
     assert missing.value.one_line() == (
         "loading a model of flavor 'onnx' needs the onnx package: pip install onnx"
     )
+
+
+def test_an_artifact_its_flavor_cannot_read_is_a_registry_error(ws: Workspace) -> None:
+    ws.models.register("m", write(ws.root / "model.pkl", "not a pickle"))
+    with pytest.raises(RegistryError, match=r"cannot load model:m@1 as flavor 'pickle'"):
+        strata.load_model("model:m@1", trust=True, workspace=ws.root)

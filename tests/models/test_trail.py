@@ -197,3 +197,19 @@ def test_a_bad_gate_setting_is_a_config_error(
     reg = _gates(make_workspace, ws, require_stage="qa")
     with pytest.raises(ConfigError, match="unknown stage 'qa'"):
         reg.promote("model:clf@1", "production")
+
+
+def test_the_rollback_ready_gate_holds_beside_other_gates(
+    make_workspace: WorkspaceFactory, ws: Workspace
+) -> None:
+    for n in ("1", "2", "3"):
+        ws.models.register("clf", artifact(ws.root, n))
+    for n in (1, 2):
+        ws.models.promote(f"model:clf@{n}", "staging")
+        ws.models.promote(f"model:clf@{n}", "production")
+    ws.models.promote("model:clf@3", "staging")
+    ws.store.remove(ws.models.show("model:clf@2").artifact_hash)
+    reg = _gates(make_workspace, ws, require_stage="staging", require_rollback_ready="true")
+    with pytest.raises(PromotionRefusedError, match="a rollback from it would not work"):
+        reg.promote("model:clf@3", "production")
+    assert reg.resolve("model:clf@production").number == 2

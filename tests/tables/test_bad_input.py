@@ -117,3 +117,14 @@ def test_bad_input_is_one_line_and_writes_nothing(
     assert snapshot(table_ws.root) == before
     assert table_ws.tables.list() == catalog
     assert table_ws.table("deliveries").latest_version() == 0
+
+
+def test_a_column_csv_cannot_hold_is_a_clear_export_error(
+    make_workspace: Callable[..., Workspace], cli: Cli
+) -> None:
+    ws = make_workspace()
+    ws.tables.create("visits", pa.table({"id": [1], "stops": pa.array([[1, 2]])}))
+    before = snapshot(ws.root)
+    out = cli("table", "export", "table:visits@0", "visits.csv", cwd=ws.root)
+    assert_one_line_error(out, UserInputError.exit_code, "cannot write visits.csv as csv")
+    assert snapshot(ws.root) == before

@@ -271,8 +271,8 @@ def restore(
     Example: strata table restore deliveries 47
     """
     with Workspace() as ws:
-        _, target = ws.tables.version_of(f"table:{name}@{version}")
-        result = ws.table(name).restore(target, message=message)
+        table, target = ws.tables.version_of(f"table:{name}@{version}")
+        result = table.restore(target, message=message)
     _committed(result, json_out)
 
 

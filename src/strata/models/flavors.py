@@ -57,7 +57,21 @@ def _module(name: str, flavor: str) -> Any:
 
 
 def load(path: Path, flavor: str, *, trust: bool, what: str) -> Any:
-    """The loaded model at ``path``; the path itself for flavor ``none``."""
+    """The loaded model at ``path``; the path itself for flavor ``none``. A file the flavor's
+    library cannot read is a RegistryError, not that library's exception."""
+    try:
+        return _load(path, flavor, trust=trust, what=what)
+    except RegistryError:
+        raise
+    except Exception as exc:  # each loader library raises its own kinds
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RegistryError(
+            f"cannot load {what} as flavor {flavor!r}: {first}",
+            hint="check the artifact, or register it with the right --flavor",
+        ) from exc
+
+
+def _load(path: Path, flavor: str, *, trust: bool, what: str) -> Any:
     if flavor == "none":
         return path
     if flavor == "pickle":

@@ -96,7 +96,7 @@ def promote(
         )
         held = catalog.holders(change.c, change.mid, "production")
         production = change.number(held[0].number) if held else None
-        failed = gates.failures(version, trail.stages_visited(visited), production)
+        failed += gates.failures(version, trail.stages_visited(visited), production)
     if failed and not force:
         raise PromotionRefusedError(
             f"promoting {version.ref} to {target} failed {len(failed)} gate(s): "

@@ -133,10 +133,6 @@ def adopt_table(location: str, name: str, meta: dict[str, str]) -> None:
             )
 
 
-def is_delta_table(location: str) -> bool:
-    return bool(DeltaTable.is_deltatable(location))
-
-
 class DeltaLakeTable(Table):
     format = "delta"
     # The snapshot last opened at an exact version or made by a commit, so that resolving,
@@ -220,14 +216,7 @@ class DeltaLakeTable(Table):
         )
         props = CommitProperties(custom_metadata=meta)
         with _translating(mode, self.name):
-            if mode == "overwrite":
-                write_deltalake(
-                    dt, rows, mode="overwrite", schema_mode=schema_mode, commit_properties=props
-                )
-            else:
-                write_deltalake(
-                    dt, rows, mode="append", schema_mode=schema_mode, commit_properties=props
-                )
+            write_deltalake(dt, rows, mode=mode, schema_mode=schema_mode, commit_properties=props)
             return self._made(dt, mode.upper(), {"rows": rows.num_rows})
 
     def _merge(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from strata.errors import UserInputError
+from strata.tables.base import first_line
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -72,9 +73,8 @@ def read_file(path: Path) -> pa.Table:
 
         return pjson.read_json(path)
     except (pa.ArrowException, OSError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserInputError(
-            f"cannot read {path} as {kind}: {first}", hint="check the file's contents"
+            f"cannot read {path} as {kind}: {first_line(exc)}", hint="check the file's contents"
         ) from exc
 
 

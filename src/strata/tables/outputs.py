@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from strata.errors import UserInputError
+from strata.tables.base import first_line
 from strata.tables.inputs import SUFFIXES
 
 if TYPE_CHECKING:
@@ -23,11 +24,18 @@ def write_file(data: pa.Table, path: Path) -> None:
             hint="use .parquet, .csv or .jsonl",
         )
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    import pyarrow as pa
+
     try:
         _write(data, tmp, kind)
         os.replace(tmp, path)
     except OSError as exc:
         raise UserInputError(f"cannot write {path}: {exc.strerror}") from exc
+    except pa.ArrowException as exc:  # e.g. a list column has no CSV form
+        raise UserInputError(
+            f"cannot write {path} as {kind}: {first_line(exc)}",
+            hint="export to .parquet, or choose columns with --columns",
+        ) from exc
     finally:
         tmp.unlink(missing_ok=True)
 
