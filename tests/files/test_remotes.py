@@ -68,6 +68,36 @@ def test_push_then_pull_into_a_fresh_clone_brings_everything(
     assert (len(again.transferred), again.present) == (0, 4), "a second fetch moves nothing"
 
 
+def test_pull_json_names_what_was_checked_out(
+    make_workspace: WorkspaceFactory, tmp_path: Path, cli: Cli
+) -> None:
+    ws = make_workspace()
+    _tracked_data(ws)
+    _add_remote(ws, str(tmp_path / "remote"), {})
+    commit_all(ws.root, "remote")
+    ws.push()
+    clone = _fresh_clone(ws, make_workspace, "clone")
+    out = cli("pull", "--json", cwd=clone.root)
+    assert out.code == 0, out.stderr
+    restored = out.json()["restored"]  # type: ignore[index]
+    assert sorted(r["path"] for r in restored) == ["model.bin", "raw"]
+
+
+def test_a_failure_reason_with_brackets_is_printed_as_is(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import typer
+
+    from strata.cli.remote_cmds import _report
+    from strata.objects.remote import Failure, TransferResult
+
+    reason = "cannot read s3://bucket/data[/raw]/ab: denied"
+    result = TransferResult(failed=(Failure("ab" * 32, reason, "unreadable"),))
+    with pytest.raises(typer.Exit):
+        _report("fetched", result, json_out=False)
+    assert reason in capsys.readouterr().out
+
+
 def test_only_missing_objects_move(make_workspace: WorkspaceFactory, tmp_path: Path) -> None:
     ws = make_workspace()
     _tracked_data(ws)

@@ -132,7 +132,10 @@ def test_reproduce_refuses_a_folder_that_is_not_empty(
         run.output("model:clf@1")
     write(tmp_path / "busy" / "x", "x")
     out = cli("reproduce", "model:clf@1", "--into", str(tmp_path / "busy"), cwd=sqlite_ws.root)
-    assert_one_line_error(out, 40, "is not empty")
+    assert_one_line_error(out, 40, "is not an empty folder")
+    a_file = write(tmp_path / "a-file", "x")
+    out = cli("reproduce", "model:clf@1", "--into", str(a_file), cwd=sqlite_ws.root)
+    assert_one_line_error(out, 40, "is not an empty folder")
 
 
 def test_compare_command(sqlite_ws: Workspace, cli: Cli) -> None:

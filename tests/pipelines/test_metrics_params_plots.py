@@ -195,3 +195,9 @@ def test_plots_of_a_csv_file_and_no_plots(make_workspace, cli) -> None:  # type:
     assert_one_line_error(
         cli("plots", "show", "--path", "none.csv", cwd=ws.root), 60, "no plots found"
     )
+    blocked = write(ws.root.parent / "a-file", "x")
+    assert_one_line_error(
+        cli("plots", "show", "--path", "loss.csv", "--out", str(blocked), cwd=ws.root),
+        60,
+        "cannot write plots to",
+    )

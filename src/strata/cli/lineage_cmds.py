@@ -52,11 +52,6 @@ def _parse_params(pairs: list[str]) -> dict[str, object]:
     return params
 
 
-def _exit_status(code: int) -> int:
-    """The exit status a shell gives a command that ended with ``code`` (signals: 128+N)."""
-    return 128 - code if code < 0 else code
-
-
 @handle_errors
 def run(
     command: Annotated[list[str] | None, typer.Argument(help="The command, after --.")] = None,
@@ -100,7 +95,9 @@ def run(
             f"{record.ref} {record.job}: {record.status}", markup=False, soft_wrap=True
         )
     if done.returncode != 0:
-        raise typer.Exit(_exit_status(done.returncode))
+        from strata.pipelines.command import exit_status
+
+        raise typer.Exit(exit_status(done.returncode))
 
 
 def _show(ref: str, json_out: bool) -> None:

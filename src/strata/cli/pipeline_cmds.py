@@ -25,7 +25,6 @@ BranchesOpt = Annotated[bool, typer.Option("--all-branches", help="Every branch.
 TagsOpt = Annotated[bool, typer.Option("--all-tags", help="Every tag.")]
 RevA = Annotated[str | None, typer.Argument(help="From this revision (default HEAD).")]
 RevB = Annotated[str | None, typer.Argument(help="To this revision (default: the workspace).")]
-ListOpt = Annotated[list[str] | None, typer.Option()]
 
 stage_app = typer.Typer(
     help="Pipeline stages in strata.yaml.\n\n"

@@ -82,16 +82,18 @@ def modify(
     Workspace().modify_remote(name, key, value, local=local)
 
 
-def _report(verb: str, result: TransferResult, json_out: bool) -> None:
+def _report(
+    verb: str, result: TransferResult, json_out: bool, extra: dict[str, object] | None = None
+) -> None:
     if json_out:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), **(extra or {})})
     else:
         console.print(
             f"{verb} {len(result.transferred)} objects ({human_size(result.bytes)}), "
             f"{result.present} already there"
         )
         for failure in result.failed:
-            console.print(f"  [red]failed[/] {failure.name[:12]}: {failure.reason}", markup=True)
+            console.print(f"  [red]failed[/] {failure.name[:12]}: {escape(failure.reason)}")
     if result.failed:
         raise typer.Exit(RemoteError.exit_code)
 
@@ -139,7 +141,7 @@ def pull(
             console.print(
                 f"restored {r.path}: {r.written} written, {r.removed} removed", markup=False
             )
-    _report("fetched", result, json_out)
+    _report("fetched", result, json_out, {"restored": [r.to_dict() for r in restored]})
 
 
 RepoArg = Annotated[str, typer.Argument(help="Another Strata git repository: URL or path.")]

@@ -13,7 +13,6 @@ from strata.files.pointer import POINTER_SUFFIX, Kind, Pointer, pointer_path_for
 from strata.files.scan import Progress, ScannedFile, scan_file, scan_folder
 from strata.objects.state import FileStat
 from strata.objects.store import Incoming, translate_os_error
-from strata.objects.tree import Tree
 from strata.parallel import check_cancelled
 
 # From this size a file is hashed while it is copied into the cache, not before.
@@ -135,7 +134,3 @@ def add_paths(
         except OSError as exc:
             raise translate_os_error(exc, f"writing the pointer for {result.path}") from exc
     return results
-
-
-def load_tree(ctx: FilesContext, digest: str, what: str) -> Tree:
-    return Tree.from_bytes(ctx.store.read_bytes(digest, what=what), what=what)

@@ -16,13 +16,12 @@ from pathlib import Path
 
 from strata.errors import ObjectCorruptError, ObjectMissingError, UncommittedChangesError
 from strata.files.context import FilesContext
-from strata.files.discover import Tracked
+from strata.files.discover import Tracked, load_tree
 from strata.files.ignore import ignore_in_git
 from strata.files.pointer import write_pointer
 from strata.files.scan import TMP_MARK, Progress, scan_file, scan_folder, verify_objects
 from strata.objects.state import FileStat
 from strata.objects.store import translate_os_error
-from strata.objects.tree import Tree
 from strata.parallel import parallel_map
 
 
@@ -84,7 +83,7 @@ def _plan_file(ctx: FilesContext, tracked: Tracked) -> _Plan:
 def _plan_folder(ctx: FilesContext, tracked: Tracked) -> _Plan:
     plan, path = _Plan(tracked), ctx.abspath(tracked.path)
     what = f"the listing of {tracked.path}"
-    tree = Tree.from_bytes(ctx.store.read_bytes(tracked.pointer.hash, what=what), what=what)
+    tree = load_tree(ctx, tracked.pointer.hash, what)
     plan.missing = ctx.store.missing(sorted({e.hash for e in tree.entries}))
     current: dict[str, str] = {}
     if path.is_dir():

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from strata.files.context import FilesContext
-from strata.files.discover import Tracked
+from strata.files.discover import Tracked, load_tree
 from strata.files.scan import scan_file, scan_folder
 from strata.objects.tree import Tree, TreeEntry
 
@@ -41,7 +41,7 @@ Files = dict[str, tuple[str, int]]
 
 def _tree(ctx: FilesContext, tracked: Tracked) -> Tree:
     what = f"the listing of {tracked.path}"
-    return Tree.from_bytes(ctx.store.read_bytes(tracked.pointer.hash, what=what), what=what)
+    return load_tree(ctx, tracked.pointer.hash, what)
 
 
 def _flatten(base: str, entries: Sequence[TreeEntry]) -> Files:

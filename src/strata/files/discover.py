@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from strata.errors import NotTrackedError, PointerError
 from strata.files.context import RESERVED_DIRS, FilesContext
 from strata.files.pointer import POINTER_SUFFIX, Pointer
+from strata.objects.tree import Tree
 from strata.paths import unsafe_reason
 
 _SKIP_DIRS = RESERVED_DIRS | {".venv", "venv", "node_modules", "__pycache__"}
@@ -102,3 +103,8 @@ def tracked_at(ctx: FilesContext, commit: str, paths: Iterable[str] = ()) -> lis
         files = [f for f in all_files if posixpath.basename(f) != POINTER_SUFFIX]
     contents = ctx.git.read_at(commit, files)
     return [load_tracked(f, contents[f], rev=commit[:10]) for f in files if f in contents]
+
+
+def load_tree(ctx: FilesContext, digest: str, what: str) -> Tree:
+    """The folder listing object ``digest`` from the cache (verified as it is read)."""
+    return Tree.from_bytes(ctx.store.read_bytes(digest, what=what), what=what)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from strata.errors import ObjectCorruptError, ObjectMissingError, RemoteError, StrataError
 from strata.files.context import FilesContext
-from strata.files.discover import Tracked, tracked_at, tracked_in_tree
+from strata.files.discover import Tracked, load_tree, tracked_at, tracked_in_tree
 from strata.objects.hashing import hash_bytes
 from strata.objects.remote import Remote
 from strata.objects.tree import Tree
@@ -242,7 +242,7 @@ def _listed_in(
         if ctx.store.exists(name) or name not in plain:
             if ctx.store.exists(name) and _is_listing(ctx.store.path(name)):
                 what = f"object {name[:12]}"
-                tree = Tree.from_bytes(ctx.store.read_bytes(name, what=what), what=what)
+                tree = load_tree(ctx, name, what)
                 listed.update(e.hash for e in tree.entries)
             continue
         if remote.starts_with(name, _LISTING_START):

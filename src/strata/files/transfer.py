@@ -7,12 +7,11 @@ from dataclasses import dataclass
 
 from strata.errors import DiskFullError, ObjectCorruptError, ObjectMissingError, StorageError
 from strata.files.context import FilesContext
-from strata.files.discover import Tracked
+from strata.files.discover import Tracked, load_tree
 from strata.files.gc import needed_objects, repository_id
 from strata.files.scan import Progress
 from strata.objects.hashing import hash_bytes
 from strata.objects.remote import Failure, FailureKind, Remote, TransferResult
-from strata.objects.tree import Tree
 from strata.parallel import parallel_map
 
 # Objects fetched per filesystem sync.
@@ -121,7 +120,7 @@ def fetch(
     for t in tracked:
         if t.pointer.kind == "directory" and ctx.store.exists(t.pointer.hash):
             what = f"the listing of {t.path}"
-            tree = Tree.from_bytes(ctx.store.read_bytes(t.pointer.hash, what=what), what=what)
+            tree = load_tree(ctx, t.pointer.hash, what)
             listed.update(e.hash for e in tree.entries)
     seconds = sorted(n for n in listed if not ctx.store.exists(n))
     more_done, more_failed = get_all(seconds)
@@ -153,7 +152,7 @@ def remote_status(
         names = {t.pointer.hash}
         if t.pointer.kind == "directory" and ctx.store.exists(t.pointer.hash):
             what = f"the listing of {t.path}"
-            tree = Tree.from_bytes(ctx.store.read_bytes(t.pointer.hash, what=what), what=what)
+            tree = load_tree(ctx, t.pointer.hash, what)
             names.update(e.hash for e in tree.entries)
         local = {n for n in names if ctx.store.exists(n)}
         states.append(RemoteState(t.path, len(local - available), len((names - local) & available)))

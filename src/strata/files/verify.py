@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 from strata.errors import ObjectCorruptError, ObjectMissingError
 from strata.files.context import FilesContext
-from strata.files.discover import tracked_in_tree
+from strata.files.discover import load_tree, tracked_in_tree
 from strata.files.scan import Progress
-from strata.objects.tree import Tree
 from strata.parallel import parallel_map
 
 
@@ -53,7 +52,7 @@ def _owners(ctx: FilesContext) -> tuple[dict[str, str], list[Problem]]:
             continue
         what = f"the listing of {t.path}"
         try:
-            tree = Tree.from_bytes(ctx.store.read_bytes(t.pointer.hash, what=what), what=what)
+            tree = load_tree(ctx, t.pointer.hash, what)
         except (ObjectMissingError, ObjectCorruptError):
             continue  # reported below as missing or corrupt
         for entry in tree.entries:

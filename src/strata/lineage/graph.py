@@ -163,6 +163,7 @@ class Graph:
 
     def _text(self) -> str:
         lines: list[str] = []
+        kinds = {(e.src, e.dst): e.kind for e in self.edges}
         for way, arrow in (("upstream", "<-"), ("downstream", "->")):
             if self.direction not in (way, "both"):
                 continue
@@ -170,16 +171,14 @@ class Graph:
             lines.append(f"{way}:")
             for node, path in sorted(paths.items(), key=lambda item: (len(item[1]), item[0])):
                 if len(path) > 1:
-                    kind = self._edge_kind(path[-2], node, way)
+                    before = path[-2]
+                    edge = (before, node) if way == "downstream" else (node, before)
+                    kind = kinds.get(edge, "")
                     indent = "  " * (len(path) - 1)
                     lines.append(f"{indent}{arrow} {self._name(node)}  [{kind}]")
             if len(lines) and lines[-1] == f"{way}:":
                 lines.append("  (nothing recorded)")
         return "\n".join([*(self._name(r) for r in self.roots), *lines])
-
-    def _edge_kind(self, before: str, node: str, way: str) -> str:
-        src, dst = (before, node) if way == "downstream" else (node, before)
-        return next((e.kind for e in self.edges if e.src == src and e.dst == dst), "")
 
     def _dot(self) -> str:
         ids = {ref: f"n{i}" for i, ref in enumerate(self.refs())}

@@ -77,8 +77,8 @@ def reproduce(
     git = run.environment.get("git")
     if not git:
         raise LineageError(f"{run.ref} ran outside git: its code cannot be checked out")
-    if into.exists() and any(into.iterdir()):
-        raise LineageError(f"{into} is not empty", hint="name a new folder with --into")
+    if into.exists() and (not into.is_dir() or any(into.iterdir())):
+        raise LineageError(f"{into} is not an empty folder", hint="name a new folder with --into")
     result = Reproduction(ref, run.ref, into, git["commit"], run.command)
     if git.get("dirty"):
         result.warnings.append(

@@ -259,14 +259,12 @@ def insert_deployment(connection: sa.Connection, deployment: Deployment) -> None
 
 
 def deployments(
-    connection: sa.Connection, *, models: Sequence[str] | None = None, target: str | None = None
+    connection: sa.Connection, *, models: Sequence[str] | None = None
 ) -> list[Deployment]:
     c = lineage_deployments.c
     query = sa.select(lineage_deployments).order_by(c.deployed_at, c.id)
     if models is not None:
         query = query.where(c.model.in_(list(models)))
-    if target is not None:
-        query = query.where(c.target == target)
     return [
         Deployment(row.id, row.model, row.target, row.image, row.deployed_at, row.run_id)
         for row in connection.execute(query)

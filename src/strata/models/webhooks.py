@@ -95,7 +95,7 @@ def _deliver(hook: Hook, body: bytes, action: str) -> bool:
         except urllib.error.HTTPError as exc:
             if exc.code < 500 and exc.code != 429:
                 return False  # the receiver refused it; sending it again will not help
-        except (urllib.error.URLError, OSError, TimeoutError):
+        except OSError:  # URLError and timeouts are OSErrors
             pass
     return False
 
@@ -107,8 +107,6 @@ class _Sender:
         self._queue: queue.Queue[tuple[Hook, bytes, str]] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self.delivered = 0
-        self.failed = 0
 
     def put(self, hook: Hook, body: bytes, action: str) -> None:
         with self._lock:
@@ -124,15 +122,11 @@ class _Sender:
         while True:
             hook, body, action = self._queue.get()
             try:
-                delivered = _deliver(hook, body, action)
+                _deliver(hook, body, action)
             except Exception:  # a delivery never takes the sender down with it
-                delivered = False
+                pass
             finally:
                 self._queue.task_done()
-            if delivered:
-                self.delivered += 1
-            else:
-                self.failed += 1
 
     def drain(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for pending deliveries; True when none is left."""

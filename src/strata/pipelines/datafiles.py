@@ -8,8 +8,6 @@ from typing import Any
 
 from strata.errors import PipelineFileError
 
-_MISSING = object()
-
 
 def file_format(name: str) -> str:
     lower = name.lower()

@@ -66,18 +66,6 @@ class StageGraph:
                 self._visit(name, state, done, [])
         return [self.stages[n] for n in done]
 
-    def downstream(self, name: str) -> set[str]:
-        """Every stage that depends, directly or not, on ``name``."""
-        found: set[str] = set()
-        frontier = [name]
-        while frontier:
-            here = frontier.pop()
-            for stage, ups in self.upstream.items():
-                if here in ups and stage not in found:
-                    found.add(stage)
-                    frontier.append(stage)
-        return found
-
     def _closure(self, names: Iterable[str]) -> set[str]:
         found: set[str] = set()
         frontier = list(names)

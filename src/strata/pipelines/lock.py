@@ -59,9 +59,6 @@ class StageState:
     outs: dict[str, OutState] = field(default_factory=dict)
     run: str | None = None
 
-    def inputs_equal(self, other: StageState) -> bool:
-        return (self.cmd, self.deps, self.params) == (other.cmd, other.deps, other.params)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "cmd": self.cmd,

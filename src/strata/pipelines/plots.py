@@ -152,14 +152,20 @@ def render_html(plots: Sequence[Plot]) -> bytes:
 
 def write_plots(plots: Sequence[Plot], out_dir: Path, fmt: Format) -> list[Path]:
     """The files written: one PNG per plot, or one ``index.html``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if fmt == "html":
-        target = out_dir / "index.html"
-        atomic_write(target, render_html(plots))
-        return [target]
-    written = []
-    for plot in plots:
-        target = out_dir / (plot.path.replace("/", "_").rsplit(".", 1)[0] + ".png")
-        atomic_write(target, render_png(plot))
-        written.append(target)
-    return written
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if fmt == "html":
+            target = out_dir / "index.html"
+            atomic_write(target, render_html(plots))
+            return [target]
+        written = []
+        for plot in plots:
+            target = out_dir / (plot.path.replace("/", "_").rsplit(".", 1)[0] + ".png")
+            atomic_write(target, render_png(plot))
+            written.append(target)
+        return written
+    except OSError as exc:
+        raise PipelineError(
+            f"cannot write plots to {out_dir}: {exc.strerror}",
+            hint="name a writable folder with --out",
+        ) from None
