@@ -454,11 +454,10 @@ class Workspace:
             Tracked(f"{a.name}{POINTER_SUFFIX}", Pointer(a.name, a.kind, a.hash, a.size, a.files))
             for a in self.models.artifacts()
         ]
-        profiles = [
-            Tracked(f"{name}{POINTER_SUFFIX}", Pointer(name, "file", digest, size, 1))
+        profiles = [  # fetch brings them as it brings artifacts; push sends what is cached
+            Tracked(f"{name}{POINTER_SUFFIX}", Pointer(name, "file", digest, 0, 1))
             for digest in profile_objects(self)
-            if self.store.exists(digest)
-            for name, size in [(f"reference-profile-{digest[:12]}", self.store.size(digest))]
+            for name in [f"reference-profile-{digest[:12]}"]
         ]
         return artifacts + profiles
 

@@ -125,7 +125,10 @@ def provenance(lineage: Lineage, text: str) -> dict[str, Any]:
     [target] = roots(lineage, text)
     with lineage.db.transaction("cannot read lineage", write=False) as connection:
         up = walk(connection, [target], direction="upstream")
-        down = walk(connection, [target], direction="downstream", depth=1)
+        # A deployment is recorded with its edge in one transaction: no walk needed.
+        deployed = (
+            store.deployments(connection, models=[target]) if target.startswith("model:") else []
+        )
     runs = [lineage.run(r) for r in producing_runs(up, target)]
     producers = {r.ref for r in runs}
     direct = {e.src for e in up.edges if e.dst == target or e.dst in producers}
@@ -147,11 +150,7 @@ def provenance(lineage: Lineage, text: str) -> dict[str, Any]:
         for ref in upstream
         if ref.startswith("features:")
     ]
-    deployments = (
-        [d.to_dict() for d in lineage.deployments(target) if d.ref in {e.dst for e in down.edges}]
-        if target.startswith("model:")
-        else []
-    )
+    deployments = [d.to_dict() for d in deployed]
     return {
         "ref": target,
         "generated_at": datetime.now(UTC).isoformat(),

@@ -151,7 +151,7 @@ class IcebergTable(Table):
                     tx.overwrite(conformed, snapshot_properties=meta)
                 else:
                     tx.append(conformed, snapshot_properties=meta)
-            return self.latest_version()
+            return _committed_version(table)
 
         with translating(mode, self.name):
             version = retrying(commit)
@@ -179,22 +179,28 @@ class IcebergTable(Table):
             )
         check_compatible(self.name, schema, rows.schema, merge_schema=False)
 
-        def commit() -> dict[str, int]:
+        def commit() -> tuple[int, dict[str, int]]:
             table = self._load()
             conformed = conform(rows, table.schema())
             result = table.upsert(conformed, join_cols=on, snapshot_properties=meta)
-            return {"rows_updated": result.rows_updated, "rows_inserted": result.rows_inserted}
+            counts = {"rows_updated": result.rows_updated, "rows_inserted": result.rows_inserted}
+            return _committed_version(table), counts
 
         with translating("merge into", self.name):
-            metrics = retrying(commit)
-        return WriteResult(self.name, self.latest_version(), "MERGE", metrics)
+            version, metrics = retrying(commit)
+        return WriteResult(self.name, version, "MERGE", metrics)
 
     def _delete(self, where: str, meta: dict[str, str]) -> WriteResult:
         with translating("delete from", self.name), warnings.catch_warnings():
             # A predicate that matches nothing deletes nothing; that is not worth a warning.
             warnings.filterwarnings("ignore", "Delete operation did not match any records")
-            retrying(lambda: self._load().delete(where, snapshot_properties=meta))
-        return WriteResult(self.name, self.latest_version(), "DELETE")
+            version = retrying(lambda: self._delete_in(where, meta))
+        return WriteResult(self.name, version, "DELETE")
+
+    def _delete_in(self, where: str, meta: dict[str, str]) -> int:
+        table = self._load()
+        table.delete(where, snapshot_properties=meta)
+        return _committed_version(table)
 
     def _update(self, set_: dict[str, str], where: str | None, meta: dict[str, str]) -> WriteResult:
         raise UnsupportedByFormatError(
@@ -213,7 +219,7 @@ class IcebergTable(Table):
                 hint="export that version and overwrite, or use a Delta table",
             )
 
-        def commit() -> None:
+        def commit() -> int:
             table = self._load()
             target = self._snapshot(table, version).snapshot_id
             old = {t.file.file_path: t.file for t in table.scan(snapshot_id=target).plan_files()}
@@ -227,10 +233,11 @@ class IcebergTable(Table):
                     for path, data_file in old.items():
                         if path not in now:
                             overwrite.append_data_file(data_file)
+            return _committed_version(table)
 
         with translating("restore", self.name):
-            retrying(commit)
-        return WriteResult(self.name, self.latest_version(), "RESTORE", {"version": version})
+            made = retrying(commit)
+        return WriteResult(self.name, made, "RESTORE", {"version": version})
 
     # -- metadata -----------------------------------------------------------------------------
     def _stats(self, version: int) -> TableStats:
@@ -264,13 +271,14 @@ class IcebergTable(Table):
             )
         meta = {**self._meta(message), "strata.operation": "optimize"}
 
-        def commit() -> None:
+        def commit() -> int:
             table = self._load()
             table.overwrite(table.scan().to_arrow(), snapshot_properties=meta)
+            return _committed_version(table)
 
         with translating("optimize", self.name):
-            retrying(commit)
-        return self._committed(WriteResult(self.name, self.latest_version(), "OPTIMIZE"))
+            version = retrying(commit)
+        return self._committed(WriteResult(self.name, version, "OPTIMIZE"))
 
     def vacuum(self, *, retain_hours: float = 168, dry_run: bool = False) -> VacuumResult:
         """Expire snapshots older than the retention (tagged, pinned ones and branch heads are
@@ -380,6 +388,14 @@ def _schema_of(table: IceTable, snapshot: Snapshot) -> pa.Schema:
         if schema.schema_id == schema_id:
             return schema.as_arrow()
     return table.schema().as_arrow()
+
+
+def _committed_version(table: IceTable) -> int:
+    """The version this process just committed on ``table`` (pyiceberg refreshes a table's
+    metadata from its own commit), not whatever another writer committed since."""
+    snapshot = table.current_snapshot()
+    assert snapshot is not None, "a commit always leaves a current snapshot"
+    return _sequence(snapshot)
 
 
 def _sequence(snapshot: Snapshot) -> int:
