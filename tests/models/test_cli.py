@@ -145,3 +145,15 @@ def test_a_corrupt_artifact_is_refused_and_nothing_is_written(
     assert_one_line_error(out, ObjectCorruptError.exit_code, "artifact of model:clf@1 is corrupt")
     assert _state(registered) == before
     assert not Path(registered.root / "copy.json").exists()
+
+
+def test_a_rerun_register_says_it_registered_nothing(registered: Workspace, cli: Cli) -> None:
+    path = artifact(registered.root, "2")
+    again = cli(
+        "model", "register", "clf", str(path), "--signature", str(registered.root / "sig.json"),
+        "--tag", "team=eta", "--metric", "auc=0.9", "--data", "table:deliveries@0",
+        "--description", "try 2", cwd=registered.root,
+    )  # fmt: skip
+    assert again.code == 0, again.stderr
+    assert "model:clf@2 already holds this registration" in again.stdout
+    assert [v.number for v in registered.models.versions("clf")] == [1, 2]

@@ -70,10 +70,26 @@ def test_an_identical_artifact_is_a_new_version_that_stores_nothing_new(ws: Work
     path = artifact(ws.root, "weights")
     first = ws.models.register("clf", path)
     before = cache_objects(ws.store.root)
-    again = ws.models.register("clf", path)
+    again = ws.models.register("clf", path, allow_duplicate=True)
     assert again.number == 2
     assert again.artifact_hash == first.artifact_hash
     assert cache_objects(ws.store.root) == before
+
+
+def test_rerunning_a_registration_that_committed_registers_nothing_twice(ws: Workspace) -> None:
+    path = artifact(ws.root, "weights")
+    first = ws.models.register("clf", path, metrics={"auc": 0.9}, tags={"team": "eta"})
+    rerun = ws.models.register("clf", path, metrics={"auc": 0.9}, tags={"team": "eta"})
+    assert (rerun.number, rerun.reused, first.reused) == (1, True, False)
+    assert [e.action for e in ws.models.history("clf")] == ["registered"]
+    assert rerun.to_dict()["already_registered"] is True
+
+
+def test_the_same_bytes_with_other_inputs_are_a_new_version(ws: Workspace) -> None:
+    path = artifact(ws.root, "weights")
+    ws.models.register("clf", path, metrics={"auc": 0.9})
+    retrained = ws.models.register("clf", path, metrics={"auc": 0.91})
+    assert (retrained.number, retrained.reused) == (2, False)
 
 
 def test_a_folder_is_stored_as_its_files_plus_a_listing(ws: Workspace) -> None:

@@ -47,7 +47,9 @@ def test_a_broken_contract_is_major(ws: Workspace, new: dict[str, Any], why: str
 def test_a_compatible_change_is_minor_and_the_same_bytes_are_patch(ws: Workspace) -> None:
     first = _register(ws, "1", BASE)
     optional_added = _register(ws, "2", signature("a:float64", "b:string?", "c:int64?"))
-    same_bytes = _register(ws, "2", signature("a:float64", "b:string?", "c:int64?"))
+    same_bytes = _register(
+        ws, "2", signature("a:float64", "b:string?", "c:int64?"), description="retrained"
+    )
     assert [str(v.semver) for v in (first, optional_added, same_bytes)] == [
         "v1.0.0",
         "v1.1.0",

@@ -137,9 +137,18 @@ def register(
             help="Keep this data's distribution with the version, for `strata drift`.",
         ),
     ] = None,
+    allow_duplicate: Annotated[
+        bool,
+        typer.Option(
+            "--allow-duplicate",
+            help="Make a new version even if the latest one holds exactly this registration.",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Store a model file or folder as a new version.
+
+    Running the same registration again (after an interrupted one) registers nothing twice.
 
     Example: strata model register clf model.skops --data table:deliveries@47 --metric auc=0.91
     """
@@ -161,12 +170,20 @@ def register(
             bump=bump,
             signature=None if signature is None else load(signature),
             flavor=flavor,
+            allow_duplicate=allow_duplicate,
         )
         if reference is not None:
             keep_reference(ws, version.ref, reference)
             version = ws.models.show(version.ref)
     if json_out:
         print_json(version.to_dict())
+    elif version.reused:
+        console.print(
+            f"{version.ref} already holds this registration (by {version.created_by} at "
+            f"{version.created_at:%Y-%m-%d %H:%M:%S}): nothing registered; "
+            "pass --allow-duplicate for a new version",
+            markup=False,
+        )
     else:
         console.print(
             f"registered {version.ref} as {version.semver}: {version.semver_reason}", markup=False

@@ -48,6 +48,7 @@ class ModelVersion:
     tags: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    reused: bool = False  # returned by a rerun of a registration that had already committed
 
     @property
     def ref(self) -> str:
@@ -82,6 +83,7 @@ class ModelVersion:
             "git_dirty": self.git_dirty,
             "created_at": self.created_at.isoformat(),
             "created_by": self.created_by,
+            **({"already_registered": True} if self.reused else {}),
         }
 
 

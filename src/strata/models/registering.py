@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -114,6 +114,27 @@ def check_semver(c: sa.Connection, planned: Plan) -> None:
                           semver=planned.semver, bump=None)  # fmt: skip
 
 
+def _same_registration(
+    latest: ModelVersion,
+    planned: Plan,
+    artifact: Artifact,
+    code: tuple[str | None, bool | None],
+    actor: str,
+) -> bool:
+    flavor = planned.flavor or flavors.infer_flavor(artifact.name, artifact.kind)
+    return (
+        latest.artifact_hash == artifact.hash
+        and latest.created_by == actor
+        and (latest.run, latest.features) == (planned.run, planned.features)
+        and latest.data == planned.data
+        and (latest.tags, latest.metrics) == (planned.tags, planned.metrics)
+        and (latest.description, latest.flavor, latest.signature)
+        == (planned.description, flavor, planned.signature)
+        and latest.git_commit == code[0]
+        and (planned.semver is None or planned.semver == latest.semver)
+    )
+
+
 def insert(
     c: sa.Connection,
     planned: Plan,
@@ -121,13 +142,24 @@ def insert(
     code: tuple[str | None, bool | None],
     actor: str,
     now: datetime,
-) -> tuple[ModelVersion, Event]:
-    """The next version of the model (created if new), its semver chosen under the lock."""
+    *,
+    allow_duplicate: bool = False,
+) -> tuple[ModelVersion, Event | None]:
+    """The next version of the model (created if new), its semver chosen under the lock.
+
+    A registration identical to the latest version (same artifact, same inputs, same user) is
+    a rerun of one that already committed, e.g. after the first was killed: the latest version
+    is returned with ``reused`` set and nothing is written, unless ``allow_duplicate``.
+    """
     mid = catalog.ensure_model(c, planned.name, now)
     last = catalog.latest_number(c, mid)
     previous = None
     if last:
         row = catalog.version_row(c, mid, last)
+        if not allow_duplicate:
+            [latest] = catalog.with_details(c, planned.name, [row])
+            if _same_registration(latest, planned, artifact, code, actor):
+                return replace(latest, reused=True), None
         previous = versioning.Previous(
             last,
             SemVer(row.major, row.minor, row.patch, row.prerelease),

@@ -140,12 +140,16 @@ class Registry:
         sample_input: object = None,
         sample_output: object = None,
         flavor: str | None = None,
+        allow_duplicate: bool = False,
     ) -> ModelVersion:
         """Store ``path`` (a file or folder) as the next version of model ``name``.
 
         The semver is ``semver``, else ``bump`` applied to the highest one, else inferred
         from the signature (given, or inferred from ``sample_input``) and the artifact bytes
         against the latest version. ``run`` defaults to the run in progress.
+
+        Registering again exactly what the latest version holds (a rerun after an interrupted
+        registration) returns that version with ``reused`` set, unless ``allow_duplicate``.
         """
         if signature is None and sample_input is not None:
             signature = signatures.infer(sample_input, sample_output)
@@ -172,10 +176,13 @@ class Registry:
         ):
             storing = pool.submit(write)  # its fsync overlaps the row's queries
             version, event = registering.insert(
-                c, planned, artifact, code, self.actor, self._clock()
-            )
+                c, planned, artifact, code, self.actor, self._clock(),
+                allow_duplicate=allow_duplicate,
+            )  # fmt: skip
             storing.result()  # the objects are durable before the row commits
         self._activity.wrote(version.ref)
+        if event is None:
+            return version
         if self._links is not None:
             self._links.registered(version)
         if self.hooks:
