@@ -36,7 +36,7 @@ def row_counts(ws: Workspace) -> dict[str, int]:
 
 class FakeDescriber:
     """Stands in for the table catalog and model registry, which lineage may not import; the
-    workspace wires the real ones through the same interface (``strata.links``)."""
+    workspace wires the real ones through the same interface (``strata.recovery.links``)."""
 
     def __init__(self, known: dict[str, dict[str, Any]]) -> None:
         self.known = known

@@ -14,16 +14,8 @@ SRC = Path(strata.__file__).parent
 # Each layer may import itself and the layers after it in this list, never the ones before.
 LAYERS: list[tuple[str, ...]] = [
     ("strata.cli", "strata.server"),
-    (
-        "strata.workspace",
-        "strata.remotes",
-        "strata.rollback",
-        "strata.releases",
-        "strata.incidents",
-        "strata.links",
-        "strata.references",
-        "strata.repro",
-    ),
+    ("strata.workspace", "strata.remotes", "strata.repro"),
+    ("strata.recovery",),
     (
         "strata.files",
         "strata.tables",

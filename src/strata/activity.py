@@ -7,6 +7,7 @@ the run in progress, if any. Capabilities never import each other: this is the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -35,3 +36,20 @@ class NoActivity:
 
     def wrote(self, ref: str) -> None:
         pass
+
+
+class CurrentActivity:
+    """Forwards to whatever activity ``current`` returns at call time, so a part opened before
+    a run starts still reports into it (and not into it after it ended)."""
+
+    def __init__(self, current: Callable[[], Activity]) -> None:
+        self._current = current
+
+    def run_id(self) -> str | None:
+        return self._current().run_id()
+
+    def read(self, ref: str) -> None:
+        self._current().read(ref)
+
+    def wrote(self, ref: str) -> None:
+        self._current().wrote(ref)

@@ -61,12 +61,13 @@ if TYPE_CHECKING:
     from strata.files.imports import ImportResult
     from strata.files.transfer import RemoteState
     from strata.guard.check import Guard
+    from strata.guard.references import ReferenceProfiles
     from strata.lineage import Lineage, Run
     from strata.meta import FileVersion, MetadataDB
     from strata.models import Registry
     from strata.objects.remote import Remote, TransferResult
+    from strata.recovery import Recovery
     from strata.refs import Ref
-    from strata.releases import Releases
     from strata.repro import ReproResult
     from strata.tables import Table, TableCatalog
 
@@ -165,34 +166,41 @@ class Workspace:
     @cached_property
     def models(self) -> Registry:
         """The model registry: versions, stages, aliases and their audit trail."""
-        from strata.links import ActiveActivity, RegistrationLinks
+        from strata.activity import CurrentActivity
         from strata.models import Registry
+        from strata.recovery.links import RegistrationLinks
 
-        return Registry(
-            self.db,
-            self.store,
-            self.config,
-            ActiveActivity(self),
-            git=self.git,
-            links=RegistrationLinks(self),
+        links = RegistrationLinks(
+            tables=lambda: self.tables,
+            lineage=lambda: self.lineage,
+            registry=lambda: self.models,
+            targets=lambda: self.recovery.rollbacks.targets,
+            activity=CurrentActivity(lambda: self.activity),
         )
+        activity = CurrentActivity(lambda: self.activity)
+        return Registry(self.db, self.store, self.config, activity, git=self.git, links=links)
 
     @cached_property
     def lineage(self) -> Lineage:
         """Runs, the lineage graph, provenance, impact (``strata.lineage``)."""
-        from strata import links
         from strata.lineage.setup import open_lineage
+        from strata.recovery import links
 
+        resolver = links.LineageResolver(
+            file_hash=lambda ref: self._tracked_for_ref(ref, None).pointer.hash,
+            tables=lambda: self.tables,
+            registry=lambda: self.models,
+        )
         return open_lineage(
             self.root,
             self.db,
             self.config,
-            resolver=links.LineageResolver(self),
-            describers=[links.ModelDescriber(self)],
+            resolver=resolver,
+            describers=[links.ModelDescriber(lambda: self.models)],
             objects=self.store,
             table_stats=lambda name, version: self.tables.open(name).stats(version).to_dict(),
             archiver=lambda ref, reason: self.models.promote(ref, "archived", reason=reason),
-            materializer=links.TableExporter(self),
+            materializer=links.TableExporter(lambda: self.tables),
         )
 
     @contextmanager
@@ -252,18 +260,48 @@ class Workspace:
 
     @cached_property
     def guard(self) -> Guard:
-        """Guard checks; their rollbacks go through ``strata.rollback`` readiness first."""
+        """Guard checks; their rollbacks go through the recovery's readiness checks first."""
         from strata.guard.check import Guard
-        from strata.rollback import ModelRollbacks
 
-        return Guard(self.db, ModelRollbacks(self))
+        return Guard(self.db, self.recovery.rollbacks)
 
     @cached_property
-    def releases(self) -> Releases:
-        """Named sets of code, model, table and file versions, and their rollback."""
-        from strata.releases import Releases
+    def references(self) -> ReferenceProfiles:
+        """Reference distributions kept with model versions, for drift checks."""
+        from strata.guard.references import ReferenceProfiles
 
-        return Releases(self)
+        return ReferenceProfiles(self.models, self.store, self.read_data)
+
+    @cached_property
+    def recovery(self) -> Recovery:
+        """Rollback across models, tables and files; releases; incident reports."""
+        from strata.recovery import Recovery
+        from strata.recovery.incidents import IncidentSources
+        from strata.recovery.readiness import RollbackTargets
+        from strata.recovery.releases import Releases
+        from strata.recovery.rollback import Rollbacks
+
+        def default_remote() -> Remote | None:
+            return self.remote() if self.config.get("core.remote") else None
+
+        targets = RollbackTargets(
+            self.models,
+            self.tables,
+            self.store,
+            lambda path: self.file_versions(self.root / path),
+            default_remote,
+        )
+        releases = Releases(
+            self.db,
+            self.models,
+            self.tables,
+            tracked_files=lambda: {t.path: t.pointer.hash for t in tracked_in_tree(self.files)},
+            git_head=lambda: self.git.head() if self.git is not None else None,
+        )
+        sources = IncidentSources(
+            self.models, self.tables, lambda: self.guard, lambda: self.lineage
+        )
+        return Recovery(Rollbacks(targets, self.models, self.tables), releases, sources)
 
     def close(self) -> None:
         self.state.close()
@@ -439,15 +477,11 @@ class Workspace:
     def _gc_also_keep(self) -> list[str]:
         """Objects gc keeps besides what pointers need, locally and on remotes alike (the
         model registry's artifacts and the reference profiles kept with them belong here)."""
-        from strata.references import profile_objects
-
-        return self.models.artifact_objects() + profile_objects(self)
+        return self.models.artifact_objects() + self.references.objects()
 
     def _model_artifacts(self, paths: Sequence[StrPath]) -> list[Tracked]:
         """Registered model artifacts as pointers push and fetch understand; only when no
         paths are named (models travel with a whole-workspace push, fetch or pull)."""
-        from strata.references import profile_objects
-
         if paths:
             return []
         artifacts = [
@@ -456,7 +490,7 @@ class Workspace:
         ]
         profiles = [  # fetch brings them as it brings artifacts; push sends what is cached
             Tracked(f"{name}{POINTER_SUFFIX}", Pointer(name, "file", digest, 0, 1))
-            for digest in profile_objects(self)
+            for digest in self.references.objects()
             for name in [f"reference-profile-{digest[:12]}"]
         ]
         return artifacts + profiles

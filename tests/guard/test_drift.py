@@ -196,13 +196,12 @@ def test_a_kept_profile_travels_with_push_and_fetch(make_workspace, tmp_path, mo
     """Two checkouts sharing one metadata database (as a team shares PostgreSQL): the second
     fetches the profile as it fetches the model's artifact."""
     from factories import commit_all, git, write
-    from strata.references import attach_reference
 
     monkeypatch.setenv("STRATA_METADATA_URL", f"sqlite:///{tmp_path / 'shared.db'}")
     ws = make_workspace()
     ws.tables.create("deliveries", pa.table({"distance": [1.0, 2.0, 3.0, 4.0]}))
     ws.models.register("clf", write(ws.root / "model.json", "{}"))
-    digest = attach_reference(ws, "model:clf@1", "table:deliveries@0")
+    digest = ws.references.attach("model:clf@1", "table:deliveries@0")
     ws.add_remote("shared", str(tmp_path / "remote"), default=True)
     commit_all(ws.root, "remote")
     assert ws.push().failed == ()

@@ -30,7 +30,7 @@ def _release_world(ws: Workspace) -> None:
     _register(ws, 1)
     ws.models.promote(f"model:{MODEL}@1", "production")
     ws.models.set_alias(f"model:{MODEL}@1", "champion")
-    ws.releases.create("1.0", description="first")
+    ws.recovery.releases.create("1.0", description="first")
 
 
 def _ship_something_worse(ws: Workspace) -> None:
@@ -61,7 +61,7 @@ def test_release_rollback_puts_everything_back(make_workspace: Any, cli: Any) ->
     ws = make_workspace()
     _release_world(ws)
     _ship_something_worse(ws)
-    ws.releases.create("1.1")
+    ws.recovery.releases.create("1.1")
 
     diff = cli("release", "diff", "1.0", "1.1", "--json", cwd=ws.root)
     changes = json.loads(diff.stdout)
@@ -106,7 +106,7 @@ def test_a_failure_halfway_undoes_the_steps_taken(make_workspace: Any, cli: Any)
 def test_bad_input(make_workspace: Any, cli: Any, args: list[str], code: int, words: str) -> None:
     ws = make_workspace()
     ws.tables.create("deliveries", pa.table({"id": [1]}))
-    ws.releases.create("1.0")
-    before = [r.name for r in ws.releases.all()]
+    ws.recovery.releases.create("1.0")
+    before = [r.name for r in ws.recovery.releases.all()]
     assert_one_line_error(cli(*args, cwd=ws.root), code, words)
-    assert [r.name for r in ws.releases.all()] == before
+    assert [r.name for r in ws.recovery.releases.all()] == before

@@ -35,13 +35,12 @@ def chapter(ws: Workspace, say: Callable[[str], None]) -> None:
     import pyarrow as pa
 
     from strata.guard import parse_policy
-    from strata.rollback import readiness, roll_back
 
     table = ws.table("deliveries")
     good = table.latest_version()
     serving = ws.models.resolve(f"model:{MODEL}@production")
     ws.models.set_alias(serving.ref, "champion")
-    release = ws.releases.create("2024.10.15", description="the last good week")
+    release = ws.recovery.releases.create("2024.10.15", description="the last good week")
     say(
         f"strata release create {release.name}: {serving.ref} in production (alias champion), "
         f"table:deliveries@{good} (now pinned), commit {(release.commit or '-')[:12]}."
@@ -77,7 +76,7 @@ def chapter(ws: Workspace, say: Callable[[str], None]) -> None:
         "it is promoted to production and made the champion."
     )
 
-    ready = readiness(ws, MODEL)
+    ready = ws.recovery.readiness(MODEL)
     say(
         f"strata rollback check model:{MODEL}: {'ready' if ready.ready else 'not ready'} "
         f"({ready.current} → {ready.target}, artifact verified, data pinned or readable)."
@@ -98,14 +97,14 @@ def chapter(ws: Workspace, say: Callable[[str], None]) -> None:
         f"The 9 October export was wrong. strata impact table:deliveries@{bad}: "
         f"{', '.join(touched)}."
     )
-    restored = roll_back(
-        ws, parse_ref("table:deliveries"), to=str(good), reason="export lost the delays"
+    restored = ws.recovery.roll_back(
+        parse_ref("table:deliveries"), to=str(good), reason="export lost the delays"
     )
     say(
         f"strata rollback table:deliveries --to {good}: {restored['to']} holds the good data; "
         f"{restored['from']} stays readable for the investigation."
     )
-    back = ws.releases.rollback(release.name, reason="back to the last good week")
+    back = ws.recovery.releases.rollback(release.name, reason="back to the last good week")
     steps = "; ".join(back.steps) or "nothing left to change"
     say(f"strata release rollback {release.name}: {steps}.")
     if back.git_command:

@@ -160,12 +160,11 @@ def drift(
     """
     from strata.guard.drift import drift as compute_drift
     from strata.guard.drift import profile
-    from strata.references import reference_profile
 
     ws = Workspace()
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     if reference.startswith(("model:", "models:/")):
-        kept = reference_profile(ws, reference)
+        kept = ws.references.profile(reference)
     else:
         kept = profile(ws.read_data(reference), names, bins)
     results = compute_drift(kept, ws.read_data(current), names)
@@ -203,7 +202,6 @@ def rollback(
     """
     from strata.errors import UserInputError
     from strata.refs import parse_ref
-    from strata.rollback import readiness, roll_back
 
     checking = args[0] == "check"
     refs = args[1:] if checking else args
@@ -214,7 +212,7 @@ def rollback(
     ref = parse_ref(refs[0], expect=("model",) if checking else ("model", "table"))
     ws = Workspace()
     if checking:
-        result = readiness(ws, ref.name, to=to)
+        result = ws.recovery.readiness(ref.name, to=to)
         if json_out:
             print_json(result.to_json())
         else:
@@ -229,7 +227,7 @@ def rollback(
         if not result.ready:
             raise typer.Exit(50)
         return
-    done = roll_back(ws, ref, to=to, reason=reason)
+    done = ws.recovery.roll_back(ref, to=to, reason=reason)
     if json_out:
         print_json(done)
     else:

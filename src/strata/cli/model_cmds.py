@@ -153,10 +153,9 @@ def register(
     Example: strata model register clf model.skops --data table:deliveries@47 --metric auc=0.91
     """
     from strata.models.signature import load
-    from strata.references import keep_reference, reference_document
 
     with Workspace() as ws:
-        reference = None if reference_data is None else reference_document(ws, reference_data)
+        reference = None if reference_data is None else ws.references.document(reference_data)
         version = ws.models.register(
             _name(name),
             path,
@@ -173,7 +172,7 @@ def register(
             allow_duplicate=allow_duplicate,
         )
         if reference is not None:
-            keep_reference(ws, version.ref, reference)
+            ws.references.keep(version.ref, reference)
             version = ws.models.show(version.ref)
     if json_out:
         print_json(version.to_dict())

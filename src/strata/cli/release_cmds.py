@@ -40,7 +40,7 @@ def create(
 
     Example: strata release create 2024.10.15 --table table:deliveries@47
     """
-    release = Workspace().releases.create(
+    release = Workspace().recovery.releases.create(
         name,
         models=model or (),
         tables=table or (),
@@ -62,7 +62,7 @@ def create(
 @handle_errors
 def list_(json_out: JsonOpt = False) -> None:
     """Every release, oldest first. Example: strata release list --json"""
-    releases = Workspace().releases.all()
+    releases = Workspace().recovery.releases.all()
     if json_out:
         print_json([r.to_json() for r in releases])
         return
@@ -75,7 +75,7 @@ def list_(json_out: JsonOpt = False) -> None:
 @handle_errors
 def show(name: str, json_out: JsonOpt = False) -> None:
     """What a release holds. Example: strata release show 2024.10.15"""
-    release = Workspace().releases.get(name)
+    release = Workspace().recovery.releases.get(name)
     if json_out:
         print_json(release.to_json())
         return
@@ -95,7 +95,7 @@ def show(name: str, json_out: JsonOpt = False) -> None:
 @handle_errors
 def diff(a: str, b: str, json_out: JsonOpt = False) -> None:
     """What changed between two releases. Example: strata release diff 2024.10.01 2024.10.15"""
-    changes = Workspace().releases.diff(a, b)
+    changes = Workspace().recovery.releases.diff(a, b)
     if json_out:
         print_json(changes)
         return
@@ -119,7 +119,7 @@ def rollback(
 
     Example: strata release rollback 2024.10.15 --reason "bad weather features"
     """
-    done = Workspace().releases.rollback(name, reason=reason)
+    done = Workspace().recovery.releases.rollback(name, reason=reason)
     if json_out:
         print_json(done.to_json())
         return
@@ -153,10 +153,11 @@ def incident_report(
 
     Example: strata incident report --since 2024-03-03T12:00 --impact table:deliveries@40..52
     """
-    from strata.incidents import incident_report as build
-    from strata.incidents import parse_since
+    from strata.recovery.incidents import parse_since
 
-    report = build(Workspace(), since=parse_since(since), model=model, impact=impact)
+    report = Workspace().recovery.incident_report(
+        since=parse_since(since), model=model, impact=impact
+    )
     if json_out:
         print_json(report.to_json())
         return

@@ -1,40 +1,29 @@
 """The seams between capabilities, which never import each other: the workspace hands each
-one these small objects, built on the others.
+one these small objects, built on the others. Each takes providers (called on use) rather
+than the parts themselves, because the parts are opened lazily and some need each other.
 
-- ``ActiveActivity``: tables and models report reads and writes to whatever run is in progress.
 - ``RegistrationLinks``: a model version's data made exact before it is registered, then its
-  table versions pinned and its lineage edges recorded.
+  table versions pinned and its lineage edges recorded; and, before a promotion, whether
+  today's production version could come back.
 - ``LineageResolver``, ``ModelDescriber``, ``TableExporter``: what lineage asks of files,
   tables and the registry (exact versions, descriptions, a version written to disk).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from strata.refs import Ref, Revision, Version, VersionRange, parse_ref
 
 if TYPE_CHECKING:
+    from strata.activity import Activity
+    from strata.lineage import Lineage
+    from strata.models import Registry
     from strata.models.records import ModelVersion
-    from strata.workspace import Workspace
-
-
-class ActiveActivity:
-    """Forwards to the workspace's activity at call time, so a part opened before a run
-    starts still reports into it (and not into it after it ended)."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self._ws = ws
-
-    def run_id(self) -> str | None:
-        return self._ws.activity.run_id()
-
-    def read(self, ref: str) -> None:
-        self._ws.activity.read(ref)
-
-    def wrote(self, ref: str) -> None:
-        self._ws.activity.wrote(ref)
+    from strata.recovery.readiness import RollbackTargets
+    from strata.tables import TableCatalog
 
 
 class RegistrationLinks:
@@ -42,28 +31,40 @@ class RegistrationLinks:
     table versions pinned (vacuum keeps them while the version exists) and its lineage
     edges recorded, so provenance and impact find it without a run."""
 
-    def __init__(self, ws: Workspace) -> None:
-        self._ws = ws
+    def __init__(
+        self,
+        *,
+        tables: Callable[[], TableCatalog],
+        lineage: Callable[[], Lineage],
+        registry: Callable[[], Registry],
+        targets: Callable[[], RollbackTargets],
+        activity: Activity,
+    ) -> None:
+        self._tables = tables
+        self._lineage = lineage
+        self._registry = registry
+        self._targets = targets
+        self._activity = activity
 
     def exact(self, ref: str) -> str:
         parsed = parse_ref(ref)
         if parsed.kind == "table":
-            table, version = self._ws.tables.version_of(parsed)
+            table, version = self._tables().version_of(parsed)
             return f"table:{table.name}@{version}"
-        return self._ws.lineage.exact(ref)
+        return self._lineage().exact(ref)
 
     def registered(self, version: ModelVersion) -> None:
         if not (version.data or version.features or version.run):
             return
-        lineage = self._ws.lineage
+        lineage = self._lineage()
         for data in version.data:
             ref = parse_ref(data)
             if ref.kind == "table" and isinstance(ref.selector, Version):
-                self._ws.tables.pin(ref.name, ref.selector.number, by=version.ref)
+                self._tables().pin(ref.name, ref.selector.number, by=version.ref)
             lineage.link(data, version.ref, "trained-on")
         if version.features:
             lineage.link(version.features, version.ref, "features")
-        if version.run and version.run != f"run:{self._ws.activity.run_id()}":
+        if version.run and version.run != f"run:{self._activity.run_id()}":
             lineage.link(version.run, version.ref, "output")
 
     def rollback_problems(self, name: str) -> list[str]:
@@ -71,13 +72,12 @@ class RegistrationLinks:
         would not work (its artifact, its training data); empty when it would, or when no
         version is in production."""
         from strata.errors import ModelVersionNotFoundError
-        from strata.rollback import target_checks
 
         try:
-            current = self._ws.models.show(f"model:{name}@production")
+            current = self._registry().show(f"model:{name}@production")
         except ModelVersionNotFoundError:
             return []
-        checks = target_checks(self._ws, current, rehash=False)
+        checks = self._targets().checks(current, rehash=False)
         return [f"{current.ref} {c.what}: {c.detail}" for c in checks if not c.ok]
 
 
@@ -85,17 +85,24 @@ class LineageResolver:
     """Moving selectors → exact versions: a file's content hash (now, or at a git
     revision), a table's version number, a model's version number (stage, alias, semver)."""
 
-    def __init__(self, ws: Workspace) -> None:
-        self._ws = ws
+    def __init__(
+        self,
+        *,
+        file_hash: Callable[[Ref], str],
+        tables: Callable[[], TableCatalog],
+        registry: Callable[[], Registry],
+    ) -> None:
+        self._file_hash = file_hash
+        self._tables = tables
+        self._registry = registry
 
     def __call__(self, ref: Ref) -> Ref | None:
-        ws = self._ws
         if ref.kind == "file":
-            return ref.with_selector(Revision(ws._tracked_for_ref(ref, None).pointer.hash))
+            return ref.with_selector(Revision(self._file_hash(ref)))
         if ref.kind == "table" and not isinstance(ref.selector, VersionRange):
-            return ref.with_selector(Version(ws.tables.version_of(ref)[1]))
+            return ref.with_selector(Version(self._tables().version_of(ref)[1]))
         if ref.kind == "model":
-            return ref.with_selector(Version(ws.models.resolve(ref).number))
+            return ref.with_selector(Version(self._registry().resolve(ref).number))
         return None
 
 
@@ -103,8 +110,8 @@ class ModelDescriber:
     """A model version as lineage reports it: semver, stage, aliases, artifact, metrics and
     the links the registry recorded."""
 
-    def __init__(self, ws: Workspace) -> None:
-        self._ws = ws
+    def __init__(self, registry: Callable[[], Registry]) -> None:
+        self._registry = registry
 
     def describe(self, ref: Ref) -> dict[str, Any] | None:
         from strata.errors import RegistryError
@@ -112,7 +119,7 @@ class ModelDescriber:
         if ref.kind != "model" or not isinstance(ref.selector, Version):
             return None
         try:
-            version = self._ws.models.show(ref)
+            version = self._registry().show(ref)
         except RegistryError:
             return None
         return {
@@ -136,8 +143,8 @@ class TableExporter:
     """``table:NAME@V`` written as ``folder/tables/NAME@V.parquet`` (``reproduce``
     materialises its inputs so)."""
 
-    def __init__(self, ws: Workspace) -> None:
-        self._ws = ws
+    def __init__(self, tables: Callable[[], TableCatalog]) -> None:
+        self._tables = tables
 
     def __call__(self, ref: Ref, folder: Path) -> Path | None:
         if ref.kind != "table" or not isinstance(ref.selector, Version):
@@ -146,6 +153,6 @@ class TableExporter:
 
         target = folder / "tables" / f"{ref.name}@{ref.selector.number}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
-        table = self._ws.tables.open(ref.name).at(ref.selector.number).to_arrow()
+        table = self._tables().open(ref.name).at(ref.selector.number).to_arrow()
         pq.write_table(table, target)
         return target

@@ -20,7 +20,9 @@ from strata.errors import GuardError, StrataError, UserInputError
 from strata.refs import parse_ref
 
 if TYPE_CHECKING:
-    from strata.workspace import Workspace
+    from strata.meta import MetadataDB
+    from strata.models import Registry
+    from strata.tables import TableCatalog
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _TRACKED_STAGES = ("production", "staging")
@@ -103,8 +105,20 @@ def _check_name(name: str) -> None:
 class Releases:
     """Create, read, compare and roll back releases of one workspace."""
 
-    def __init__(self, ws: Workspace) -> None:
-        self._ws = ws
+    def __init__(
+        self,
+        db: MetadataDB,
+        registry: Registry,
+        tables: TableCatalog,
+        *,
+        tracked_files: Callable[[], dict[str, str]],
+        git_head: Callable[[], str | None],
+    ) -> None:
+        self._db = db
+        self._registry = registry
+        self._tables = tables
+        self._tracked_files = tracked_files  # path → content hash of the working tree's pointers
+        self._git_head = git_head  # the commit checked out, None outside git
 
     # -- creating -------------------------------------------------------------------------
     def create(
@@ -124,30 +138,29 @@ class Releases:
             raise UserInputError(
                 f"release {name} exists already", hint="releases are immutable; pick a new name"
             )
-        ws = self._ws
         release = Release(
             name=name,
             created_at=datetime.now(UTC),
-            created_by=ws.models.actor,
+            created_by=self._registry.actor,
             description=description,
-            commit=ws.git.head() if ws.git is not None else None,
+            commit=self._git_head(),
             models=tuple(self._model_entries(models)),
             tables=self._table_versions(tables),
-            files=self._file_hashes(),
+            files=self._tracked_files(),
             features=tuple(self._features(features)),
         )
         for table, version in release.tables.items():
-            ws.tables.pin(table, version, by=release.ref)
+            self._tables.pin(table, version, by=release.ref)
         try:
             self._insert(release)
         except BaseException:
             for table, version in release.tables.items():
-                ws.tables.unpin(table, version, by=release.ref)
+                self._tables.unpin(table, version, by=release.ref)
             raise
         return release
 
     def _model_entries(self, refs: Sequence[str]) -> list[ModelEntry]:
-        registry = self._ws.models
+        registry = self._registry
         if refs:
             versions = [registry.show(ref) for ref in refs]
         else:
@@ -164,16 +177,11 @@ class Releases:
         ]
 
     def _table_versions(self, refs: Sequence[str]) -> dict[str, int]:
-        catalog = self._ws.tables
+        catalog = self._tables
         if refs:
             found = [catalog.version_of(ref) for ref in refs]
             return {table.name: version for table, version in found}
         return {info.name: catalog.open(info.name).latest_version() for info in catalog.list()}
-
-    def _file_hashes(self) -> dict[str, str]:
-        from strata.files import tracked_in_tree
-
-        return {t.path: t.pointer.hash for t in tracked_in_tree(self._ws.files)}
 
     def _features(self, refs: Sequence[str]) -> list[str]:
         for ref in refs:
@@ -190,7 +198,7 @@ class Releases:
             "description": release.description,
             "content_json": json.dumps(release.content(), sort_keys=True),
         }
-        with self._ws.db.transaction(f"cannot record release {release.name}", write=True) as c:
+        with self._db.transaction(f"cannot record release {release.name}", write=True) as c:
             c.execute(releases.insert(), row)
 
     # -- reading --------------------------------------------------------------------------
@@ -200,7 +208,7 @@ class Releases:
         from strata.meta.schema import releases
 
         query = sa.select(releases).where(releases.c.name == name)
-        with self._ws.db.transaction("cannot read releases", write=False) as c:
+        with self._db.transaction("cannot read releases", write=False) as c:
             row = c.execute(query).first()
         return None if row is None else _release_of(row)
 
@@ -220,7 +228,7 @@ class Releases:
         from strata.meta.schema import releases
 
         query = sa.select(releases).order_by(releases.c.created_at, releases.c.id)
-        with self._ws.db.transaction("cannot read releases", write=False) as c:
+        with self._db.transaction("cannot read releases", write=False) as c:
             return [_release_of(row) for row in c.execute(query)]
 
     def diff(self, a: str, b: str) -> dict[str, Any]:
@@ -267,7 +275,7 @@ class Releases:
         return ReleaseRollback(release.ref, [s.description for s in done], git_command)
 
     def _restore_model(self, entry: ModelEntry, why: str) -> list[RollbackStep]:
-        registry = self._ws.models
+        registry = self._registry
         steps: list[RollbackStep] = []
         current = registry.show(entry.ref)
         if current.stage != entry.stage and entry.stage in _TRACKED_STAGES:
@@ -310,7 +318,7 @@ class Releases:
         return steps
 
     def _restore_table(self, name: str, version: int, why: str) -> RollbackStep | None:
-        table = self._ws.table(name)
+        table = self._tables.open(name)
         before = table.latest_version()
         if before == version or table.files(before) == table.files(version):
             return None  # the table holds that version's data already

@@ -3,6 +3,7 @@ table commits, deployments and an impact analysis — the document an audit asks
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -10,8 +11,11 @@ from typing import TYPE_CHECKING, Any
 from strata.errors import UserInputError
 
 if TYPE_CHECKING:
+    from strata.guard.check import Guard
+    from strata.lineage import Lineage
     from strata.lineage.analysis import Impact
-    from strata.workspace import Workspace
+    from strata.models import Registry
+    from strata.tables import TableCatalog
 
 
 @dataclass(frozen=True)
@@ -22,11 +26,21 @@ class Entry:
     text: str
 
 
-def _registry_entries(ws: Workspace, since: datetime, model: str | None) -> list[Entry]:
-    names = [model] if model else [m.name for m in ws.models.list_models()]
+@dataclass(frozen=True)
+class IncidentSources:
+    """Where an incident report reads: the trail, the guard, table commits, deployments."""
+
+    registry: Registry
+    tables: TableCatalog
+    guard: Callable[[], Guard]
+    lineage: Callable[[], Lineage]
+
+
+def _registry_entries(registry: Registry, since: datetime, model: str | None) -> list[Entry]:
+    names = [model] if model else [m.name for m in registry.list_models()]
     entries = []
     for name in names:
-        for e in ws.models.history(name):
+        for e in registry.history(name):
             if e.at < since:
                 continue
             what = f"model:{e.model}@{e.version}" if e.version else f"model:{e.model}"
@@ -48,18 +62,18 @@ def _registry_entries(ws: Workspace, since: datetime, model: str | None) -> list
     return entries
 
 
-def _guard_entries(ws: Workspace, since: datetime, model: str | None) -> list[Entry]:
+def _guard_entries(guard: Guard, since: datetime, model: str | None) -> list[Entry]:
     entries = []
-    for e in ws.guard.events(model, since=since):
+    for e in guard.events(model, since=since):
         text = f"guard {e.outcome} for {e.model}: {e.message}"
         entries.append(Entry(e.checked_at, "guard", "strata-guard", text))
     return entries
 
 
-def _table_entries(ws: Workspace, since: datetime) -> list[Entry]:
+def _table_entries(tables: TableCatalog, since: datetime) -> list[Entry]:
     entries = []
-    for info in ws.tables.list():
-        for commit in ws.table(info.name).history():
+    for info in tables.list():
+        for commit in tables.open(info.name).history():
             if commit.timestamp < since:
                 continue
             text = f"table:{info.name}@{commit.version} {commit.operation}"
@@ -69,9 +83,9 @@ def _table_entries(ws: Workspace, since: datetime) -> list[Entry]:
     return entries
 
 
-def _deployment_entries(ws: Workspace, since: datetime, model: str | None) -> list[Entry]:
+def _deployment_entries(lineage: Lineage, since: datetime, model: str | None) -> list[Entry]:
     entries = []
-    for d in ws.lineage.deployments():
+    for d in lineage.deployments():
         if d.deployed_at < since or (model and not d.model.startswith(f"model:{model}@")):
             continue
         image = f" ({d.image})" if d.image else ""
@@ -136,21 +150,25 @@ class Incident:
 
 
 def incident_report(
-    ws: Workspace, *, since: datetime, model: str | None = None, impact: str | None = None
+    sources: IncidentSources,
+    *,
+    since: datetime,
+    model: str | None = None,
+    impact: str | None = None,
 ) -> Incident:
     """Timeline, impact analysis and who acted, from what the workspace recorded."""
     if since.tzinfo is None:
         since = since.astimezone()
     if model is not None:
-        ws.models.resolve(f"model:{model}")  # an unknown model is an error, not an empty report
+        sources.registry.resolve(f"model:{model}")  # an unknown model is an error
     entries = sorted(
-        _registry_entries(ws, since, model)
-        + _guard_entries(ws, since, model)
-        + _table_entries(ws, since)
-        + _deployment_entries(ws, since, model),
+        _registry_entries(sources.registry, since, model)
+        + _guard_entries(sources.guard(), since, model)
+        + _table_entries(sources.tables, since)
+        + _deployment_entries(sources.lineage(), since, model),
         key=lambda e: e.at,
     )
-    found = None if impact is None else ws.lineage.impact(impact, suggest=True)
+    found = None if impact is None else sources.lineage().impact(impact, suggest=True)
     return Incident(since, model, entries, impact, found)
 
 

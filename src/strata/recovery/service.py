@@ -1,0 +1,42 @@
+"""``ws.recovery``: rollback across capabilities, releases and incident reports, in one place."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from strata.recovery.incidents import Incident, IncidentSources, incident_report
+
+if TYPE_CHECKING:
+    from strata.recovery.readiness import Readiness
+    from strata.recovery.releases import Releases
+    from strata.recovery.rollback import Rollbacks
+    from strata.refs import Ref
+
+
+class Recovery:
+    def __init__(self, rollbacks: Rollbacks, releases: Releases, incidents: IncidentSources):
+        self.rollbacks = rollbacks
+        self.releases = releases
+        self._incidents = incidents
+
+    def readiness(self, model: str, *, to: int | str | None = None) -> Readiness:
+        """Would rolling ``model`` back (to ``to``) work now, and put back a sound version?"""
+        return self.rollbacks.readiness(model, to=to)
+
+    def roll_back(
+        self,
+        ref: Ref,
+        *,
+        to: str | None = None,
+        reason: str | None = None,
+        evidence: dict[str, Any] | None = None,
+    ) -> dict[str, str]:
+        """Roll back a model (after ``readiness`` passes) or a table (a restore commit)."""
+        return self.rollbacks.roll_back(ref, to=to, reason=reason, evidence=evidence)
+
+    def incident_report(
+        self, *, since: datetime, model: str | None = None, impact: str | None = None
+    ) -> Incident:
+        """Timeline, impact analysis and who acted, from what the workspace recorded."""
+        return incident_report(self._incidents, since=since, model=model, impact=impact)
