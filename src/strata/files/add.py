@@ -10,7 +10,7 @@ from strata.errors import NotTrackedError, UserInputError
 from strata.files.context import FilesContext
 from strata.files.ignore import ignore_in_git
 from strata.files.pointer import POINTER_SUFFIX, Kind, Pointer, pointer_path_for, write_pointer
-from strata.files.scan import Progress, ScannedFile, scan_file, scan_folder
+from strata.files.scan import Progress, ScannedFile, list_inside, scan_file, scan_folder
 from strata.objects.state import FileStat
 from strata.objects.store import Incoming, translate_os_error
 from strata.parallel import check_cancelled
@@ -56,6 +56,7 @@ def check_addable(ctx: FilesContext, relpath: str) -> None:
         raise UserInputError(f"{relpath} is a pointer file", hint="name the data path instead")
     if path.is_symlink():
         raise UserInputError(f"{relpath} is a symlink", hint="track the file it points to")
+    ctx.check_inside(relpath, "add")
     if not path.exists():
         raise NotTrackedError(f"{relpath} does not exist", hint="check the path")
     parent = posixpath.dirname(relpath)
@@ -82,7 +83,8 @@ def _store_all(
 def _add_one(ctx: FilesContext, relpath: str, progress: Progress) -> AddResult:
     path = ctx.abspath(relpath)
     if path.is_dir():
-        tree, scanned = scan_folder(ctx, path, progress)
+        listing = list_inside(ctx, relpath, "add", files_only=True)
+        tree, scanned = scan_folder(ctx, path, progress, listing=listing)
         new, link = _store_all(ctx, scanned, relpath, folder=True)
         tree_hash = ctx.store.add_bytes(tree.to_bytes(), what=f"the listing of {relpath}")
         return AddResult(
