@@ -23,9 +23,14 @@ def atomic_write(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def unsafe_reason(text: str) -> str | None:
-    """Why ``text`` is not a safe relative POSIX path, or None when it is."""
-    if not text or any(ord(c) < 0x20 for c in text):
+def unsafe_reason(text: str, *, any_name: bool = False) -> str | None:
+    """Why ``text`` is not a safe relative POSIX path, or None when it is.
+
+    Paths in pointer files, refs and .gitignore lines hold no control character. With
+    ``any_name`` (a file's path inside a tracked folder, stored as escaped JSON) a name may hold
+    any character a POSIX file name can but a NUL, so a tab or a newline is kept; a backslash
+    is refused either way, as other systems read it as a separator."""
+    if not text or "\0" in text or (not any_name and any(ord(c) < 0x20 for c in text)):
         return "it is empty or holds a control character"
     if "\\" in text:
         return "it holds a backslash"
@@ -73,3 +78,9 @@ def escape_reason(root: Path, rel: str, reserved: Collection[str] = ()) -> str |
             )
             return f"{sub} is a symlink leading {where} (to {os.readlink(full)})"
     return f"{parts[0]} is Strata's or git's own folder"
+
+
+def shown(path: str) -> str:
+    """``path`` for a one-line message: control characters and undecodable bytes escaped as
+    in a Python string, so a name holding a newline stays on one line."""
+    return path if path.isprintable() else repr(path)[1:-1]

@@ -31,6 +31,7 @@ from strata.files.scan import (
 from strata.objects.state import FileStat
 from strata.objects.store import translate_os_error
 from strata.parallel import parallel_map
+from strata.paths import shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,7 @@ def _plan_folder(ctx: FilesContext, tracked: Tracked) -> _Plan:
 
 def _first(names: Sequence[str], width: int = 0) -> str:
     """'x' or 'x and 3 more', for a one-line message about many names."""
-    first = names[0][:width] if width else names[0]
+    first = names[0][:width] if width else shown(names[0])
     return f"{first} and {len(names) - 1} more" if len(names) > 1 else first
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from strata.errors import PathOutsideWorkspaceError
 from strata.objects.state import StateCache
 from strata.objects.store import ObjectStore
-from strata.paths import escape_reason
+from strata.paths import escape_reason, shown
 from strata.scm import Git
 
 RESERVED_DIRS = frozenset({".git", ".strata"})
@@ -47,6 +47,6 @@ class FilesContext:
         reason = escape_reason(self.root, relpath, RESERVED_DIRS)
         if reason is not None:
             raise PathOutsideWorkspaceError(
-                f"cannot {doing} {relpath}: {reason}",
+                f"cannot {doing} {shown(relpath)}: {shown(reason)}",
                 hint="remove that symlink or put a real folder or file in its place",
             )

@@ -13,6 +13,7 @@ from strata.objects.hashing import hash_bytes, hash_file
 from strata.objects.state import FileStat
 from strata.objects.tree import Tree, TreeEntry
 from strata.parallel import parallel_map
+from strata.paths import shown
 
 TMP_MARK = ".strata-tmp"
 # (path relative to the scanned folder, full path, stat) of every file found
@@ -82,7 +83,7 @@ def list_inside(
         if files_only and not target.is_file():
             what = "a folder" if target.is_dir() else "nothing"
             raise UserInputError(
-                f"cannot {doing} {where}: it is a symlink to {what}",
+                f"cannot {doing} {shown(where)}: it is a symlink to {what}",
                 hint="Strata follows symlinks to files only: remove it, or put the files there",
             )
     return items
@@ -121,7 +122,7 @@ def _signature(items: Listing) -> str:
     """A digest of every file's (path, inode, mtime, size), in walk order: a different order
     only costs a full scan, never a wrong answer."""
     lines = [f"{rel}\0{st.inode}\0{st.mtime_ns}\0{st.size}" for rel, _, st in items]
-    return hash_bytes("\n".join(lines).encode())
+    return hash_bytes("\n".join(lines).encode("utf-8", "surrogateescape"))
 
 
 def _list(
