@@ -9,6 +9,7 @@ import tomllib
 from factories import (
     Cli,
     WorkspaceFactory,
+    assert_one_line_error,
     b3,
     cache_objects,
     commit_all,
@@ -169,3 +170,28 @@ def test_committed_pointer_diff_is_one_hash_and_size_change(
         f'+hash = "{b3(new)}"',
         "+size = 10",
     ]
+
+
+def test_add_refuses_a_name_a_listing_cannot_hold_naming_it(
+    make_workspace: WorkspaceFactory, cli: Cli
+) -> None:
+    """A backslash would read as a separator elsewhere: refused at add time, nothing cached."""
+    ws = make_workspace()
+    make_folder(ws.root / "raw", {"a.csv": "1\n", "sub/b\\c.csv": "2\n"})
+    out = cli("add", "raw", cwd=ws.root)
+    assert_one_line_error(out, 2, "cannot add raw/sub/b\\c.csv", "backslash")
+    assert not (ws.root / "raw.strata").exists()
+    assert cache_objects(ws.root / ".strata" / "cache") == set()
+
+
+def test_add_refuses_a_tracked_path_with_a_newline_naming_it(
+    make_workspace: WorkspaceFactory, cli: Cli
+) -> None:
+    """The tracked path itself goes into its pointer and a .gitignore line, which hold no
+    newline."""
+    ws = make_workspace()
+    write(ws.root / "bad\nname.csv", "1\n")
+    out = cli("add", "bad\nname.csv", cwd=ws.root)
+    assert_one_line_error(out, 2, "bad\\nname.csv", "control character")
+    assert not (ws.root / "bad\nname.csv.strata").exists()
+    assert cache_objects(ws.root / ".strata" / "cache") == set()

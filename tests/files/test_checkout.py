@@ -239,3 +239,30 @@ def test_checkout_of_a_corrupt_listing_is_an_object_corrupt_error(
 
 def _pointer_hash(ws: Workspace, path: str) -> str:
     return str(tomllib.loads((ws.root / f"{path}.strata").read_text())["hash"])
+
+
+ODD_NAMES = {
+    "tab\there.csv": "1\n",
+    "line\nbreak.csv": "2\n",
+    "sub/bell\x07.csv": "3\n",
+    os.fsdecode(b"caf\xe9.csv"): "4\n",  # not UTF-8
+}
+
+
+def test_a_folder_with_tabs_and_newlines_in_names_comes_back(
+    make_workspace: WorkspaceFactory, cli: Cli, cache_type: str
+) -> None:
+    ws = make_workspace(cache_type=cache_type)
+    make_folder(ws.root / "odd", ODD_NAMES)
+    ws.add(["odd"])
+    commit_all(ws.root, "odd names")
+    assert ws.verify().ok
+    assert statuses(ws) == {"odd": "unchanged"}
+    shutil.rmtree(ws.root / "odd")
+    [result] = ws.checkout(["odd"])
+    assert result.written == len(ODD_NAMES)
+    assert file_hashes(ws.root / "odd") == _hashes(ODD_NAMES)
+    assert statuses(ws) == {"odd": "unchanged"}
+    write(ws.root / "odd" / "line\nbreak.csv", "unsaved\n")
+    out = cli("checkout", "odd", cwd=ws.root)
+    assert_one_line_error(out, UncommittedChangesError.exit_code, "odd/line\\nbreak.csv")

@@ -67,7 +67,6 @@ def _listing(rows: list[list[object]]) -> bytes:
         "a/./b",
         "a/",
         "bad\x00name",
-        "line\nbreak",
     ],
 )
 def test_a_stored_tree_with_an_unsafe_path_is_refused(path: str) -> None:
@@ -76,6 +75,16 @@ def test_a_stored_tree_with_an_unsafe_path_is_refused(path: str) -> None:
         Tree.from_bytes(data, what="data/raw")
     assert "data/raw" in info.value.message
     assert repr(path) in info.value.message
+
+
+@pytest.mark.parametrize(
+    "name", ["tab\there.csv", "line\nbreak.csv", "bell\x07.csv", "caf\udce9.csv"]
+)
+def test_a_tree_keeps_any_name_a_file_can_have(name: str) -> None:
+    """Tabs, newlines, other control characters and undecodable bytes (as os.fsdecode gives
+    them) all survive the listing's JSON."""
+    tree = Tree.build([TreeEntry(f"sub/{name}", "a" * 64, 1)])
+    assert Tree.from_bytes(tree.to_bytes(), what="data/raw") == tree
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from rich.markup import escape
 from strata.cli.output import console, handle_errors, human_size, print_json, progress_bar
 from strata.errors import ObjectCorruptError, UserInputError
 from strata.files import PathStatus
+from strata.paths import shown
 from strata.workspace import Workspace
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -165,7 +166,7 @@ def diff(
             else f"{human_size(e.old_size)} → {human_size(e.new_size)}"
         )
         colour = colours[e.change]
-        console.print(f"  [{colour}]{e.change:8}[/] {escape(e.path)}  ({sizes})")
+        console.print(f"  [{colour}]{e.change:8}[/] {escape(shown(e.path))}  ({sizes})")
 
 
 def gc(

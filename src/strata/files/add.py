@@ -10,10 +10,18 @@ from strata.errors import NotTrackedError, UserInputError
 from strata.files.context import FilesContext
 from strata.files.ignore import ignore_in_git
 from strata.files.pointer import POINTER_SUFFIX, Kind, Pointer, pointer_path_for, write_pointer
-from strata.files.scan import Progress, ScannedFile, scan_file, scan_folder
+from strata.files.scan import (
+    Listing,
+    Progress,
+    ScannedFile,
+    list_inside,
+    scan_file,
+    scan_folder,
+)
 from strata.objects.state import FileStat
 from strata.objects.store import Incoming, translate_os_error
 from strata.parallel import check_cancelled
+from strata.paths import shown, unsafe_reason
 
 # From this size a file is hashed while it is copied into the cache, not before.
 HASH_WHILE_COPYING_SIZE = 64 * 1024 * 1024
@@ -52,10 +60,17 @@ def check_addable(ctx: FilesContext, relpath: str) -> None:
     path = ctx.abspath(relpath)
     if relpath == ".":
         raise UserInputError("cannot track the whole workspace", hint="name a file or folder")
+    reason = unsafe_reason(relpath)
+    if reason is not None:
+        raise UserInputError(
+            f"cannot track {shown(relpath)}: {reason}",
+            hint="rename it; a tracked path is written into its pointer and .gitignore",
+        )
     if relpath.endswith(POINTER_SUFFIX):
         raise UserInputError(f"{relpath} is a pointer file", hint="name the data path instead")
     if path.is_symlink():
         raise UserInputError(f"{relpath} is a symlink", hint="track the file it points to")
+    ctx.check_inside(relpath, "add")
     if not path.exists():
         raise NotTrackedError(f"{relpath} does not exist", hint="check the path")
     parent = posixpath.dirname(relpath)
@@ -66,6 +81,17 @@ def check_addable(ctx: FilesContext, relpath: str) -> None:
                 hint=f"add the folder again with `strata add {parent}`",
             )
         parent = posixpath.dirname(parent)
+
+
+def _check_names(relpath: str, listing: Listing) -> None:
+    """Refuse, before anything is cached, a name the folder listing could not be read back
+    with; a tab or a newline is fine, a backslash is not."""
+    for rel, _, _ in listing:
+        reason = unsafe_reason(rel, any_name=True)
+        if reason is not None:
+            raise UserInputError(
+                f"cannot add {shown(relpath + '/' + rel)}: {reason}", hint="rename it"
+            )
 
 
 def _store_all(
@@ -82,7 +108,9 @@ def _store_all(
 def _add_one(ctx: FilesContext, relpath: str, progress: Progress) -> AddResult:
     path = ctx.abspath(relpath)
     if path.is_dir():
-        tree, scanned = scan_folder(ctx, path, progress)
+        listing = list_inside(ctx, relpath, "add", files_only=True)
+        _check_names(relpath, listing)
+        tree, scanned = scan_folder(ctx, path, progress, listing=listing)
         new, link = _store_all(ctx, scanned, relpath, folder=True)
         tree_hash = ctx.store.add_bytes(tree.to_bytes(), what=f"the listing of {relpath}")
         return AddResult(

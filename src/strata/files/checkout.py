@@ -9,6 +9,7 @@ either old or new, and running it again finishes the job.
 from __future__ import annotations
 
 import os
+import posixpath
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,10 +20,18 @@ from strata.files.context import FilesContext
 from strata.files.discover import Tracked, load_tree
 from strata.files.ignore import ignore_in_git
 from strata.files.pointer import write_pointer
-from strata.files.scan import TMP_MARK, Progress, scan_file, scan_folder, verify_objects
+from strata.files.scan import (
+    TMP_MARK,
+    Progress,
+    list_inside,
+    scan_file,
+    scan_folder,
+    verify_objects,
+)
 from strata.objects.state import FileStat
 from strata.objects.store import translate_os_error
 from strata.parallel import parallel_map
+from strata.paths import shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +67,14 @@ def _no_progress(_: int) -> None:
 def _unsaved_in(ctx: FilesContext, path: Path, rel: str) -> list[str]:
     """Files at ``path`` whose content the cache does not hold."""
     if path.is_dir():
-        _, scanned = scan_folder(ctx, path)
+        _, scanned = scan_folder(ctx, path, listing=list_inside(ctx, rel, "check out"))
         return [f"{rel}/{f.relpath}" for f in scanned if not ctx.store.exists(f.hash)]
     return [] if ctx.store.exists(scan_file(ctx, path).hash) else [rel]
 
 
 def _plan_file(ctx: FilesContext, tracked: Tracked) -> _Plan:
     plan, path = _Plan(tracked), ctx.abspath(tracked.path)
+    ctx.check_inside(tracked.path, "check out")
     if not ctx.store.exists(tracked.pointer.hash):
         plan.missing.append(tracked.pointer.hash)
     if path.is_dir() and not path.is_symlink():
@@ -84,11 +94,15 @@ def _plan_folder(ctx: FilesContext, tracked: Tracked) -> _Plan:
     plan, path = _Plan(tracked), ctx.abspath(tracked.path)
     what = f"the listing of {tracked.path}"
     tree = load_tree(ctx, tracked.pointer.hash, what)
+    ctx.check_inside(tracked.path, "check out")
+    for folder in sorted({posixpath.dirname(e.path) for e in tree.entries} - {""}):
+        ctx.check_inside(f"{tracked.path}/{folder}", "check out")
     plan.missing = ctx.store.missing(sorted({e.hash for e in tree.entries}))
     current: dict[str, str] = {}
     if path.is_dir():
         leftovers: list[Path] = []
-        _, scanned = scan_folder(ctx, path, leftovers=leftovers)
+        listing = list_inside(ctx, tracked.path, "check out", leftovers)
+        _, scanned = scan_folder(ctx, path, listing=listing)
         current = {f.relpath: f.hash for f in scanned}
         plan.removals.extend(leftovers)
     elif path.exists():
@@ -110,7 +124,7 @@ def _plan_folder(ctx: FilesContext, tracked: Tracked) -> _Plan:
 
 def _first(names: Sequence[str], width: int = 0) -> str:
     """'x' or 'x and 3 more', for a one-line message about many names."""
-    first = names[0][:width] if width else names[0]
+    first = names[0][:width] if width else shown(names[0])
     return f"{first} and {len(names) - 1} more" if len(names) > 1 else first
 
 

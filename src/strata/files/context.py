@@ -9,6 +9,7 @@ from pathlib import Path
 from strata.errors import PathOutsideWorkspaceError
 from strata.objects.state import StateCache
 from strata.objects.store import ObjectStore
+from strata.paths import escape_reason, shown
 from strata.scm import Git
 
 RESERVED_DIRS = frozenset({".git", ".strata"})
@@ -39,3 +40,13 @@ class FilesContext:
 
     def abspath(self, relpath: str) -> Path:
         return self.root / relpath
+
+    def check_inside(self, relpath: str, doing: str) -> None:
+        """Refuse ``relpath`` when a symlink on the way (its last component's included) leads
+        out of the workspace or into .git or .strata: Strata reads and writes only inside."""
+        reason = escape_reason(self.root, relpath, RESERVED_DIRS)
+        if reason is not None:
+            raise PathOutsideWorkspaceError(
+                f"cannot {doing} {shown(relpath)}: {shown(reason)}",
+                hint="remove that symlink or put a real folder or file in its place",
+            )

@@ -7,12 +7,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from strata.errors import StorageError
+from strata.errors import StorageError, UserInputError
 from strata.files.context import FilesContext
 from strata.objects.hashing import hash_bytes, hash_file
 from strata.objects.state import FileStat
 from strata.objects.tree import Tree, TreeEntry
 from strata.parallel import parallel_map
+from strata.paths import shown
 
 TMP_MARK = ".strata-tmp"
 # (path relative to the scanned folder, full path, stat) of every file found
@@ -32,16 +33,23 @@ class ScannedFile:
     hash: str
 
 
-def list_files(folder: Path, leftovers: list[Path] | None = None) -> Listing:
-    """Every regular file below ``folder`` with its stat; symlinks to files are followed.
+def list_files(
+    folder: Path, leftovers: list[Path] | None = None, links: list[str] | None = None
+) -> Listing:
+    """Every regular file below ``folder`` with its stat; symlinks to files are followed,
+    symlinked folders are not descended into.
 
-    Temp files of an interrupted checkout are skipped, and collected in ``leftovers``."""
+    Temp files of an interrupted checkout are skipped, and collected in ``leftovers``; every
+    symlink met (to a file, a folder or nothing) is collected in ``links``, so the caller can
+    check where it leads before anything is read."""
     found: Listing = []
     stack: list[tuple[str, str]] = [("", os.fspath(folder))]
     while stack:
         rel, path = stack.pop()
         for entry in os.scandir(path):
             child = f"{rel}/{entry.name}" if rel else entry.name
+            if links is not None and entry.is_symlink():
+                links.append(child)
             if entry.is_dir(follow_symlinks=False):
                 stack.append((child, entry.path))
             elif entry.name.endswith(TMP_MARK):
@@ -50,6 +58,35 @@ def list_files(folder: Path, leftovers: list[Path] | None = None) -> Listing:
             elif entry.is_file():
                 found.append((child, entry.path, FileStat.of(entry.stat())))
     return found
+
+
+def list_inside(
+    ctx: FilesContext,
+    relpath: str,
+    doing: str,
+    leftovers: list[Path] | None = None,
+    *,
+    files_only: bool = False,
+) -> Listing:
+    """The files below the workspace folder ``relpath``, refusing by name, before any file is
+    read, a symlink on the way or inside that leads out of the workspace.
+
+    With ``files_only`` (what ``add`` records), a symlink is followed only to a regular file
+    inside the workspace: one to a folder or to nothing is refused too, never skipped."""
+    ctx.check_inside(relpath, doing)
+    links: list[str] = []
+    items = _list(ctx.abspath(relpath), leftovers, links)
+    for link in links:
+        where = f"{relpath}/{link}"
+        ctx.check_inside(where, doing)
+        target = ctx.abspath(where)
+        if files_only and not target.is_file():
+            what = "a folder" if target.is_dir() else "nothing"
+            raise UserInputError(
+                f"cannot {doing} {shown(where)}: it is a symlink to {what}",
+                hint="Strata follows symlinks to files only: remove it, or put the files there",
+            )
+    return items
 
 
 def hash_many(
@@ -85,12 +122,14 @@ def _signature(items: Listing) -> str:
     """A digest of every file's (path, inode, mtime, size), in walk order: a different order
     only costs a full scan, never a wrong answer."""
     lines = [f"{rel}\0{st.inode}\0{st.mtime_ns}\0{st.size}" for rel, _, st in items]
-    return hash_bytes("\n".join(lines).encode())
+    return hash_bytes("\n".join(lines).encode("utf-8", "surrogateescape"))
 
 
-def _list(folder: Path, leftovers: list[Path] | None = None) -> Listing:
+def _list(
+    folder: Path, leftovers: list[Path] | None = None, links: list[str] | None = None
+) -> Listing:
     try:
-        return list_files(folder, leftovers)
+        return list_files(folder, leftovers, links)
     except OSError as exc:
         raise StorageError(f"cannot list {folder}: {exc.strerror}") from exc
 

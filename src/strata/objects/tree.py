@@ -15,8 +15,9 @@ from strata.errors import ObjectCorruptError
 from strata.objects.hashing import hash_bytes, is_hash
 from strata.paths import unsafe_reason
 
-# A relative path of plain components: no '.', '..', empty parts, backslash or control chars.
-_SAFE_ENTRY = re.compile(r"(?!\.\.?(?:/|$))[^/\\\x00-\x1f]+(?:/(?!\.\.?(?:/|$))[^/\\\x00-\x1f]+)*")
+# A relative path of plain components: no '.', '..', empty parts, backslash or NUL. Any other
+# character a file name can hold (a tab, a newline) is kept: JSON escapes it.
+_SAFE_ENTRY = re.compile(r"(?!\.\.?(?:/|$))[^/\\\x00]+(?:/(?!\.\.?(?:/|$))[^/\\\x00]+)*")
 _HASH = re.compile(r"[0-9a-f]{64}")
 
 
@@ -69,7 +70,7 @@ class Tree:
                 and entry.size >= 0
             ):
                 continue  # the common case, checked fast; the slow path explains the rest
-            reason = unsafe_reason(entry.path)
+            reason = unsafe_reason(entry.path, any_name=True)
             if reason or not is_hash(entry.hash) or entry.size < 0:
                 raise ObjectCorruptError(
                     f"directory listing for {what} names a bad entry {entry.path!r}"
