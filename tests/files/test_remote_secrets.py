@@ -3,6 +3,7 @@ committed config, and no listing or error prints it."""
 
 from __future__ import annotations
 
+import os
 import tomllib
 
 import pytest
@@ -85,3 +86,27 @@ def test_every_credential_like_setting_is_kept_local(
     ws.add_remote("blob", "az://container/strata")
     assert ws.modify_remote("blob", key, PASSWORD) == [f"remote.blob.{key}"]
     assert PASSWORD not in _committed(ws)
+
+
+def test_credentials_in_the_local_config_reach_the_remote(
+    make_workspace: WorkspaceFactory,
+    s3_endpoint: str,
+    s3_bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from s3_server import CREDENTIALS
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    ws = make_workspace()
+    write(ws.root / "model.bin", "weights")
+    ws.add(["model.bin"])
+    ws.add_remote("storage", f"s3://{s3_bucket}/store", default=True)
+    ws.modify_remote("storage", "endpoint_url", s3_endpoint)
+    ws.modify_remote("storage", "access_key_id", CREDENTIALS["AWS_ACCESS_KEY_ID"])
+    ws.modify_remote("storage", "secret_access_key", CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    assert "strata-test" not in _committed(ws)
+    pushed = ws.push()
+    assert (len(pushed.transferred), pushed.failed) == (1, ())

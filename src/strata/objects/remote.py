@@ -108,7 +108,21 @@ def is_repository_id(text: str) -> bool:
     return 8 <= len(text) <= 64 and all(c in "0123456789abcdef" for c in text)
 
 
-def _storage_options(options: Mapping[str, str]) -> dict[str, Any]:
+# Credential settings (kept in the local config) by the name each filesystem takes them under.
+_CREDENTIALS: dict[str, dict[str, str]] = {
+    "s3": {"access_key_id": "key", "secret_access_key": "secret", "session_token": "token"},
+    "az": {
+        "account_name": "account_name",
+        "account_key": "account_key",
+        "sas_token": "sas_token",
+        "connection_string": "connection_string",
+    },
+    "gs": {"credentials": "token"},
+}
+_CREDENTIALS.update(abfs=_CREDENTIALS["az"], gcs=_CREDENTIALS["gs"])
+
+
+def _storage_options(protocol: str, options: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "endpoint_url" in options:
         out["endpoint_url"] = options["endpoint_url"]
@@ -116,6 +130,9 @@ def _storage_options(options: Mapping[str, str]) -> dict[str, Any]:
         out["client_kwargs"] = {"region_name": options["region"]}
     if "profile" in options:
         out["profile"] = options["profile"]
+    for setting, name in _CREDENTIALS.get(protocol, {}).items():
+        if options.get(setting):
+            out[name] = options[setting]
     return out
 
 
@@ -172,7 +189,7 @@ class Remote:
         try:
             from fsspec.core import url_to_fs
 
-            fs, root = url_to_fs(self.url, **_storage_options(self.options))
+            fs, root = url_to_fs(self.url, **_storage_options(protocol, self.options))
         except ImportError as exc:
             extra = _EXTRAS.get(protocol, protocol)
             raise RemoteError(
