@@ -212,3 +212,84 @@ def test_a_malformed_config_file(root: Path, cli: Cli) -> None:
     out = cli("config", "set", "cache.type", "copy", cwd=root)
     assert_one_line_error(out, ConfigError.exit_code, "config.toml")
     assert snapshot(root) == before
+
+
+# -- credentials ------------------------------------------------------------------------------
+SECRET = "s3cr3t-Value"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("http://user:PW@host/store", "http://user:***@host/store"),
+        ("https://:tok@host", "https://:***@host"),
+        (
+            "remote 'web' (http://u:PW@h/x): cannot list: GET http://u:PW@h/x failed",
+            "remote 'web' (http://u:***@h/x): cannot list: GET http://u:***@h/x failed",
+        ),
+        ("az://c/p?sv=2024&sig=abc%2Bdef", "az://c/p?sv=2024&sig=***"),
+        ("http://host:8080/store", "http://host:8080/store"),
+        ("/srv/backup", "/srv/backup"),
+    ],
+)
+def test_redact_hides_the_password_of_every_url(text: str, shown: str) -> None:
+    from strata.config import redact
+
+    assert redact(text) == shown
+
+
+def test_list_and_get_show_credentials_as_stars(root: Path, cli: Cli) -> None:
+    set_value(root, "registry.webhooks.secret", SECRET, scope="local")
+    set_value(root, "registry.webhooks.url", "https://ci.example.com/hook", scope="local")
+    set_value(root, "metadata.url", f"postgresql://strata:{SECRET}@db/strata", scope="local")
+    human = cli("config", "list", cwd=root)
+    machine = cli("config", "list", "--json", cwd=root)
+    one = cli("config", "get", "registry.webhooks.secret", cwd=root)
+    for out in (human, machine, one):
+        assert out.code == 0, out.stderr
+        assert SECRET not in out.stdout + out.stderr
+    by_key = {row["key"]: row["value"] for row in machine.json()}  # type: ignore[union-attr]
+    assert by_key["registry.webhooks.secret"] == "***"
+    assert by_key["metadata.url"] == "postgresql://strata:***@db/strata"
+    assert by_key["registry.webhooks.url"] == "https://ci.example.com/hook"
+    assert one.stdout == "***\n"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("registry.webhooks.secret", SECRET),
+        ("remote.s3.secret_access_key", SECRET),
+        ("remote.web.url", f"http://user:{SECRET}@host/store"),
+    ],
+)
+def test_a_credential_never_goes_to_the_committed_file(
+    root: Path, cli: Cli, key: str, value: str
+) -> None:
+    out = cli("config", "set", key, value, cwd=root)
+    assert out.code == 0, out.stderr
+    assert SECRET not in (root / ".strata" / "config.toml").read_text()
+    assert SECRET in (root / ".strata" / "config.local.toml").read_text()
+    assert f"warning: {key} holds a credential" in out.stderr
+    assert "config.local.toml" in out.stderr
+    assert Config.load(root, {}).get(key) == value
+
+
+def test_credentials_already_committed_move_to_the_local_file(root: Path, cli: Cli) -> None:
+    committed = root / ".strata" / "config.toml"
+    committed.write_text(
+        f'[core]\ngit = "true"\n\n[registry.webhooks]\nurl = "https://h/x"\nsecret = "{SECRET}"\n'
+    )
+    out = cli("config", "set", "cache.jobs", "2", cwd=root)
+    assert out.code == 0, out.stderr
+    assert "warning: registry.webhooks.secret holds a credential" in out.stderr
+    assert SECRET not in committed.read_text()
+    assert _project(root)["registry"] == {"webhooks": {"url": "https://h/x"}}
+    assert _local(root) == {"registry": {"webhooks": {"secret": SECRET}}}
+    assert Config.load(root, {}).get("cache.jobs") == "2"
+
+
+def test_a_bad_url_is_refused_without_its_password(root: Path, cli: Cli) -> None:
+    out = cli("config", "set", "lineage.openlineage.url", f"ftp://u:{SECRET}@h/", cwd=root)
+    line = assert_one_line_error(out, ConfigError.exit_code, "lineage.openlineage.url")
+    assert SECRET not in line

@@ -8,6 +8,7 @@ variables ``STRATA_<SECTION>_<KEY>`` (e.g. ``STRATA_METADATA_URL``).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,60 @@ LOCAL_CONFIG_FILE = "config.local.toml"
 LinkType = Literal["reflink", "hardlink", "copy"]
 LINK_TYPES: tuple[LinkType, ...] = ("reflink", "hardlink", "copy")
 Scope = Literal["project", "local"]
+
+# Credentials: the keys that hold one (by their last part), and the password part of a URL.
+# They live in the git-ignored local file only, and are shown as ``***``.
+REDACTED = "***"
+SECRET_KEYS = frozenset(
+    {
+        "secret",
+        "password",
+        "token",
+        "session_token",
+        "access_key_id",
+        "secret_access_key",
+        "account_key",
+        "sas_token",
+        "connection_string",
+        "client_secret",
+        "credentials",
+    }
+)
+_SECRET_SUFFIXES = ("_secret", "_password", "_token", "_key")
+# The userinfo part exactly as SQLAlchemy's URL parser reads it: password up to the first '@'.
+_USERINFO_PASSWORD = re.compile(r"^(?P<head>[\w+]+://[^:/]*:)[^@]*@")
+# The same in a URL inside a longer text (an error message): up to the first '@' or space.
+_INNER_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][\w+.-]*://[^:/@\s]*:)[^@\s]*@")
+_QUERY_PASSWORD = re.compile(
+    r"(?i)(?P<key>[?&](?:password|secret|token|access_token|sig|x-amz-signature"
+    r"|x-amz-security-token)=)[^&#\s]*"
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***`` (works on URLs that
+    do not parse, and on messages that quote a URL, too)."""
+    text = _USERINFO_PASSWORD.sub(rf"\g<head>{REDACTED}@", text, count=1)
+    text = _INNER_PASSWORD.sub(rf"\g<head>{REDACTED}@", text)
+    return _QUERY_PASSWORD.sub(rf"\g<key>{REDACTED}", text)
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether config key ``key`` (e.g. ``remote.s3.secret_access_key``) names a credential."""
+    leaf = key.rsplit(".", 1)[-1].lower()
+    return leaf in SECRET_KEYS or leaf.endswith(_SECRET_SUFFIXES)
+
+
+def holds_secret(key: str, value: str) -> bool:
+    """Whether this setting holds a credential: a secret key, or a URL with a password."""
+    return is_secret_key(key) or redact(value) != value
+
+
+def shown(key: str, value: str) -> str:
+    """``value`` of ``key`` as it may be printed, logged or put in an error."""
+    if is_secret_key(key):
+        return REDACTED if value else value
+    return redact(value)
 
 
 def _link_types(value: str) -> str:
@@ -273,22 +328,40 @@ class Config:
         return url or f"sqlite:///{self.root / STRATA_DIR / 'strata.db'}"
 
 
-def set_value(root: Path, key: str, value: str, *, scope: Scope = "project") -> None:
-    """Validate and write one key into the project or local config file."""
+def _path(root: Path, scope: Scope) -> Path:
+    return root / STRATA_DIR / (CONFIG_FILE if scope == "project" else LOCAL_CONFIG_FILE)
+
+
+def set_value(root: Path, key: str, value: str, *, scope: Scope = "project") -> list[str]:
+    """Validate and write one key into the project or local config file.
+
+    A credential never goes into the committed project file: written there, it goes to the
+    local file instead, and so does any credential the project file already holds. Returns
+    the keys moved to the local file that way, for the caller to warn about.
+    """
     option = check_key(key)
     try:
         checked = option.check(value) if option else value
     except ConfigError as exc:
-        raise ConfigError(f"{key}: {exc.message}", hint=exc.hint) from None
-    path = root / STRATA_DIR / (CONFIG_FILE if scope == "project" else LOCAL_CONFIG_FILE)
-    flat = read_toml(path)
-    flat[key] = checked
-    write_toml(path, flat)
+        raise ConfigError(f"{key}: {redact(exc.message)}", hint=exc.hint) from None
+    if scope == "local":
+        flat = read_toml(_path(root, "local"))
+        flat[key] = checked
+        write_toml(_path(root, "local"), flat)
+        return []
+    project = read_toml(_path(root, "project"))
+    project[key] = checked
+    moved = {k: v for k, v in project.items() if holds_secret(k, v)}
+    if moved:
+        local = read_toml(_path(root, "local"))
+        write_toml(_path(root, "local"), {**local, **moved})  # first: a crash loses nothing
+    write_toml(_path(root, "project"), {k: v for k, v in project.items() if k not in moved})
+    return sorted(moved)
 
 
 def unset_value(root: Path, key: str, *, scope: Scope = "project") -> None:
     check_key(key)
-    path = root / STRATA_DIR / (CONFIG_FILE if scope == "project" else LOCAL_CONFIG_FILE)
+    path = _path(root, scope)
     flat = read_toml(path)
     if key not in flat:
         raise ConfigError(f"config key {key!r} is not set in the {scope} file")
@@ -298,7 +371,7 @@ def unset_value(root: Path, key: str, *, scope: Scope = "project") -> None:
 
 def remove_section(root: Path, prefix: str, *, scope: Scope = "project") -> bool:
     """Remove every key under ``prefix.`` from one config file; False when there was none."""
-    path = root / STRATA_DIR / (CONFIG_FILE if scope == "project" else LOCAL_CONFIG_FILE)
+    path = _path(root, scope)
     flat = read_toml(path)
     kept = {k: v for k, v in flat.items() if not k.startswith(prefix + ".")}
     if len(kept) == len(flat):

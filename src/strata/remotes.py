@@ -33,17 +33,20 @@ def _no_progress(_: int) -> None:
 
 
 # -- configuring ------------------------------------------------------------------------------
-def add_remote(ws: Workspace, name: str, url: str, *, default: bool = False) -> None:
+def add_remote(ws: Workspace, name: str, url: str, *, default: bool = False) -> list[str]:
+    """Record a remote; a URL with a password goes to the local config file (the keys moved
+    there are returned)."""
     if not _REMOTE_NAME.fullmatch(name):
         raise UserInputError(f"bad remote name {name!r}", hint="use letters, digits, '-' and '_'")
     if name in remotes(ws):
         raise UserInputError(
             f"remote {name!r} exists already", hint="use `strata remote modify` to change it"
         )
-    set_value(ws.root, f"remote.{name}.url", url)
+    moved = set_value(ws.root, f"remote.{name}.url", url)
     if default:
-        set_value(ws.root, "core.remote", name)
+        moved += set_value(ws.root, "core.remote", name)
     ws.config = Config.load(ws.root)
+    return sorted(set(moved))
 
 
 def remotes(ws: Workspace) -> dict[str, dict[str, str]]:
@@ -64,10 +67,15 @@ def remove_remote(ws: Workspace, name: str) -> None:
     ws.config = Config.load(ws.root)
 
 
-def modify_remote(ws: Workspace, name: str, key: str, value: str, *, local: bool = False) -> None:
+def modify_remote(
+    ws: Workspace, name: str, key: str, value: str, *, local: bool = False
+) -> list[str]:
+    """Change one setting; credentials go to the local config file whatever ``local`` says
+    (the keys moved there are returned)."""
     _settings(ws, name)
-    set_value(ws.root, f"remote.{name}.{key}", value, scope="local" if local else "project")
+    moved = set_value(ws.root, f"remote.{name}.{key}", value, scope="local" if local else "project")
     ws.config = Config.load(ws.root)
+    return moved
 
 
 def _settings(ws: Workspace, name: str) -> dict[str, str]:
@@ -167,13 +175,15 @@ def remote_status(
 def verify_remote(
     ws: Workspace, *, remote: str | None = None, jobs: int = 4, progress: Progress = _no_progress
 ) -> VerifyResult:
+    """Re-hash every object on the remote; each bad one is named by the path that uses it."""
     from strata.files.transfer import verify_remote
-    from strata.files.verify import Problem
+    from strata.files.verify import NOT_NEEDED, Problem, owners
 
     source = open_remote(ws, remote)
     checked, failed = verify_remote(source, jobs=jobs, progress=progress)
-    where = f"on remote {source.name!r}"
-    return VerifyResult(checked, tuple(Problem(f.name, where, f.kind) for f in failed))
+    needed = owners(ws.files)
+    problems = (Problem(f.name, needed.get(f.name, NOT_NEEDED), f.kind) for f in failed)
+    return VerifyResult(checked, tuple(problems))
 
 
 def gc_cloud(

@@ -496,9 +496,9 @@ class Workspace:
         return artifacts + profiles
 
     # -- remotes (strata.remotes does the work) ---------------------------------------------
-    def add_remote(self, name: str, url: str, *, default: bool = False) -> None:
-        """Record a remote in the committed config; credentials never go there."""
-        remotes.add_remote(self, name, url, default=default)
+    def add_remote(self, name: str, url: str, *, default: bool = False) -> list[str]:
+        """Record a remote; credentials go to the local config (returns the keys put there)."""
+        return remotes.add_remote(self, name, url, default=default)
 
     def remotes(self) -> dict[str, dict[str, str]]:
         """Every remote: name → its settings (url, endpoint_url, …)."""
@@ -507,9 +507,9 @@ class Workspace:
     def remove_remote(self, name: str) -> None:
         remotes.remove_remote(self, name)
 
-    def modify_remote(self, name: str, key: str, value: str, *, local: bool = False) -> None:
-        """Change one setting; ``local`` keeps it in the git-ignored file (for secrets)."""
-        remotes.modify_remote(self, name, key, value, local=local)
+    def modify_remote(self, name: str, key: str, value: str, *, local: bool = False) -> list[str]:
+        """Change one setting; credentials always go to the local config (as with ``local``)."""
+        return remotes.modify_remote(self, name, key, value, local=local)
 
     def remote(self, name: str | None = None) -> Remote:
         """The named remote, or the default one (``core.remote``, or the only one)."""

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from strata.cli.output import console, handle_errors, print_json
-from strata.config import set_value, unset_value
+from strata.cli.output import console, err_console, handle_errors, print_json
+from strata.config import LOCAL_CONFIG_FILE, STRATA_DIR, set_value, shown, unset_value
 from strata.workspace import Workspace
 
 app = typer.Typer(
@@ -22,11 +22,22 @@ LocalOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
+def warn_moved(keys: list[str]) -> None:
+    """Say which credentials went to the git-ignored local file instead of the committed one."""
+    for key in keys:
+        err_console.print(
+            f"warning: {key} holds a credential: kept in {STRATA_DIR}/{LOCAL_CONFIG_FILE} "
+            "(git-ignored), not in the committed config",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
 @app.command("get")
 @handle_errors
 def get(key: str, json_out: JsonOpt = False) -> None:
-    """Print one value. Example: strata config get cache.type"""
-    value = Workspace().config.get(key)
+    """Print one value (credentials as ***). Example: strata config get cache.type"""
+    value = shown(key, Workspace().config.get(key))
     if json_out:
         print_json({"key": key, "value": value})
     else:
@@ -36,9 +47,12 @@ def get(key: str, json_out: JsonOpt = False) -> None:
 @app.command("set")
 @handle_errors
 def set_(key: str, value: str, local: LocalOpt = False) -> None:
-    """Set one value. Example: strata config set cache.type hardlink,copy"""
+    """Set one value; credentials always go to the local file.
+
+    Example: strata config set cache.type hardlink,copy
+    """
     ws = Workspace()
-    set_value(ws.root, key, value, scope="local" if local else "project")
+    warn_moved(set_value(ws.root, key, value, scope="local" if local else "project"))
 
 
 @app.command("unset")
@@ -52,10 +66,13 @@ def unset(key: str, local: LocalOpt = False) -> None:
 @app.command("list")
 @handle_errors
 def list_(json_out: JsonOpt = False) -> None:
-    """Every value and where it comes from. Example: strata config list --json"""
+    """Every value and where it comes from (credentials as ***).
+
+    Example: strata config list --json
+    """
     config = Workspace().config
     rows = [
-        {"key": k, "value": v, "source": config.sources.get(k, "")}
+        {"key": k, "value": shown(k, v), "source": config.sources.get(k, "")}
         for k, v in sorted(config.values.items())
     ]
     if json_out:

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from strata.config import redact
 from strata.errors import StrataError
 from strata.parallel import request_cancel, reset_cancel
 
@@ -38,7 +39,8 @@ def print_json(data: Any) -> None:
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
+    """Print one error line (any URL's password redacted) and give the exit to raise."""
+    err_console.print(f"[bold red]error:[/] {escape(redact(message))}", markup=True, soft_wrap=True)
     return typer.Exit(code)
 
 

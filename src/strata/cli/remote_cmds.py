@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
+from strata.cli.config_cmds import warn_moved
 from strata.cli.output import console, handle_errors, human_size, print_json, progress_bar
+from strata.config import shown
 from strata.errors import RemoteError
 from strata.objects.remote import TransferResult
 from strata.workspace import Workspace
@@ -37,7 +39,7 @@ def add(
     default: Annotated[bool, typer.Option("--default", help="Use it by default.")] = False,
 ) -> None:
     """Add a remote. Example: strata remote add backup /mnt/backup/strata --default"""
-    Workspace().add_remote(name, url, default=default)
+    warn_moved(Workspace().add_remote(name, url, default=default))
 
 
 @app.command("list")
@@ -47,7 +49,11 @@ def list_(json_out: JsonOpt = False) -> None:
     ws = Workspace()
     default = ws.config.get("core.remote")
     rows = [
-        {"name": name, "default": name == default, **settings}
+        {
+            "name": name,
+            "default": name == default,
+            **{k: shown(f"remote.{name}.{k}", v) for k, v in settings.items()},
+        }
         for name, settings in ws.remotes().items()
     ]
     if json_out:
@@ -75,11 +81,12 @@ def modify(
         bool, typer.Option("--local", help="Keep it in the git-ignored config (secrets).")
     ] = False,
 ) -> None:
-    """Change a setting (url, endpoint_url, region, profile).
+    """Change a setting (url, endpoint_url, region, profile); credentials always go to the
+    git-ignored config.
 
     Example: strata remote modify storage endpoint_url http://127.0.0.1:9000
     """
-    Workspace().modify_remote(name, key, value, local=local)
+    warn_moved(Workspace().modify_remote(name, key, value, local=local))
 
 
 def _report(
@@ -93,7 +100,7 @@ def _report(
             f"{result.present} already there"
         )
         for failure in result.failed:
-            console.print(f"  [red]failed[/] {failure.name[:12]}: {escape(failure.reason)}")
+            console.print(f"  [red]failed[/] {escape(failure.what)}: {escape(failure.reason)}")
     if result.failed:
         raise typer.Exit(RemoteError.exit_code)
 

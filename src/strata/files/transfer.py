@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from strata.errors import DiskFullError, ObjectCorruptError, ObjectMissingError, StorageError
 from strata.files.context import FilesContext
@@ -113,21 +113,29 @@ def fetch(
             failed += lost
         return done, failed
 
-    pointed = {t.pointer.hash for t in tracked}
+    owners = {t.pointer.hash: t.path for t in reversed(tracked)}  # the first one wins
+    pointed = set(owners)
     firsts = sorted(n for n in pointed if not ctx.store.exists(n))
     done, failed = get_all(firsts)
-    listed: set[str] = set()
+    listed: dict[str, str] = {}
     for t in tracked:
         if t.pointer.kind == "directory" and ctx.store.exists(t.pointer.hash):
             what = f"the listing of {t.path}"
             tree = load_tree(ctx, t.pointer.hash, what)
-            listed.update(e.hash for e in tree.entries)
+            for e in tree.entries:
+                listed.setdefault(e.hash, f"{t.path}/{e.path}")
     seconds = sorted(n for n in listed if not ctx.store.exists(n))
     more_done, more_failed = get_all(seconds)
     all_done = tuple(done + more_done)
-    present = len((pointed | listed) - set(firsts) - set(seconds))
+    present = len((pointed | set(listed)) - set(firsts) - set(seconds))
     size = sum(ctx.store.size(n) for n in all_done)
-    return TransferResult(all_done, present, tuple(failed + more_failed), size)
+    named = with_paths(failed + more_failed, {**listed, **owners})
+    return TransferResult(all_done, present, named, size)
+
+
+def with_paths(failed: Sequence[Failure], owners: Mapping[str, str]) -> tuple[Failure, ...]:
+    """``failed``, each naming the tracked path that uses its object, where one does."""
+    return tuple(replace(f, path=owners.get(f.name, f.path)) for f in failed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,12 +42,14 @@ def _no_progress(_: int) -> None:
     return None
 
 
-def _owners(ctx: FilesContext) -> tuple[dict[str, str], list[Problem]]:
+NOT_NEEDED = "(not needed by any pointer)"
+
+
+def owners(ctx: FilesContext) -> dict[str, str]:
     """Object → the tracked path that needs it, for the working tree's pointers."""
-    owners: dict[str, str] = {}
-    problems: list[Problem] = []
+    found: dict[str, str] = {}
     for t in tracked_in_tree(ctx):
-        owners.setdefault(t.pointer.hash, t.path)
+        found.setdefault(t.pointer.hash, t.path)
         if t.pointer.kind != "directory":
             continue
         what = f"the listing of {t.path}"
@@ -56,12 +58,13 @@ def _owners(ctx: FilesContext) -> tuple[dict[str, str], list[Problem]]:
         except (ObjectMissingError, ObjectCorruptError):
             continue  # reported below as missing or corrupt
         for entry in tree.entries:
-            owners.setdefault(entry.hash, f"{t.path}/{entry.path}")
-    return owners, problems
+            found.setdefault(entry.hash, f"{t.path}/{entry.path}")
+    return found
 
 
 def verify(ctx: FilesContext, progress: Progress = _no_progress) -> VerifyResult:
-    owners, problems = _owners(ctx)
+    needed = owners(ctx)
+    problems: list[Problem] = []
     names = list(ctx.store.names())
 
     def check(name: str) -> bool:
@@ -72,11 +75,9 @@ def verify(ctx: FilesContext, progress: Progress = _no_progress) -> VerifyResult
     intact = parallel_map(check, names, ctx.jobs)
     for name, good in zip(names, intact, strict=True):
         if not good:
-            problems.append(
-                Problem(name, owners.get(name, "(not needed by any pointer)"), "corrupt")
-            )
+            problems.append(Problem(name, needed.get(name, NOT_NEEDED), "corrupt"))
     present = set(names)
-    for name, path in sorted(owners.items(), key=lambda item: item[1]):
+    for name, path in sorted(needed.items(), key=lambda item: item[1]):
         if name not in present:
             problems.append(Problem(name, path, "missing"))
     return VerifyResult(len(names), tuple(problems))

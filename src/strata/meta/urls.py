@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
+from strata.config import redact
 from strata.errors import MetadataError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
 URL_HINT = "write it as sqlite:///ABS/PATH/strata.db or postgresql://USER@HOST:PORT/DBNAME"
-# The userinfo part exactly as SQLAlchemy's URL parser reads it: password up to the first '@'.
-_USERINFO_PASSWORD = re.compile(r"^(?P<head>[\w+]+://[^:/]*:)[^@]*@")
-_QUERY_PASSWORD = re.compile(r"(?i)(?P<key>[?&]password=)[^&]*")
-
-
-def redact(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (works on URLs that do not parse, too)."""
-    url = _USERINFO_PASSWORD.sub(r"\g<head>***@", url, count=1)
-    return _QUERY_PASSWORD.sub(r"\g<key>***", url)
+__all__ = ["URL_HINT", "parse", "redact"]
 
 
 def parse(url: str) -> URL:

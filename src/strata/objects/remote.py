@@ -23,7 +23,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from strata.errors import ObjectCorruptError, ObjectMissingError, RemoteError, StrataError
+from strata.config import REDACTED, is_secret_key, redact
+from strata.errors import (
+    DiskFullError,
+    ObjectCorruptError,
+    ObjectMissingError,
+    RemoteError,
+    StorageError,
+    StrataError,
+)
 from strata.objects.chunks import DEFAULT_THRESHOLD, Chunk, Manifest, split
 from strata.objects.hashing import hash_bytes, is_hash
 
@@ -45,14 +53,21 @@ FailureKind = Literal["missing", "corrupt", "unreadable"]
 @dataclass(frozen=True, slots=True)
 class Failure:
     """One object that did not move or check out: ``missing`` (not there), ``corrupt`` (its
-    bytes do not match its name) or ``unreadable`` (the network, credentials or disk failed)."""
+    bytes do not match its name) or ``unreadable`` (the network, credentials or disk failed);
+    ``path`` is the tracked path that uses it, where known."""
 
     name: str
     reason: str
     kind: FailureKind = "unreadable"
+    path: str | None = None
 
-    def to_dict(self) -> dict[str, str]:
-        return {"hash": self.name, "kind": self.kind, "reason": self.reason}
+    def to_dict(self) -> dict[str, str | None]:
+        return {"hash": self.name, "path": self.path, "kind": self.kind, "reason": self.reason}
+
+    @property
+    def what(self) -> str:
+        """The object as a person names it: its path when known, else its hash."""
+        return f"{self.path} ({self.name[:12]})" if self.path else self.name[:12]
 
 
 @dataclass(frozen=True)
@@ -93,7 +108,21 @@ def is_repository_id(text: str) -> bool:
     return 8 <= len(text) <= 64 and all(c in "0123456789abcdef" for c in text)
 
 
-def _storage_options(options: Mapping[str, str]) -> dict[str, Any]:
+# Credential settings (kept in the local config) by the name each filesystem takes them under.
+_CREDENTIALS: dict[str, dict[str, str]] = {
+    "s3": {"access_key_id": "key", "secret_access_key": "secret", "session_token": "token"},
+    "az": {
+        "account_name": "account_name",
+        "account_key": "account_key",
+        "sas_token": "sas_token",
+        "connection_string": "connection_string",
+    },
+    "gs": {"credentials": "token"},
+}
+_CREDENTIALS.update(abfs=_CREDENTIALS["az"], gcs=_CREDENTIALS["gs"])
+
+
+def _storage_options(protocol: str, options: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "endpoint_url" in options:
         out["endpoint_url"] = options["endpoint_url"]
@@ -101,6 +130,9 @@ def _storage_options(options: Mapping[str, str]) -> dict[str, Any]:
         out["client_kwargs"] = {"region_name": options["region"]}
     if "profile" in options:
         out["profile"] = options["profile"]
+    for setting, name in _CREDENTIALS.get(protocol, {}).items():
+        if options.get(setting):
+            out[name] = options[setting]
     return out
 
 
@@ -111,8 +143,17 @@ class Remote:
         self.options = dict(options or {})
         self._chunked: set[str] = set()  # objects stored as chunks, learnt from names()
 
-    def _fail(self, exc: BaseException, doing: str) -> RemoteError:
-        reason = str(exc) or type(exc).__name__
+    def _fail(self, exc: BaseException, doing: str) -> StorageError:
+        """The error for ``exc``, met while doing ``doing``; passwords never appear in it."""
+        where = f"remote {self.name!r} ({redact(self.url)})"
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return DiskFullError(
+                f"{where}: cannot {doing}: no space left on the remote",
+                hint="free space on the remote (or raise its quota), then run the command again",
+            )
+        reason = redact(str(exc) or type(exc).__name__)
+        for secret in self._secrets():
+            reason = reason.replace(secret, REDACTED)  # quoted by a library in its own way
         if isinstance(exc, PermissionError):
             hint = "check the credentials (environment or .strata/config.local.toml)"
         elif isinstance(exc, FileNotFoundError):
@@ -120,9 +161,18 @@ class Remote:
         else:
             hint = "check the URL, the endpoint and the network"
         first_line = reason.splitlines()[0] if reason.splitlines() else reason
-        return RemoteError(
-            f"remote {self.name!r} ({self.url}): cannot {doing}: {first_line}", hint=hint
-        )
+        return RemoteError(f"{where}: cannot {doing}: {first_line}", hint=hint)
+
+    def _secrets(self) -> list[str]:
+        """The credentials this remote holds: its URL's password and secret settings."""
+        from urllib.parse import urlsplit
+
+        try:
+            found = [urlsplit(self.url).password or ""]
+        except ValueError:
+            found = []
+        found += [v for k, v in self.options.items() if is_secret_key(k)]
+        return [s for s in found if s]
 
     @property
     def fs(self) -> AbstractFileSystem:
@@ -139,7 +189,7 @@ class Remote:
         try:
             from fsspec.core import url_to_fs
 
-            fs, root = url_to_fs(self.url, **_storage_options(self.options))
+            fs, root = url_to_fs(self.url, **_storage_options(protocol, self.options))
         except ImportError as exc:
             extra = _EXTRAS.get(protocol, protocol)
             raise RemoteError(
