@@ -7,7 +7,7 @@ pytest puts it on ``sys.path`` because ``tests/conftest.py`` lives there.
     def test_add(make_workspace):
         ws = make_workspace(git=True, cache_type="copy")
         write(ws.root / "data.csv", b"a,b\\n")
-        ws.add(["data.csv"])
+        ws.files.add(["data.csv"])
 """
 
 from __future__ import annotations
@@ -270,4 +270,4 @@ def assert_one_line_error(outcome: Outcome, code: int, *fragments: str) -> str:
 
 def statuses(ws: Workspace, paths: Sequence[str] = ()) -> dict[str, str]:
     """tracked path → its state (unchanged, modified, missing)."""
-    return {s.path: s.state for s in ws.status(list(paths))}
+    return {s.path: s.state for s in ws.files.status(list(paths))}

@@ -138,7 +138,7 @@ def test_the_layers_reach_the_workspace(root: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("STRATA_CACHE_DIR", str(root.parent / "shared-cache"))
     write(root / "data.csv", "1\n")
     with Workspace(root) as ws:
-        ws.add(["data.csv"])
+        ws.files.add(["data.csv"])
     assert any((root.parent / "shared-cache").rglob("*"))
     assert not (root / ".strata" / "cache").exists()
 

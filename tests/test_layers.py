@@ -14,7 +14,7 @@ SRC = Path(strata.__file__).parent
 # Each layer may import itself and the layers after it in this list, never the ones before.
 LAYERS: list[tuple[str, ...]] = [
     ("strata.cli", "strata.server"),
-    ("strata.workspace", "strata.remotes", "strata.repro"),
+    ("strata.workspace",),
     ("strata.recovery",),
     (
         "strata.files",

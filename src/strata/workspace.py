@@ -1,78 +1,47 @@
 """The Python API: one Strata project — its config, cache, metadata database and git.
 
-ws = Workspace(".")
-ws.add(["data/raw"])
-ws.status()
-ws.checkout(rev="HEAD~1")
+The Workspace is the composition root: it opens the config, the database and the stores, and
+builds each capability with the collaborators it needs. The work is theirs:
+
+    ws = Workspace(".")
+    ws.files.add(["data/raw"])                 # files/      tracked files and folders
+    ws.remotes.push()                          # files/      remotes, push, pull, imports
+    ws.tables.open("deliveries").at(47)        # tables/     Delta and Iceberg tables
+    ws.models.register("clf", "model.skops")   # models/     the registry
+    ws.lineage.provenance("model:clf@3")       # lineage/    runs, lineage, provenance
+    ws.pipelines.repro()                       # pipelines/  strata.yaml stages
+    ws.recovery.roll_back(parse_ref("model:clf"))   # recovery/  rollback, releases
 """
 
 from __future__ import annotations
 
 import os
-import posixpath
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from strata import remotes
-from strata.activity import Activity, NoActivity
-from strata.config import (
-    STRATA_DIR,
-    Config,
-    LinkType,
-    set_value,
-)
-from strata.errors import (
-    GitError,
-    NotAWorkspaceError,
-    RevisionNotFoundError,
-    UserInputError,
-    WorkspaceError,
-)
-from strata.files import (
-    POINTER_SUFFIX,
-    AddResult,
-    CheckoutResult,
-    DiffEntry,
-    FilesContext,
-    GcResult,
-    PathStatus,
-    Pointer,
-    Tracked,
-    VerifyResult,
-    add_paths,
-    checkout,
-    tracked_at,
-    tracked_in_tree,
-)
-from strata.files import diff as file_diff
-from strata.files import gc as file_gc
-from strata.files import status as file_status
-from strata.files import verify as file_verify
+from strata.activity import Activity, CurrentActivity, NoActivity
+from strata.config import STRATA_DIR, Config, LinkType, set_value
+from strata.errors import GitError, NotAWorkspaceError, WorkspaceError
+from strata.files import POINTER_SUFFIX, FilesContext, Pointer, Tracked
+from strata.files.service import Files, StrPath
 from strata.objects import ObjectStore, StateCache
 from strata.scm import Git
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from strata.files.gc import CloudGcResult
-    from strata.files.imports import ImportResult
-    from strata.files.transfer import RemoteState
+    from strata.files.remotes import Remotes
     from strata.guard.check import Guard
     from strata.guard.references import ReferenceProfiles
     from strata.lineage import Lineage, Run
-    from strata.meta import FileVersion, MetadataDB
+    from strata.meta import MetadataDB
     from strata.models import Registry
-    from strata.objects.remote import Remote, TransferResult
+    from strata.pipelines.service import Pipelines
     from strata.recovery import Recovery
-    from strata.refs import Ref
-    from strata.repro import ReproResult
     from strata.tables import Table, TableCatalog
-
-Progress = Callable[[int], None]
-StrPath = str | os.PathLike[str]
 
 _STRATA_GITIGNORE = (
     "/cache\n/tmp\n/strata.db*\n/state.db*\n/config.local.toml\n/openlineage*.jsonl\n"
@@ -153,9 +122,47 @@ class Workspace:
         return StateCache(self.root / STRATA_DIR / "state.db")
 
     @cached_property
-    def files(self) -> FilesContext:
+    def files(self) -> Files:
+        """Tracked files and folders: add, status, checkout, diff, gc, verify."""
         jobs = self.config.get_int("cache.jobs")
-        return FilesContext(self.root, self.store, self.state, self.git, jobs)
+        context = FilesContext(self.root, self.store, self.state, self.git, jobs)
+        activity = CurrentActivity(lambda: self.activity)
+        return Files(context, lambda: self.db, activity, also_keep=lambda: self._kept_objects())
+
+    @cached_property
+    def remotes(self) -> Remotes:
+        """Remotes: their settings, push, fetch, pull, ``gc --cloud``, imports."""
+        from strata.files.remotes import Remotes
+
+        def reload_config() -> None:
+            self.config = Config.load(self.root)
+
+        return Remotes(
+            self.files,
+            lambda: self.config,
+            reload_config,
+            registered=lambda: self._registered_objects(),
+            also_keep=lambda: self._kept_objects(),
+        )
+
+    def _kept_objects(self) -> list[str]:
+        """Objects gc keeps besides what pointers need, locally and on remotes alike: the
+        registry's artifacts and the reference profiles kept with them."""
+        return self.models.artifact_objects() + self.references.objects()
+
+    def _registered_objects(self) -> list[Tracked]:
+        """Registered model artifacts and reference profiles as pointers that push and fetch
+        understand (they travel with a whole-workspace push, fetch or pull)."""
+        artifacts = [
+            Tracked(f"{a.name}{POINTER_SUFFIX}", Pointer(a.name, a.kind, a.hash, a.size, a.files))
+            for a in self.models.artifacts()
+        ]
+        profiles = [  # fetch brings them as it brings artifacts; push sends what is cached
+            Tracked(f"{name}{POINTER_SUFFIX}", Pointer(name, "file", digest, 0, 1))
+            for digest in self.references.objects()
+            for name in [f"reference-profile-{digest[:12]}"]
+        ]
+        return artifacts + profiles
 
     @cached_property
     def db(self) -> MetadataDB:
@@ -187,7 +194,7 @@ class Workspace:
         from strata.recovery import links
 
         resolver = links.LineageResolver(
-            file_hash=lambda ref: self._tracked_for_ref(ref, None).pointer.hash,
+            file_hash=lambda ref: self.files.tracked_for_ref(ref).pointer.hash,
             tables=lambda: self.tables,
             registry=lambda: self.models,
         )
@@ -250,13 +257,30 @@ class Workspace:
 
         return read_file(Path(source))
 
-    def repro(
-        self, targets: Sequence[str] = (), *, force: bool = False, dry_run: bool = False
-    ) -> ReproResult:
-        """Run the stages of ``strata.yaml`` whose inputs changed, each as a recorded run."""
-        from strata.repro import reproduce
+    @cached_property
+    def pipelines(self) -> Pipelines:
+        """``strata.yaml`` stages run as recorded runs when their inputs changed; metrics,
+        params and plots across revisions."""
+        from strata.pipelines.parts import PipelineParts
+        from strata.pipelines.service import Pipelines
 
-        return reproduce(self, targets, force=force, dry_run=dry_run)
+        def exact(ref: str) -> str:
+            if ref.startswith("table:"):
+                table, version = self.tables.version_of(ref)
+                return f"table:{table.name}@{version}"
+            return self.models.resolve(ref).ref
+
+        parts = PipelineParts(
+            self.root,
+            self.config.cache_dir,
+            self.files,
+            self.store,
+            self.git,
+            self.run,
+            exact,
+            lambda ref: self.models.show(ref),
+        )
+        return Pipelines(parts)
 
     @cached_property
     def guard(self) -> Guard:
@@ -281,21 +305,18 @@ class Workspace:
         from strata.recovery.releases import Releases
         from strata.recovery.rollback import Rollbacks
 
-        def default_remote() -> Remote | None:
-            return self.remote() if self.config.get("core.remote") else None
-
         targets = RollbackTargets(
             self.models,
             self.tables,
             self.store,
-            lambda path: self.file_versions(self.root / path),
-            default_remote,
+            lambda path: self.files.versions(self.root / path),
+            self.remotes.default,
         )
         releases = Releases(
             self.db,
             self.models,
             self.tables,
-            tracked_files=lambda: {t.path: t.pointer.hash for t in tracked_in_tree(self.files)},
+            tracked_files=lambda: {t.path: t.pointer.hash for t in self.files.tracked()},
             git_head=lambda: self.git.head() if self.git is not None else None,
         )
         sources = IncidentSources(
@@ -313,316 +334,3 @@ class Workspace:
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-    # -- helpers ----------------------------------------------------------------------------
-    def relpaths(self, paths: Sequence[StrPath], cwd: Path | None = None) -> list[str]:
-        return [self.files.relpath(p, cwd=cwd) for p in paths]
-
-    def _commit(self, rev: str) -> str:
-        if self.git is None:
-            raise UserInputError(
-                f"cannot use git revision {rev!r}: this workspace does not use git",
-                hint="drop --rev, or re-initialise the workspace inside a git repository",
-            )
-        return self.git.resolve(rev)
-
-    # -- files ------------------------------------------------------------------------------
-    def add(
-        self, paths: Sequence[StrPath], *, progress: Progress = _no_progress
-    ) -> list[AddResult]:
-        """Track files or folders: contents into the cache, a pointer beside each."""
-        results = add_paths(
-            self.files, self.relpaths(paths), before_commit=self._record, progress=progress
-        )
-        if self.activity.run_id() is not None:
-            for r in results:
-                self.activity.wrote(f"file:{r.path}@{r.hash[:12]}")
-        return results
-
-    def _record(self, results: Sequence[AddResult]) -> None:
-        from strata.meta import FileVersion
-
-        self.db.record_file_versions(
-            FileVersion(r.path, r.hash, r.kind, r.size, r.files) for r in results
-        )
-
-    def file_versions(self, path: StrPath | None = None) -> list[FileVersion]:
-        """Every version of tracked paths this workspace has added (for lineage)."""
-        return self.db.file_versions(None if path is None else self.files.relpath(path))
-
-    def status(self, paths: Sequence[StrPath] = ()) -> list[PathStatus]:
-        """How each tracked path in the workspace differs from its pointer."""
-        tracked = tracked_in_tree(self.files, self.relpaths(paths))
-        return [file_status.path_status(self.files, t) for t in tracked]
-
-    def checkout(
-        self,
-        paths: Sequence[StrPath] = (),
-        *,
-        rev: str | None = None,
-        force: bool = False,
-        progress: Progress = _no_progress,
-    ) -> list[CheckoutResult]:
-        """Restore tracked data from its pointers, or from the pointers at git ``rev``.
-
-        A path may be a ref, ``file:data/raw@HEAD~1`` (a git revision) or
-        ``file:data/raw@433c66d6`` (a content-hash prefix of a version added earlier).
-        """
-        plain, refs = _split_file_refs(paths)
-        relpaths = self.relpaths(plain)
-        targets: list[Tracked] = []
-        for ref in refs:
-            targets.append(self._tracked_for_ref(ref, rev))
-        if rev is not None and (relpaths or not refs):
-            targets += tracked_at(self.files, self._commit(rev), relpaths)
-        elif rev is None and (relpaths or not refs):
-            targets += tracked_in_tree(self.files, relpaths)
-        write = rev is not None or bool(refs)
-        return checkout(self.files, targets, force=force, write_pointers=write, progress=progress)
-
-    def _tracked_for_ref(self, ref: Ref, rev: str | None) -> Tracked:
-        relpath = self.files.relpath(ref.name, cwd=self.root)
-        if ref.selector is None:
-            if rev is not None:
-                return tracked_at(self.files, self._commit(rev), [relpath])[0]
-            return tracked_in_tree(self.files, [relpath])[0]
-        text = str(ref.selector)
-        if rev is not None and rev != text:
-            raise UserInputError(f"{ref} names revision {text!r} but --rev says {rev!r}")
-        try:
-            return tracked_at(self.files, self._commit(text), [relpath])[0]
-        except RevisionNotFoundError:
-            found = self._version_by_hash(relpath, text)
-            if found is None:
-                raise
-            return found
-
-    def _version_by_hash(self, relpath: str, prefix: str) -> Tracked | None:
-        """The version of ``relpath`` added earlier whose hash starts with ``prefix``."""
-        if len(prefix) < 4 or any(c not in "0123456789abcdef" for c in prefix):
-            return None
-        matches = [v for v in self.file_versions(relpath) if v.hash.startswith(prefix)]
-        if len({v.hash for v in matches}) > 1:
-            raise UserInputError(
-                f"hash prefix {prefix!r} of {relpath} is ambiguous", hint="give more digits"
-            )
-        if not matches:
-            return None
-        v = matches[0]
-        name = posixpath.basename(relpath)
-        pointer = Pointer(path=name, kind=v.kind, hash=v.hash, size=v.size, files=v.files)
-        return Tracked(relpath + POINTER_SUFFIX, pointer)
-
-    def split_revisions(self, args: Sequence[str], *, most: int = 2) -> tuple[list[str], list[str]]:
-        """Split ``[REV_A [REV_B]] [PATH]...``: leading arguments that name git revisions are
-        revisions; the rest are paths."""
-        revs: list[str] = []
-        for index, arg in enumerate(args):
-            if len(revs) == most or self.git is None or not self._is_revision(arg):
-                rest = list(args[index:])
-                self.relpaths(rest)  # refuses paths outside the workspace
-                return revs, rest
-            revs.append(arg)
-        return revs, []
-
-    def _is_revision(self, text: str) -> bool:
-        assert self.git is not None
-        try:
-            self.git.resolve(text)
-        except RevisionNotFoundError:
-            if not (Path.cwd() / text).exists() and not (self.root / text).exists():
-                raise RevisionNotFoundError(
-                    f"git revision {text!r} does not exist, and no such path either"
-                ) from None
-            return False
-        return True
-
-    def diff(
-        self,
-        rev_a: str | None = None,
-        rev_b: str | None = None,
-        paths: Sequence[StrPath] = (),
-    ) -> list[DiffEntry]:
-        """Files added, modified and deleted from ``rev_a`` (default HEAD) to ``rev_b``
-        (default: the workspace as it is now)."""
-        relpaths = self.relpaths(paths)
-        old = tracked_at(self.files, self._commit(rev_a or "HEAD"))
-        if rev_b is None:
-            new = tracked_in_tree(self.files)
-        else:
-            new = tracked_at(self.files, self._commit(rev_b))
-        skip = file_diff.unchanged(old, new) if rev_b is not None else set()
-        before = file_diff.files_recorded(self.files, old, skip)
-        if rev_b is None:
-            after = file_diff.files_in_workspace(self.files, new, skip)
-        else:
-            after = file_diff.files_recorded(self.files, new, skip)
-        entries = file_diff.compare(before, after)
-        if relpaths:
-            entries = [e for e in entries if any(_within(e.path, p) for p in relpaths)]
-        return entries
-
-    def gc(
-        self, *, workspace_only: bool = False, dry_run: bool = False, force: bool = False
-    ) -> GcResult:
-        """Remove cached objects that no pointer needs, on any branch or tag by default."""
-        return file_gc.collect(
-            self.files,
-            all_refs=not workspace_only,
-            dry_run=dry_run,
-            force=force,
-            also_keep=self._gc_also_keep(),
-        )
-
-    def _gc_also_keep(self) -> list[str]:
-        """Objects gc keeps besides what pointers need, locally and on remotes alike (the
-        model registry's artifacts and the reference profiles kept with them belong here)."""
-        return self.models.artifact_objects() + self.references.objects()
-
-    def _model_artifacts(self, paths: Sequence[StrPath]) -> list[Tracked]:
-        """Registered model artifacts as pointers push and fetch understand; only when no
-        paths are named (models travel with a whole-workspace push, fetch or pull)."""
-        if paths:
-            return []
-        artifacts = [
-            Tracked(f"{a.name}{POINTER_SUFFIX}", Pointer(a.name, a.kind, a.hash, a.size, a.files))
-            for a in self.models.artifacts()
-        ]
-        profiles = [  # fetch brings them as it brings artifacts; push sends what is cached
-            Tracked(f"{name}{POINTER_SUFFIX}", Pointer(name, "file", digest, 0, 1))
-            for digest in self.references.objects()
-            for name in [f"reference-profile-{digest[:12]}"]
-        ]
-        return artifacts + profiles
-
-    # -- remotes (strata.remotes does the work) ---------------------------------------------
-    def add_remote(self, name: str, url: str, *, default: bool = False) -> list[str]:
-        """Record a remote; credentials go to the local config (returns the keys put there)."""
-        return remotes.add_remote(self, name, url, default=default)
-
-    def remotes(self) -> dict[str, dict[str, str]]:
-        """Every remote: name → its settings (url, endpoint_url, …)."""
-        return remotes.remotes(self)
-
-    def remove_remote(self, name: str) -> None:
-        remotes.remove_remote(self, name)
-
-    def modify_remote(self, name: str, key: str, value: str, *, local: bool = False) -> list[str]:
-        """Change one setting; credentials always go to the local config (as with ``local``)."""
-        return remotes.modify_remote(self, name, key, value, local=local)
-
-    def remote(self, name: str | None = None) -> Remote:
-        """The named remote, or the default one (``core.remote``, or the only one)."""
-        return remotes.open_remote(self, name)
-
-    def push(
-        self,
-        paths: Sequence[StrPath] = (),
-        *,
-        remote: str | None = None,
-        rev: str | None = None,
-        jobs: int = 4,
-        progress: Progress = _no_progress,
-    ) -> TransferResult:
-        """Upload the objects the pointers need that the remote lacks."""
-        return remotes.push(self, paths, remote=remote, rev=rev, jobs=jobs, progress=progress)
-
-    def fetch(
-        self,
-        paths: Sequence[StrPath] = (),
-        *,
-        remote: str | None = None,
-        rev: str | None = None,
-        jobs: int = 4,
-        progress: Progress = _no_progress,
-    ) -> TransferResult:
-        """Download into the cache the objects the pointers need, verified as they arrive."""
-        return remotes.fetch(self, paths, remote=remote, rev=rev, jobs=jobs, progress=progress)
-
-    def remote_status(
-        self, paths: Sequence[StrPath] = (), *, remote: str | None = None
-    ) -> list[RemoteState]:
-        """Per tracked path: objects not yet pushed, and objects a pull would bring."""
-        return remotes.remote_status(self, paths, remote=remote)
-
-    def verify_remote(
-        self, *, remote: str | None = None, jobs: int = 4, progress: Progress = _no_progress
-    ) -> VerifyResult:
-        """Re-hash every object on the remote; report missing, corrupt and unreadable ones."""
-        return remotes.verify_remote(self, remote=remote, jobs=jobs, progress=progress)
-
-    def pull(
-        self,
-        paths: Sequence[StrPath] = (),
-        *,
-        remote: str | None = None,
-        jobs: int = 4,
-        force: bool = False,
-        progress: Progress = _no_progress,
-    ) -> tuple[TransferResult, list[CheckoutResult]]:
-        """Fetch, then check out; nothing is checked out when an object could not be fetched."""
-        return remotes.pull(self, paths, remote=remote, jobs=jobs, force=force, progress=progress)
-
-    def gc_cloud(
-        self,
-        *,
-        remote: str | None = None,
-        dry_run: bool = False,
-        force: bool = False,
-        progress: Progress = _no_progress,
-    ) -> CloudGcResult:
-        """Remove remote objects that no pointer on any branch or tag needs (nor what
-        ``gc`` keeps besides); refuses a remote other repositories push to unless forced."""
-        return remotes.gc_cloud(
-            self,
-            remote=remote,
-            dry_run=dry_run,
-            force=force,
-            also_keep=self._gc_also_keep(),
-            progress=progress,
-        )
-
-    def import_path(
-        self,
-        url: str,
-        path: str,
-        *,
-        out: StrPath | None = None,
-        rev: str | None = None,
-        progress: Progress = _no_progress,
-    ) -> ImportResult:
-        """Bring a tracked path from another Strata repository, recording where it came from."""
-        return remotes.import_path(self, url, path, out=out, rev=rev, progress=progress)
-
-    def update(
-        self,
-        paths: Sequence[StrPath] = (),
-        *,
-        rev: str | None = None,
-        force: bool = False,
-        progress: Progress = _no_progress,
-    ) -> list[ImportResult]:
-        """Bring newer versions of imported paths (all, or the ones named)."""
-        return remotes.update(self, paths, rev=rev, force=force, progress=progress)
-
-    def verify(self, *, progress: Progress = _no_progress) -> VerifyResult:
-        """Re-hash every cached object; report corrupt and missing ones by name."""
-        return file_verify.verify(self.files, progress)
-
-
-def _split_file_refs(paths: Sequence[StrPath]) -> tuple[list[StrPath], list[Ref]]:
-    """Separate ``file:`` refs from plain paths."""
-    from strata.refs import parse_ref
-
-    plain: list[StrPath] = []
-    refs: list[Ref] = []
-    for p in paths:
-        if isinstance(p, str) and p.startswith("file:"):
-            refs.append(parse_ref(p, expect="file"))
-        else:
-            plain.append(p)
-    return plain, refs
-
-
-def _within(path: str, prefix: str) -> bool:
-    return prefix == "." or path == prefix or path.startswith(prefix.rstrip("/") + "/")

@@ -27,7 +27,7 @@ def test_add_file_writes_the_pointer(make_workspace: WorkspaceFactory) -> None:
     ws = make_workspace()
     data = b"delivery_id,delay\n1,4\n"
     write(ws.root / "data.csv", data)
-    [result] = ws.add(["data.csv"])
+    [result] = ws.files.add(["data.csv"])
     text = (ws.root / "data.csv.strata").read_text()
     assert text == (
         f"{HEADER}\n"
@@ -51,7 +51,7 @@ def test_add_file_writes_the_pointer(make_workspace: WorkspaceFactory) -> None:
 def test_pointer_keys_come_in_a_stable_order(make_workspace: WorkspaceFactory) -> None:
     ws = make_workspace()
     make_folder(ws.root / "raw", {"b.csv": "2\n", "a.csv": "1\n"})
-    ws.add(["raw"])
+    ws.files.add(["raw"])
     doc = tomllib.loads((ws.root / "raw.strata").read_text())
     assert list(doc) == ["format", "path", "kind", "hash", "size", "files"]
 
@@ -61,9 +61,9 @@ def test_adding_again_unchanged_rewrites_the_same_pointer(
 ) -> None:
     ws = make_workspace()
     make_folder(ws.root / "raw", {"b.csv": "2\n", "a.csv": "1\n", "sub/c.csv": "3\n"})
-    ws.add(["raw"])
+    ws.files.add(["raw"])
     first = (ws.root / "raw.strata").read_bytes()
-    [again] = make_workspace.open(ws.root).add(["raw"])
+    [again] = make_workspace.open(ws.root).files.add(["raw"])
     assert (ws.root / "raw.strata").read_bytes() == first
     assert again.new_objects == 0
 
@@ -72,7 +72,7 @@ def test_add_folder_stores_every_file_and_a_listing(make_workspace: WorkspaceFac
     ws = make_workspace()
     files = {"a.csv": b"1\n", "b.csv": b"22\n", "sub/c.csv": b"333\n", "sub/deep/d.csv": b""}
     make_folder(ws.root / "data" / "raw", files)
-    [result] = ws.add(["data/raw"])
+    [result] = ws.files.add(["data/raw"])
     doc = tomllib.loads((ws.root / "data" / "raw.strata").read_text())
     assert doc["format"] == 1
     assert doc["path"] == "raw"
@@ -93,9 +93,9 @@ def test_add_puts_the_path_in_gitignore_once(make_workspace: WorkspaceFactory) -
     ws = make_workspace()
     write(ws.root / "data" / "raw.csv", "1\n")
     write(ws.root / "data" / ".gitignore", "*.tmp")  # no final newline
-    ws.add(["data/raw.csv"])
+    ws.files.add(["data/raw.csv"])
     write(ws.root / "data" / "raw.csv", "2\n")
-    ws.add(["data/raw.csv"])
+    ws.files.add(["data/raw.csv"])
     assert (ws.root / "data" / ".gitignore").read_text() == "*.tmp\n/raw.csv\n"
     assert git(ws.root, "check-ignore", "data/raw.csv").strip() == "data/raw.csv"
     visible = git(ws.root, "status", "--porcelain", "--untracked-files=all").splitlines()
@@ -109,18 +109,18 @@ def test_add_records_each_version_in_the_metadata_database(
 ) -> None:
     ws = make_workspace()
     write(ws.root / "data.csv", "v1\n")
-    ws.add(["data.csv"])
+    ws.files.add(["data.csv"])
     write(ws.root / "data.csv", "version 2\n")
-    ws.add(["data.csv"])
-    ws.add(["data.csv"])  # unchanged: no new version
+    ws.files.add(["data.csv"])
+    ws.files.add(["data.csv"])  # unchanged: no new version
     make_folder(ws.root / "raw", {"a": "1", "b": "22"})
-    [folder] = ws.add(["raw"])
-    versions = make_workspace.open(ws.root).file_versions("data.csv")
+    [folder] = ws.files.add(["raw"])
+    versions = make_workspace.open(ws.root).files.versions("data.csv")
     assert [(v.path, v.hash, v.kind, v.size, v.files) for v in versions] == [
         ("data.csv", b3(b"v1\n"), "file", 3, 1),
         ("data.csv", b3(b"version 2\n"), "file", 10, 1),
     ]
-    [raw] = ws.file_versions("raw")
+    [raw] = ws.files.versions("raw")
     assert (raw.hash, raw.kind, raw.size, raw.files) == (folder.hash, "directory", 3, 2)
 
 
@@ -155,10 +155,10 @@ def test_committed_pointer_diff_is_one_hash_and_size_change(
     ws = make_workspace()
     old, new = b"v1\n", b"version 2\n"
     write(ws.root / "data.csv", old)
-    ws.add(["data.csv"])
+    ws.files.add(["data.csv"])
     commit_all(ws.root, "v1")
     write(ws.root / "data.csv", new)
-    ws.add(["data.csv"])
+    ws.files.add(["data.csv"])
     changed = [
         line
         for line in git(ws.root, "diff", "--unified=0", "data.csv" + POINTER_SUFFIX).splitlines()

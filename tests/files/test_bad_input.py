@@ -25,7 +25,7 @@ def _tracked(make_workspace: WorkspaceFactory) -> Workspace:
     ws = make_workspace(cache_type="copy")
     write(ws.root / "data.csv", "a,b\n1,2\n")
     make_folder(ws.root / "raw", {"a.csv": "1\n", "b.csv": "2\n"})
-    ws.add(["data.csv", "raw"])
+    ws.files.add(["data.csv", "raw"])
     commit_all(ws.root, "tracked")
     return ws
 
@@ -77,7 +77,7 @@ def test_api_refuses_a_path_outside_the_workspace(make_workspace: WorkspaceFacto
     ws = _tracked(make_workspace)
     outside = write(ws.root.parent / "outside.csv", "x")
     with pytest.raises(PathOutsideWorkspaceError):
-        ws.add([outside])
+        ws.files.add([outside])
 
 
 # -- pointers that cannot be trusted ----------------------------------------------------------
@@ -224,7 +224,7 @@ def test_a_git_revision_in_a_workspace_without_git(
 ) -> None:
     ws = make_workspace(git=False)
     write(ws.root / "data.csv", "1\n")
-    ws.add(["data.csv"])
+    ws.files.add(["data.csv"])
     before = snapshot(ws.root)
     out = cli("checkout", "--rev", "HEAD~1", cwd=ws.root)
     assert_one_line_error(out, 2, "HEAD~1", "does not use git")

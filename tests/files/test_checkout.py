@@ -38,12 +38,12 @@ def _two_versions(make_workspace: WorkspaceFactory, cache_type: str) -> Workspac
     ws = make_workspace(cache_type=cache_type)
     write(ws.root / "model.bin", "weights v1")
     make_folder(ws.root / "raw", V1)
-    ws.add(["model.bin", "raw"])
+    ws.files.add(["model.bin", "raw"])
     commit_all(ws.root, "v1")
     write(ws.root / "model.bin", "weights v2")
     shutil.rmtree(ws.root / "raw")
     make_folder(ws.root / "raw", V2)
-    ws.add(["model.bin", "raw"])
+    ws.files.add(["model.bin", "raw"])
     commit_all(ws.root, "v2")
     return ws
 
@@ -58,7 +58,7 @@ def test_restores_a_deleted_file_and_folder(
     ws = _two_versions(make_workspace, cache_type)
     (ws.root / "model.bin").unlink()
     shutil.rmtree(ws.root / "raw")
-    results = ws.checkout()
+    results = ws.files.checkout()
     assert {r.path: r.written for r in results} == {"model.bin": 1, "raw": 3}
     assert (ws.root / "model.bin").read_text() == "weights v2"
     assert file_hashes(ws.root / "raw") == _hashes(V2)
@@ -70,7 +70,7 @@ def test_restores_files_deleted_inside_a_folder(
 ) -> None:
     ws = _two_versions(make_workspace, cache_type)
     (ws.root / "raw" / "sub" / "d.csv").unlink()
-    ws.checkout(["raw"])
+    ws.files.checkout(["raw"])
     assert file_hashes(ws.root / "raw") == _hashes(V2)
 
 
@@ -78,7 +78,7 @@ def test_rev_brings_back_the_previous_version_and_its_pointers(
     make_workspace: WorkspaceFactory, cache_type: str
 ) -> None:
     ws = _two_versions(make_workspace, cache_type)
-    ws.checkout(rev="HEAD~1")
+    ws.files.checkout(rev="HEAD~1")
     assert (ws.root / "model.bin").read_text() == "weights v1"
     assert file_hashes(ws.root / "raw") == _hashes(V1)
     for pointer in ("model.bin.strata", "raw.strata"):
@@ -96,7 +96,7 @@ def test_rev_of_one_path_leaves_the_others(
     make_workspace: WorkspaceFactory, cache_type: str
 ) -> None:
     ws = _two_versions(make_workspace, cache_type)
-    ws.checkout(["raw"], rev="HEAD~1")
+    ws.files.checkout(["raw"], rev="HEAD~1")
     assert file_hashes(ws.root / "raw") == _hashes(V1)
     assert (ws.root / "model.bin").read_text() == "weights v2"
     assert (ws.root / "model.bin.strata").read_text() == git(
@@ -106,8 +106,8 @@ def test_rev_of_one_path_leaves_the_others(
 
 def test_rev_then_back_to_head(make_workspace: WorkspaceFactory, cache_type: str) -> None:
     ws = _two_versions(make_workspace, cache_type)
-    ws.checkout(rev="HEAD~1")
-    ws.checkout(rev="HEAD")
+    ws.files.checkout(rev="HEAD~1")
+    ws.files.checkout(rev="HEAD")
     assert (ws.root / "model.bin").read_text() == "weights v2"
     assert file_hashes(ws.root / "raw") == _hashes(V2)
     assert git(ws.root, "status", "--porcelain") == ""
@@ -120,7 +120,7 @@ def test_refuses_to_overwrite_an_unsaved_file(
     write(ws.root / "model.bin", "retrained, not added")
     before = snapshot(ws.root)
     with pytest.raises(UncommittedChangesError) as info:
-        ws.checkout(rev="HEAD~1")
+        ws.files.checkout(rev="HEAD~1")
     assert "model.bin" in info.value.message
     assert "--force" in info.value.one_line()
     assert snapshot(ws.root) == before
@@ -134,7 +134,7 @@ def test_refuses_to_drop_an_unsaved_file_in_a_folder(
     write(ws.root / "raw" / "extra.csv", "new rows\n")
     before = snapshot(ws.root)
     with pytest.raises(UncommittedChangesError) as info:
-        ws.checkout()
+        ws.files.checkout()
     assert "raw/extra.csv" in info.value.message
     assert snapshot(ws.root) == before
 
@@ -157,7 +157,7 @@ def test_force_overwrites_unsaved_changes(
     write(ws.root / "model.bin", "retrained, not added")
     write(ws.root / "raw" / "extra.csv", "new rows\n")
     write(ws.root / "raw" / "a.csv", "edited\n")
-    ws.checkout(force=True)
+    ws.files.checkout(force=True)
     assert (ws.root / "model.bin").read_text() == "weights v2"
     assert file_hashes(ws.root / "raw") == _hashes(V2)
     assert set(statuses(ws).values()) == {"unchanged"}
@@ -168,7 +168,7 @@ def test_a_change_already_in_the_cache_is_not_unsaved(
 ) -> None:
     ws = _two_versions(make_workspace, cache_type)
     write(ws.root / "model.bin", "weights v1")  # the content of HEAD~1: kept in the cache
-    ws.checkout()
+    ws.files.checkout()
     assert (ws.root / "model.bin").read_text() == "weights v2"
 
 
@@ -177,7 +177,7 @@ def test_unchanged_workspace_writes_nothing(
 ) -> None:
     ws = _two_versions(make_workspace, cache_type)
     before = snapshot(ws.root)
-    results = ws.checkout()
+    results = ws.files.checkout()
     assert [(r.written, r.removed) for r in results] == [(0, 0), (0, 0)]
     assert snapshot(ws.root) == before
 
@@ -200,7 +200,7 @@ def test_checkout_of_a_corrupt_object_refuses_to_restore_it(
     (ws.root / "model.bin").unlink()
     corrupt(ws.store.path(b3(b"weights v2")))
     with pytest.raises(ObjectCorruptError) as info:
-        ws.checkout()
+        ws.files.checkout()
     assert "model.bin" in info.value.message
     assert not (ws.root / "model.bin").exists()
 
@@ -217,7 +217,7 @@ def test_checkout_detects_bit_rot_that_keeps_the_file_stat(
     os.chmod(obj, stat.S_IMODE(before.st_mode))
     os.utime(obj, ns=(before.st_atime_ns, before.st_mtime_ns))
     with pytest.raises(ObjectCorruptError) as info:
-        make_workspace.open(ws.root).checkout()
+        make_workspace.open(ws.root).files.checkout()
     assert "model.bin" in info.value.message
     assert not (ws.root / "model.bin").exists()
 
@@ -231,7 +231,7 @@ def test_checkout_of_a_corrupt_listing_is_an_object_corrupt_error(
     corrupt(listing, b'{"format":1,"files":[["../escape.csv","' + b"a" * 64 + b'",1]]}')
     before = snapshot(ws.root)
     with pytest.raises(ObjectCorruptError) as info:
-        ws.checkout()
+        ws.files.checkout()
     assert "raw" in info.value.message
     assert snapshot(ws.root) == before
     assert not (ws.root.parent / "escape.csv").exists()
@@ -254,12 +254,12 @@ def test_a_folder_with_tabs_and_newlines_in_names_comes_back(
 ) -> None:
     ws = make_workspace(cache_type=cache_type)
     make_folder(ws.root / "odd", ODD_NAMES)
-    ws.add(["odd"])
+    ws.files.add(["odd"])
     commit_all(ws.root, "odd names")
-    assert ws.verify().ok
+    assert ws.files.verify().ok
     assert statuses(ws) == {"odd": "unchanged"}
     shutil.rmtree(ws.root / "odd")
-    [result] = ws.checkout(["odd"])
+    [result] = ws.files.checkout(["odd"])
     assert result.written == len(ODD_NAMES)
     assert file_hashes(ws.root / "odd") == _hashes(ODD_NAMES)
     assert statuses(ws) == {"odd": "unchanged"}

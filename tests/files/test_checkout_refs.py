@@ -25,11 +25,11 @@ def _two_versions(make_workspace: WorkspaceFactory) -> Workspace:
     ws = make_workspace(cache_type="copy")
     write(ws.root / "model.bin", "weights v1")
     make_folder(ws.root / "raw", {"a.csv": "1\n"})
-    ws.add(["model.bin", "raw"])
+    ws.files.add(["model.bin", "raw"])
     commit_all(ws.root, "v1")
     write(ws.root / "model.bin", "weights v2")
     make_folder(ws.root / "raw", {"a.csv": "1\n", "b.csv": "2\n"})
-    ws.add(["model.bin", "raw"])
+    ws.files.add(["model.bin", "raw"])
     commit_all(ws.root, "v2")
     return ws
 
@@ -43,7 +43,7 @@ def test_a_git_revision_selector_restores_that_version_and_its_pointer(
     make_workspace: WorkspaceFactory,
 ) -> None:
     ws = _two_versions(make_workspace)
-    ws.checkout(["file:model.bin@HEAD~1"])
+    ws.files.checkout(["file:model.bin@HEAD~1"])
     assert (ws.root / "model.bin").read_text() == "weights v1"
     assert _pointer_hash(ws, "model.bin") == b3(b"weights v1")
     assert set(file_hashes(ws.root / "raw")) == {"a.csv", "b.csv"}, "other paths untouched"
@@ -53,8 +53,8 @@ def test_a_hash_prefix_selector_restores_a_version_added_earlier(
     make_workspace: WorkspaceFactory,
 ) -> None:
     ws = _two_versions(make_workspace)
-    old_listing = ws.file_versions("raw")[0].hash
-    ws.checkout([f"file:raw@{old_listing[:10]}"])
+    old_listing = ws.files.versions("raw")[0].hash
+    ws.files.checkout([f"file:raw@{old_listing[:10]}"])
     assert set(file_hashes(ws.root / "raw")) == {"a.csv"}
     assert _pointer_hash(ws, "raw") == old_listing
 
@@ -65,11 +65,11 @@ def test_a_selector_that_names_nothing_is_refused_and_changes_nothing(
     ws = _two_versions(make_workspace)
     before = snapshot(ws.root)
     with pytest.raises(RevisionNotFoundError):
-        ws.checkout(["file:model.bin@abcdef12"])
+        ws.files.checkout(["file:model.bin@abcdef12"])
     with pytest.raises(RefSyntaxError):
-        ws.checkout(["file:../outside@HEAD"])
+        ws.files.checkout(["file:../outside@HEAD"])
     with pytest.raises(UserInputError):
-        ws.checkout(["file:model.bin@HEAD~1"], rev="HEAD")
+        ws.files.checkout(["file:model.bin@HEAD~1"], rev="HEAD")
     assert snapshot(ws.root) == before
 
 

@@ -17,12 +17,12 @@ def _two_commits(make_workspace: WorkspaceFactory) -> Workspace:
     ws = make_workspace(cache_type="copy")
     write(ws.root / "model.bin", "weights v1")
     make_folder(ws.root / "raw", V1)
-    ws.add(["model.bin", "raw"])
+    ws.files.add(["model.bin", "raw"])
     commit_all(ws.root, "v1")
     write(ws.root / "model.bin", "weights v2!")
     shutil.rmtree(ws.root / "raw")
     make_folder(ws.root / "raw", V2)
-    ws.add(["model.bin", "raw"])
+    ws.files.add(["model.bin", "raw"])
     commit_all(ws.root, "v2")
     return ws
 
@@ -41,7 +41,7 @@ def _entry(path: str, old: str | None, new: str | None) -> DiffEntry:
 
 def test_previous_commit_against_head(make_workspace: WorkspaceFactory) -> None:
     ws = _two_commits(make_workspace)
-    assert ws.diff("HEAD~1", "HEAD") == [
+    assert ws.files.diff("HEAD~1", "HEAD") == [
         _entry("model.bin", "weights v1", "weights v2!"),
         _entry("raw/b.csv", "22\n", "22 changed\n"),
         _entry("raw/sub/c.csv", "333\n", None),
@@ -53,7 +53,7 @@ def test_head_against_the_previous_commit_is_the_reverse(
     make_workspace: WorkspaceFactory,
 ) -> None:
     ws = _two_commits(make_workspace)
-    changes = {e.path: e.change for e in ws.diff("HEAD", "HEAD~1")}
+    changes = {e.path: e.change for e in ws.files.diff("HEAD", "HEAD~1")}
     assert changes == {
         "model.bin": "modified",
         "raw/b.csv": "modified",
@@ -68,8 +68,8 @@ def test_head_against_the_workspace(make_workspace: WorkspaceFactory) -> None:
     write(ws.root / "raw" / "e.csv", "55555\n")
     (ws.root / "raw" / "a.csv").unlink()
     assert (
-        ws.diff()
-        == ws.diff("HEAD")
+        ws.files.diff()
+        == ws.files.diff("HEAD")
         == [
             _entry("model.bin", "weights v2!", "retrained weights"),
             _entry("raw/a.csv", "1\n", None),
@@ -80,19 +80,19 @@ def test_head_against_the_workspace(make_workspace: WorkspaceFactory) -> None:
 
 def test_no_differences(make_workspace: WorkspaceFactory) -> None:
     ws = _two_commits(make_workspace)
-    assert ws.diff() == []
-    assert ws.diff("HEAD", "HEAD") == []
+    assert ws.files.diff() == []
+    assert ws.files.diff("HEAD", "HEAD") == []
 
 
 def test_a_path_not_checked_out_counts_as_its_pointer(make_workspace: WorkspaceFactory) -> None:
     ws = _two_commits(make_workspace)
     (ws.root / "model.bin").unlink()
-    assert ws.diff() == []
+    assert ws.files.diff() == []
 
 
 def test_diff_limited_to_a_path(make_workspace: WorkspaceFactory) -> None:
     ws = _two_commits(make_workspace)
-    assert [e.path for e in ws.diff("HEAD~1", "HEAD", ["raw/sub"])] == [
+    assert [e.path for e in ws.files.diff("HEAD~1", "HEAD", ["raw/sub"])] == [
         "raw/sub/c.csv",
         "raw/sub/d.csv",
     ]
@@ -104,7 +104,7 @@ def test_diff_json_shape(make_workspace: WorkspaceFactory, cli: Cli) -> None:
     assert out.code == 0, out.stderr
     rows = out.json()
     assert isinstance(rows, list)
-    assert rows == [e.to_dict() for e in ws.diff("HEAD~1", "HEAD")]
+    assert rows == [e.to_dict() for e in ws.files.diff("HEAD~1", "HEAD")]
     assert rows[0] == {
         "path": "model.bin",
         "change": "modified",

@@ -226,7 +226,7 @@ def test_interrupted_checkout(
     ws = make_workspace(cache_type=cache_type)
     data = CHECKOUT[cache_type]
     expected = data.write(ws.root / "raw")
-    ws.add(["raw"])
+    ws.files.add(["raw"])
     commit_all(ws.root, "raw")
     shutil.rmtree(ws.root / "raw")
     folder = ws.root / "raw"
@@ -251,10 +251,10 @@ def test_interrupted_checkout_of_another_revision(
     data = CHECKOUT["copy"]
     folder = ws.root / "raw"
     old = data.write(folder, b"old")
-    ws.add(["raw"])
+    ws.files.add(["raw"])
     commit_all(ws.root, "old")
     data.write(folder, b"new")
-    ws.add(["raw"])
+    ws.files.add(["raw"])
     commit_all(ws.root, "new")
     inodes = {p.name: p.stat().st_ino for p in folder.iterdir()}
 
@@ -282,8 +282,8 @@ TRANSFER = Dataset(600, 16 * 1024)
 def _pushed_workspace(make_workspace: WorkspaceFactory, remote: Path) -> tuple[Path, dict]:
     ws = make_workspace(cache_type="copy")
     expected = TRANSFER.write(ws.root / "raw")
-    ws.add(["raw"])
-    ws.add_remote("shared", str(remote), default=True)
+    ws.files.add(["raw"])
+    ws.remotes.add("shared", str(remote), default=True)
     commit_all(ws.root, "raw")
     return ws.root, expected
 
@@ -342,8 +342,8 @@ def test_disk_full_during_pull(make_workspace: WorkspaceFactory, tmp_path: Path)
         pytest.skip("unshare is not installed")
     ws = make_workspace(cache_type="copy")
     write(ws.root / "big", os.urandom(4 * 1024 * 1024))
-    ws.add(["big"])
-    ws.add_remote("shared", str(tmp_path / "remote"), default=True)
+    ws.files.add(["big"])
+    ws.remotes.add("shared", str(tmp_path / "remote"), default=True)
     commit_all(ws.root, "big")
     assert run_strata("push", cwd=ws.root).code == 0
     clone = tmp_path / "clone"

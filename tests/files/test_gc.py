@@ -20,21 +20,21 @@ def _history(make_workspace: WorkspaceFactory) -> Workspace:
     working tree at main's v2."""
     ws = make_workspace(cache_type="copy")
     write(ws.root / "data.csv", "v1")
-    ws.add(["data.csv"])
+    ws.files.add(["data.csv"])
     commit_all(ws.root, "v1")
     git(ws.root, "tag", "v1.0")
     write(ws.root / "data.csv", "v2")
-    ws.add(["data.csv"])
+    ws.files.add(["data.csv"])
     commit_all(ws.root, "v2")
     git(ws.root, "switch", "-q", "-c", "exp")
     write(ws.root / "data.csv", "vexp")
-    ws.add(["data.csv"])
+    ws.files.add(["data.csv"])
     commit_all(ws.root, "experiment")
     git(ws.root, "switch", "-q", "main")
-    ws.checkout()  # the working tree follows the pointer back to v2
+    ws.files.checkout()  # the working tree follows the pointer back to v2
     write(ws.root / "data.csv", "orphan")
-    ws.add(["data.csv"])  # never committed ...
-    ws.checkout(force=True, rev="HEAD")  # ... and given up
+    ws.files.add(["data.csv"])  # never committed ...
+    ws.files.checkout(force=True, rev="HEAD")  # ... and given up
     assert (ws.root / "data.csv").read_text() == "v2"
     return ws
 
@@ -45,7 +45,7 @@ def _objects(ws: Workspace) -> set[str]:
 
 def test_gc_removes_only_what_nothing_needs(make_workspace: WorkspaceFactory) -> None:
     ws = _history(make_workspace)
-    result = ws.gc()
+    result = ws.files.gc()
     assert set(result.removed) == {b3(b"orphan")}
     assert result.bytes_freed == len("orphan")
     assert _objects(ws) == {b3(b"v1"), b3(b"v2"), b3(b"vexp")}
@@ -55,24 +55,24 @@ def test_gc_removes_only_what_nothing_needs(make_workspace: WorkspaceFactory) ->
         "refs/heads/exp",
         "refs/tags/v1.0",
     }
-    assert [s.state for s in ws.status()] == ["unchanged"]
+    assert [s.state for s in ws.files.status()] == ["unchanged"]
 
 
 def test_gc_keeps_what_a_tag_needs(make_workspace: WorkspaceFactory) -> None:
     ws = _history(make_workspace)
     git(ws.root, "branch", "-q", "-D", "exp")
-    ws.gc()
+    ws.files.gc()
     assert _objects(ws) == {b3(b"v1"), b3(b"v2")}
-    ws.checkout(rev="v1.0")
+    ws.files.checkout(rev="v1.0")
     assert (ws.root / "data.csv").read_text() == "v1"
 
 
 def test_gc_keeps_what_another_branch_needs(make_workspace: WorkspaceFactory) -> None:
     ws = _history(make_workspace)
     git(ws.root, "tag", "-d", "v1.0")
-    ws.gc()
+    ws.files.gc()
     assert _objects(ws) == {b3(b"v2"), b3(b"vexp")}
-    ws.checkout(rev="exp")
+    ws.files.checkout(rev="exp")
     assert (ws.root / "data.csv").read_text() == "vexp"
 
 
@@ -80,37 +80,37 @@ def test_gc_keeps_folder_files_and_listings(make_workspace: WorkspaceFactory) ->
     ws = make_workspace(cache_type="copy")
     write(ws.root / "raw" / "a.csv", "1")
     write(ws.root / "raw" / "b.csv", "2")
-    [added] = ws.add(["raw"])
+    [added] = ws.files.add(["raw"])
     commit_all(ws.root, "raw")
     write(ws.root / "raw" / "b.csv", "2 edited")
-    [orphan] = ws.add(["raw"])
-    ws.checkout(rev="HEAD", force=True)
-    result = ws.gc()
+    [orphan] = ws.files.add(["raw"])
+    ws.files.checkout(rev="HEAD", force=True)
+    result = ws.files.gc()
     assert set(result.removed) == {orphan.hash, b3(b"2 edited")}
     assert _objects(ws) == {added.hash, b3(b"1"), b3(b"2")}
 
 
 def test_gc_workspace_keeps_only_the_working_tree(make_workspace: WorkspaceFactory) -> None:
     ws = _history(make_workspace)
-    result = ws.gc(workspace_only=True)
+    result = ws.files.gc(workspace_only=True)
     assert set(result.removed) == {b3(b"v1"), b3(b"vexp"), b3(b"orphan")}
     assert result.revisions == ("workspace",)
     assert _objects(ws) == {b3(b"v2")}
-    assert [s.state for s in ws.status()] == ["unchanged"]
+    assert [s.state for s in ws.files.status()] == ["unchanged"]
 
 
 def test_gc_keeps_an_uncommitted_pointer(make_workspace: WorkspaceFactory) -> None:
     ws = _history(make_workspace)
     write(ws.root / "data.csv", "v3, not committed")
-    ws.add(["data.csv"])
-    ws.gc(workspace_only=True)
+    ws.files.add(["data.csv"])
+    ws.files.gc(workspace_only=True)
     assert _objects(ws) == {b3(b"v3, not committed")}
 
 
 def test_gc_dry_run_removes_nothing(make_workspace: WorkspaceFactory) -> None:
     ws = _history(make_workspace)
     before = _objects(ws)
-    result = ws.gc(workspace_only=True, dry_run=True)
+    result = ws.files.gc(workspace_only=True, dry_run=True)
     assert result.dry_run
     assert set(result.removed) == {b3(b"v1"), b3(b"vexp"), b3(b"orphan")}
     assert _objects(ws) == before

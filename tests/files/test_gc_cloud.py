@@ -28,13 +28,13 @@ MiB = 1024 * 1024
 
 
 def _add_remote(ws: Workspace, url: str, options: dict[str, str]) -> None:
-    ws.add_remote("shared", url, default=True)
+    ws.remotes.add("shared", url, default=True)
     for key, value in {**options, "chunk_threshold": str(MiB)}.items():
-        ws.modify_remote("shared", key, value)
+        ws.remotes.modify("shared", key, value)
 
 
 def _listing(ws: Workspace) -> Listing:
-    return ws.remote().listing()
+    return ws.remotes.open().listing()
 
 
 def _assert_consistent(remote: Remote) -> None:
@@ -50,9 +50,9 @@ def _push_orphan(ws: Workspace, path: str, data: bytes) -> str:
     if (ws.root / path).is_dir():
         shutil.rmtree(ws.root / path)
     write(ws.root / path, data)
-    ws.add([path])
-    ws.push([path])
-    ws.checkout([path], rev="HEAD", force=True)
+    ws.files.add([path])
+    ws.remotes.push([path])
+    ws.files.checkout([path], rev="HEAD", force=True)
     return b3(data)
 
 
@@ -63,16 +63,16 @@ def _history(ws: Workspace, remote: tuple[str, dict[str, str]]) -> dict[str, byt
     big_v1 = os.urandom(3 * MiB)
     write(ws.root / "big.bin", big_v1)
     write(ws.root / "small.txt", "small v1")
-    ws.add(["big.bin", "small.txt"])
+    ws.files.add(["big.bin", "small.txt"])
     commit_all(ws.root, "v1")
     git(ws.root, "tag", "v1.0")
-    ws.push()
+    ws.remotes.push()
     big_v2 = big_v1[: 2 * MiB] + os.urandom(256 * 1024) + big_v1[2 * MiB + 256 * 1024 :]
     write(ws.root / "big.bin", big_v2)
     make_folder(ws.root / "raw", {"a.csv": "1\n", "b.csv": "2\n"})
-    ws.add(["big.bin", "raw"])
+    ws.files.add(["big.bin", "raw"])
     commit_all(ws.root, "v2")
-    ws.push()
+    ws.remotes.push()
     orphan_big = big_v2[:MiB] + os.urandom(512 * 1024) + big_v2[MiB + 512 * 1024 :]
     _push_orphan(ws, "big.bin", orphan_big)
     _push_orphan(ws, "small.txt", b"orphan small")
@@ -87,29 +87,29 @@ def test_gc_cloud_removes_only_what_no_ref_needs(
     before = _listing(ws)
     assert b3(bigs["orphan"]) in before.manifests
 
-    dry = ws.gc_cloud(dry_run=True)
+    dry = ws.remotes.gc(dry_run=True)
     assert set(dry.removed) == {b3(bigs["orphan"]), b3(b"orphan small")}
     assert dry.chunks_removed >= 1 and dry.bytes_freed > 0
     assert _listing(ws) == before, "a dry run removes nothing"
 
-    done = ws.gc_cloud()
+    done = ws.remotes.gc()
     assert (done.removed, done.chunks_removed) == (dry.removed, dry.chunks_removed)
     after = _listing(ws)
     assert b3(bigs["orphan"]) not in after.names
     assert b3(b"orphan small") not in after.names
     assert {b3(bigs["v1"]), b3(bigs["v2"]), b3(b"small v1")} <= set(after.names)
     assert after.repositories == before.repositories
-    _assert_consistent(ws.remote())
+    _assert_consistent(ws.remotes.open())
     stored = sum(after.files.values())
     assert stored < sum(before.files.values()), "the orphan's own chunks are gone"
-    assert ws.verify_remote().ok
-    assert ws.gc_cloud().removed == (), "a second gc finds nothing more"
+    assert ws.remotes.verify().ok
+    assert ws.remotes.gc().removed == (), "a second gc finds nothing more"
 
     clone = make_workspace.open(_clone(ws, "clone"))
-    clone.pull()
+    clone.remotes.pull()
     assert (clone.root / "big.bin").read_bytes() == bigs["v2"]
     git(clone.root, "checkout", "-q", "v1.0")
-    clone.pull(force=True)
+    clone.remotes.pull(force=True)
     assert (clone.root / "big.bin").read_bytes() == bigs["v1"]
 
 
@@ -125,15 +125,15 @@ def test_a_fresh_clone_reads_listings_from_the_remote(
     ws = make_workspace()
     _add_remote(ws, str(tmp_path / "remote"), {})
     make_folder(ws.root / "raw", {"a.csv": "1\n", "b.csv": "2\n"})
-    ws.add(["raw"])
+    ws.files.add(["raw"])
     commit_all(ws.root, "raw")
-    ws.push()
+    ws.remotes.push()
     orphan = _push_orphan(ws, "raw", b"not a folder any more")
     commit_all(ws.root, "remote")
     clone = make_workspace.open(_clone(ws, "clone"))  # its cache is empty
-    result = clone.gc_cloud()
+    result = clone.remotes.gc()
     assert result.removed == (orphan,)
-    assert clone.pull()[0].failed == ()
+    assert clone.remotes.pull()[0].failed == ()
     assert (clone.root / "raw" / "b.csv").read_text() == "2\n"
 
 
@@ -143,12 +143,12 @@ def test_gc_cloud_keeps_what_gc_is_told_to_keep(
     ws = make_workspace()
     _add_remote(ws, str(tmp_path / "remote"), {})
     write(ws.root / "model.bin", "weights")
-    ws.add(["model.bin"])
+    ws.files.add(["model.bin"])
     commit_all(ws.root, "model")
-    ws.push()
+    ws.remotes.push()
     kept = _push_orphan(ws, "model.bin", b"a registered model's artifact")
-    monkeypatch.setattr(Workspace, "_gc_also_keep", lambda self: [kept])
-    assert ws.gc_cloud().removed == ()
+    monkeypatch.setattr(Workspace, "_kept_objects", lambda self: [kept])
+    assert ws.remotes.gc().removed == ()
     assert kept in _listing(ws).names
 
 
@@ -158,17 +158,17 @@ def test_a_kept_folder_only_the_remote_lists_keeps_its_files(
     ws = make_workspace()
     _add_remote(ws, str(tmp_path / "remote"), {})
     write(ws.root / "notes.txt", "notes")
-    ws.add(["notes.txt"])
+    ws.files.add(["notes.txt"])
     commit_all(ws.root, "notes")
-    ws.push()
+    ws.remotes.push()
     make_folder(ws.root / "model", {"weights.bin": "w", "config.json": "{}"})
-    [added] = ws.add(["model"])
-    ws.push(["model"])
+    [added] = ws.files.add(["model"])
+    ws.remotes.push(["model"])
     shutil.rmtree(ws.root / "model")
     (ws.root / "model.strata").unlink()
     ws.store.remove(added.hash)  # the listing is on the remote only
-    monkeypatch.setattr(Workspace, "_gc_also_keep", lambda self: [added.hash])
-    assert ws.gc_cloud().removed == ()
+    monkeypatch.setattr(Workspace, "_kept_objects", lambda self: [added.hash])
+    assert ws.remotes.gc().removed == ()
     assert {b3(b"w"), b3(b"{}"), added.hash} <= _listing(ws).names
 
 
@@ -179,9 +179,9 @@ def test_a_shared_remote_is_refused_unless_forced(
     other = make_workspace("other")
     _add_remote(other, str(remote), {})
     write(other.root / "theirs.csv", "their data")
-    other.add(["theirs.csv"])
+    other.files.add(["theirs.csv"])
     commit_all(other.root, "theirs")
-    other.push()
+    other.remotes.push()
 
     shutil.rmtree(remote / "repos")  # as if an older Strata had pushed: no markers
 
@@ -190,12 +190,12 @@ def test_a_shared_remote_is_refused_unless_forced(
     commit_all(ws.root, "remote")
     before = _listing(ws)
     with pytest.raises(RemoteError, match="never pushed"):
-        ws.gc_cloud()  # objects there, and no marker of this repository
-    other.push()  # writes its marker again
+        ws.remotes.gc()  # objects there, and no marker of this repository
+    other.remotes.push()  # writes its marker again
     write(ws.root / "mine.csv", "my data")
-    ws.add(["mine.csv"])
+    ws.files.add(["mine.csv"])
     commit_all(ws.root, "mine")
-    ws.push()
+    ws.remotes.push()
     out = cli("gc", "--cloud", cwd=ws.root)
     assert_one_line_error(out, RemoteError.exit_code, "shared", "--force")
     assert _listing(ws).names == before.names | {b3(b"my data")}, "nothing was removed"
@@ -218,7 +218,7 @@ def test_an_interrupted_gc_leaves_the_remote_consistent(
     for n in range(3):  # more orphans: more manifests and chunks to remove
         big = bigs["v2"][: n * 512 * 1024] + os.urandom(300 * 1024) + bigs["v2"][MiB * 2 :]
         _push_orphan(ws, "big.bin", big)
-    expected = ws.gc_cloud(dry_run=True)
+    expected = ws.remotes.gc(dry_run=True)
     total = len(expected.removed) + expected.chunks_removed
 
     def stop_after_one(_: int) -> None:
@@ -227,17 +227,17 @@ def test_an_interrupted_gc_leaves_the_remote_consistent(
     interruptions = 0
     while True:
         try:
-            ws.gc_cloud(progress=stop_after_one)
+            ws.remotes.gc(progress=stop_after_one)
             break
         except _Stop:
             interruptions += 1
-            _assert_consistent(ws.remote())
+            _assert_consistent(ws.remotes.open())
         assert interruptions <= total
     assert interruptions >= 2
     listing = _listing(ws)
     assert not set(expected.removed) & listing.names
-    _assert_consistent(ws.remote())
-    assert ws.verify_remote().ok
+    _assert_consistent(ws.remotes.open())
+    assert ws.remotes.verify().ok
 
 
 def test_gc_cloud_cli_dry_run_prints_and_keeps(
@@ -246,9 +246,9 @@ def test_gc_cloud_cli_dry_run_prints_and_keeps(
     ws = make_workspace()
     _add_remote(ws, str(tmp_path / "remote"), {})
     write(ws.root / "data.csv", "kept")
-    ws.add(["data.csv"])
+    ws.files.add(["data.csv"])
     commit_all(ws.root, "data")
-    ws.push()
+    ws.remotes.push()
     orphan = _push_orphan(ws, "data.csv", b"orphan")
     out = cli("gc", "--cloud", "-r", "shared", "--dry-run", cwd=ws.root)
     assert out.code == 0, out.stderr

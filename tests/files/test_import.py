@@ -39,13 +39,13 @@ def source(make_workspace: WorkspaceFactory, tmp_path: Path) -> Workspace:
     config."""
     local = tmp_path / "datasets" / ".strata" / "config.local.toml"
     src = make_workspace("datasets")
-    src.add_remote("store", "../remote", default=True)
+    src.remotes.add("store", "../remote", default=True)
     make_folder(src.root / "data" / "raw", V1)
     write(src.root / "model.bin", "weights")
-    src.add(["data/raw", "model.bin"])
+    src.files.add(["data/raw", "model.bin"])
     commit_all(src.root, "v1")
     git(src.root, "tag", "v1.0")
-    src.push()
+    src.remotes.push()
     local.write_text('[remote.store]\nurl = "/nowhere"\nprofile = "s3cret-profile"\n')
     return src
 
@@ -85,9 +85,9 @@ def _push_committed_v2(src: Workspace) -> str:
         (src.root / "data" / "raw" / name).unlink()
     make_folder(src.root / "data" / "raw", V2)
     src = Workspace(src.root)
-    src.add([src.root / "data" / "raw"])
+    src.files.add([src.root / "data" / "raw"])
     commit = commit_all(src.root, "v2")
-    src.push()
+    src.remotes.push()
     src.close()
     local.write_text(secret)
     return commit
@@ -115,12 +115,12 @@ def test_import_records_the_origin_and_update_brings_newer_versions(
         "commit": first,
     }
     assert "/raw" in (ws.root / ".gitignore").read_text().splitlines()
-    pinned = ws.import_path(str(source.root), "model.bin", rev="v1.0")
+    pinned = ws.remotes.import_path(str(source.root), "model.bin", rev="v1.0")
     assert pinned.path == "model.bin" and (ws.root / "model.bin").read_text() == "weights"
-    assert [r.changed for r in ws.update()] == [False, False], "nothing changed there yet"
+    assert [r.changed for r in ws.remotes.update()] == [False, False], "nothing changed there yet"
 
     second = _push_committed_v2(source)
-    results = {r.path: r for r in ws.update()}
+    results = {r.path: r for r in ws.remotes.update()}
     assert results["raw"].changed and results["raw"].commit == second
     assert results["raw"].previous_commit == first
     assert not results["model.bin"].changed, "a tag still names the same commit"
@@ -128,14 +128,14 @@ def test_import_records_the_origin_and_update_brings_newer_versions(
     assert tomllib.loads((ws.root / "raw.strata").read_text())["origin"]["commit"] == second
     again = cli("update", "raw", "--json", cwd=ws.root)
     assert again.json()[0]["changed"] is False  # type: ignore[index]
-    assert ws.status() and all(s.state == "unchanged" for s in ws.status())
+    assert ws.files.status() and all(s.state == "unchanged" for s in ws.files.status())
 
 
 def test_secrets_of_the_other_repository_are_not_copied(
     source: Workspace, make_workspace: WorkspaceFactory
 ) -> None:
     ws = make_workspace("consumer")
-    ws.import_path(str(source.root), "model.bin")  # its local url points nowhere: unused
+    ws.remotes.import_path(str(source.root), "model.bin")  # its local url points nowhere: unused
     written = [
         p for p in ws.root.rglob("*") if p.is_file() and ".git" not in p.relative_to(ws.root).parts
     ]
@@ -198,6 +198,6 @@ def test_import_refuses_an_existing_path_and_update_a_plain_one(
     out = cli("import", str(source.root), "model.bin", cwd=ws.root)
     assert_one_line_error(out, UserInputError.exit_code, "exists already")
     assert snapshot(ws.root) == before
-    ws.add(["model.bin"])
+    ws.files.add(["model.bin"])
     out = cli("update", "model.bin", cwd=ws.root)
     assert_one_line_error(out, UserInputError.exit_code, "was not imported")

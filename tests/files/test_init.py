@@ -61,10 +61,10 @@ def test_no_git_workspace_tracks_files_without_gitignore(
 ) -> None:
     ws = make_workspace(git=False)
     (ws.root / "data.csv").write_text("a\n")
-    ws.add(["data.csv"])
+    ws.files.add(["data.csv"])
     assert (ws.root / "data.csv.strata").is_file()
     assert not (ws.root / ".gitignore").exists()
-    assert [s.state for s in ws.status()] == ["unchanged"]
+    assert [s.state for s in ws.files.status()] == ["unchanged"]
 
 
 def test_init_outside_git_without_no_git_is_refused(base: Path, cli: Cli) -> None:

@@ -16,10 +16,10 @@ def test_versions_land_in_the_configured_database(
     ws = make_workspace()
     write(ws.root / "data.csv", "1\n")
     make_folder(ws.root / "raw", {"a.csv": "a\n", "b.csv": "b\n"})
-    ws.add(["data.csv", "raw"])
+    ws.files.add(["data.csv", "raw"])
     commit_all(ws.root, "v1")
     write(ws.root / "data.csv", "2\n")
-    ws.add(["data.csv"])
+    ws.files.add(["data.csv"])
 
     with open_database(db_url) as db:
         recorded = {(v.path, v.kind, v.files) for v in db.file_versions()}

@@ -53,9 +53,9 @@ def test_a_full_remote_disk_says_so(
 ) -> None:
     ws = make_workspace()
     write(ws.root / "big.bin", os.urandom(2 * 1024 * 1024))
-    ws.add(["big.bin"])
-    ws.add_remote("shared", str(small_disk / "store"), default=True)
-    ws.modify_remote("shared", "chunk_threshold", str(64 * 1024 * 1024))
+    ws.files.add(["big.bin"])
+    ws.remotes.add("shared", str(small_disk / "store"), default=True)
+    ws.remotes.modify("shared", "chunk_threshold", str(64 * 1024 * 1024))
     commit_all(ws.root, "data")
     out = cli("push", cwd=ws.root)
     line = assert_one_line_error(
@@ -73,10 +73,10 @@ def _pushed_then_tampered(
     ws = make_workspace()
     write(ws.root / "model.bin", "weights")
     make_folder(ws.root / "raw", {"a.csv": "1\n", "sub/b.csv": "2\n"})
-    ws.add(["model.bin", "raw"])
-    ws.add_remote("shared", str(tmp_path / "remote"), default=True)
+    ws.files.add(["model.bin", "raw"])
+    ws.remotes.add("shared", str(tmp_path / "remote"), default=True)
     commit_all(ws.root, "data")
-    ws.push()
+    ws.remotes.push()
     digest = b3({"model.bin": b"weights", "raw/sub/b.csv": b"2\n"}[path])
     obj = tmp_path / "remote" / digest[:2] / digest[2:]
     os.chmod(obj, 0o644)
@@ -104,7 +104,7 @@ def test_verify_remote_names_a_corrupt_object_by_its_path(
     make_workspace: WorkspaceFactory, tmp_path: Path, cli: Cli, path: str
 ) -> None:
     ws, digest = _pushed_then_tampered(make_workspace, tmp_path, path)
-    assert [(p.hash, p.path, p.problem) for p in ws.verify_remote().problems] == [
+    assert [(p.hash, p.path, p.problem) for p in ws.remotes.verify().problems] == [
         (digest, path, "corrupt")
     ]
     out = cli("verify", "--remote", cwd=ws.root)

@@ -33,7 +33,7 @@ def test_a_url_with_a_password_goes_to_the_local_config_with_a_warning(
     assert "warning: remote.web.url holds a credential" in out.stderr
     assert PASSWORD not in _committed(ws)
     assert _local(ws) == {"remote": {"web": {"url": url}}}
-    assert make_workspace.open(ws.root).remote().url == url, "the remote still works"
+    assert make_workspace.open(ws.root).remotes.open().url == url, "the remote still works"
     listed = cli("remote", "list", "--json", cwd=ws.root)
     assert listed.json() == [
         {"name": "web", "default": True, "url": "http://user:***@127.0.0.1:9/store"}
@@ -65,11 +65,11 @@ def test_a_remote_error_does_not_print_the_password(
 ) -> None:
     ws = make_workspace()
     write(ws.root / "model.bin", "weights")
-    ws.add(["model.bin"])
+    ws.files.add(["model.bin"])
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    ws.add_remote("shared", f"s3://user:{PASSWORD}@nowhere/store", default=True)
-    ws.modify_remote("shared", "endpoint_url", "http://127.0.0.1:9")
-    ws.modify_remote("shared", "secret_access_key", PASSWORD + "-key")
+    ws.remotes.add("shared", f"s3://user:{PASSWORD}@nowhere/store", default=True)
+    ws.remotes.modify("shared", "endpoint_url", "http://127.0.0.1:9")
+    ws.remotes.modify("shared", "secret_access_key", PASSWORD + "-key")
     commit_all(ws.root, "data")
     out = cli("push", cwd=ws.root)
     assert out.code == RemoteError.exit_code, out.stderr
@@ -83,8 +83,8 @@ def test_every_credential_like_setting_is_kept_local(
     make_workspace: WorkspaceFactory, key: str
 ) -> None:
     ws = make_workspace()
-    ws.add_remote("blob", "az://container/strata")
-    assert ws.modify_remote("blob", key, PASSWORD) == [f"remote.blob.{key}"]
+    ws.remotes.add("blob", "az://container/strata")
+    assert ws.remotes.modify("blob", key, PASSWORD) == [f"remote.blob.{key}"]
     assert PASSWORD not in _committed(ws)
 
 
@@ -102,11 +102,11 @@ def test_credentials_in_the_local_config_reach_the_remote(
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     ws = make_workspace()
     write(ws.root / "model.bin", "weights")
-    ws.add(["model.bin"])
-    ws.add_remote("storage", f"s3://{s3_bucket}/store", default=True)
-    ws.modify_remote("storage", "endpoint_url", s3_endpoint)
-    ws.modify_remote("storage", "access_key_id", CREDENTIALS["AWS_ACCESS_KEY_ID"])
-    ws.modify_remote("storage", "secret_access_key", CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    ws.files.add(["model.bin"])
+    ws.remotes.add("storage", f"s3://{s3_bucket}/store", default=True)
+    ws.remotes.modify("storage", "endpoint_url", s3_endpoint)
+    ws.remotes.modify("storage", "access_key_id", CREDENTIALS["AWS_ACCESS_KEY_ID"])
+    ws.remotes.modify("storage", "secret_access_key", CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
     assert "strata-test" not in _committed(ws)
-    pushed = ws.push()
+    pushed = ws.remotes.push()
     assert (len(pushed.transferred), pushed.failed) == (1, ())

@@ -28,7 +28,7 @@ from strata.errors import RemoteError, UserInputError
 def _tracked_data(ws: Workspace) -> dict[str, str]:
     write(ws.root / "model.bin", "weights")
     expected = make_folder(ws.root / "raw", {"a.csv": "1\n", "sub/b.csv": "2\n"})
-    ws.add(["model.bin", "raw"])
+    ws.files.add(["model.bin", "raw"])
     commit_all(ws.root, "data")
     return file_hashes(expected)
 
@@ -41,9 +41,9 @@ def _fresh_clone(ws: Workspace, make_workspace: WorkspaceFactory, name: str) -> 
 
 
 def _add_remote(ws: Workspace, url: str, options: dict[str, str]) -> None:
-    ws.add_remote("shared", url, default=True)
+    ws.remotes.add("shared", url, default=True)
     for key, value in options.items():
-        ws.modify_remote("shared", key, value)
+        ws.remotes.modify("shared", key, value)
 
 
 def test_push_then_pull_into_a_fresh_clone_brings_everything(
@@ -53,18 +53,18 @@ def test_push_then_pull_into_a_fresh_clone_brings_everything(
     expected = _tracked_data(ws)
     _add_remote(ws, *remote_url)
     commit_all(ws.root, "remote")
-    pushed = ws.push()
+    pushed = ws.remotes.push()
     assert (len(pushed.transferred), pushed.failed) == (4, ())  # 2 files, listing, model
-    assert len(ws.push().transferred) == 0, "a second push sends nothing"
+    assert len(ws.remotes.push().transferred) == 0, "a second push sends nothing"
 
     clone = _fresh_clone(ws, make_workspace, "clone")
-    fetched, restored = clone.pull()
+    fetched, restored = clone.remotes.pull()
     assert (len(fetched.transferred), fetched.failed) == (4, ())
     assert {r.path for r in restored} == {"model.bin", "raw"}
     assert file_hashes(clone.root / "raw") == expected
     assert (clone.root / "model.bin").read_text() == "weights"
-    assert clone.verify().ok
-    again = clone.fetch()
+    assert clone.files.verify().ok
+    again = clone.remotes.fetch()
     assert (len(again.transferred), again.present) == (0, 4), "a second fetch moves nothing"
 
 
@@ -75,7 +75,7 @@ def test_pull_json_names_what_was_checked_out(
     _tracked_data(ws)
     _add_remote(ws, str(tmp_path / "remote"), {})
     commit_all(ws.root, "remote")
-    ws.push()
+    ws.remotes.push()
     clone = _fresh_clone(ws, make_workspace, "clone")
     out = cli("pull", "--json", cwd=clone.root)
     assert out.code == 0, out.stderr
@@ -102,10 +102,10 @@ def test_only_missing_objects_move(make_workspace: WorkspaceFactory, tmp_path: P
     ws = make_workspace()
     _tracked_data(ws)
     _add_remote(ws, str(tmp_path / "remote"), {})
-    ws.push()
+    ws.remotes.push()
     write(ws.root / "raw" / "a.csv", "1 changed\n")
-    ws.add(["raw"])
-    second = ws.push()
+    ws.files.add(["raw"])
+    second = ws.remotes.push()
     assert len(second.transferred) == 2  # the changed file and the new listing
     assert second.present == 2  # the model and the unchanged file
 
@@ -118,14 +118,14 @@ def test_a_corrupt_remote_object_is_reported_and_never_checked_out(
     remote = tmp_path / "remote"
     _add_remote(ws, str(remote), {})
     commit_all(ws.root, "remote")
-    ws.push()
+    ws.remotes.push()
     digest = tomllib.loads((ws.root / "model.bin.strata").read_text())["hash"]
     obj = remote / digest[:2] / digest[2:]
     os.chmod(obj, 0o644)
     obj.write_bytes(b"tampered")
 
     clone = _fresh_clone(ws, make_workspace, "clone")
-    fetched, restored = clone.pull()
+    fetched, restored = clone.remotes.pull()
     assert [f.name for f in fetched.failed] == [digest]
     assert "corrupt" in fetched.failed[0].reason
     assert restored == [], "nothing is checked out when an object failed"
@@ -168,7 +168,7 @@ def test_a_missing_bucket_is_one_clear_error(
     _tracked_data(ws)
     _add_remote(ws, f"s3://{s3_bucket}-missing/store", {"endpoint_url": s3_endpoint})
     with pytest.raises(RemoteError) as info:
-        ws.push()
+        ws.remotes.push()
     assert "shared" in info.value.message
 
 
@@ -184,7 +184,7 @@ def test_remote_commands_manage_the_config(make_workspace: WorkspaceFactory, cli
     assert cli("remote", "remove", "backup", cwd=ws.root).code == 0
     assert cli("remote", "list", "--json", cwd=ws.root).json() == []
     with pytest.raises(UserInputError):
-        make_workspace.open(ws.root).remote()
+        make_workspace.open(ws.root).remotes.open()
 
 
 def test_a_push_that_stopped_part_way_resumes_and_everything_arrives(
@@ -195,13 +195,13 @@ def test_a_push_that_stopped_part_way_resumes_and_everything_arrives(
     remote = tmp_path / "remote"
     _add_remote(ws, str(remote), {})
     commit_all(ws.root, "remote")
-    ws.push(["model.bin"])  # a push that stopped part-way: some objects are there
+    ws.remotes.push(["model.bin"])  # a push that stopped part-way: some objects are there
     (remote / "tmp").mkdir(exist_ok=True)
     (remote / "tmp" / "leftover.tmp").write_bytes(b"half an upload")
-    resumed = ws.push()
+    resumed = ws.remotes.push()
     assert len(resumed.transferred) == 3 and resumed.present == 1
     clone = _fresh_clone(ws, make_workspace, "clone")
-    clone.pull()
+    clone.remotes.pull()
     assert file_hashes(clone.root / "raw") == expected
     shutil.rmtree(remote / "tmp")
 
@@ -213,10 +213,10 @@ def test_status_remote_says_what_push_and_pull_would_move(
     _tracked_data(ws)
     _add_remote(ws, str(tmp_path / "remote"), {})
     commit_all(ws.root, "remote")
-    before = {s.path: (s.not_pushed, s.not_pulled) for s in ws.remote_status()}
+    before = {s.path: (s.not_pushed, s.not_pulled) for s in ws.remotes.status()}
     assert before == {"model.bin": (1, 0), "raw": (3, 0)}
-    ws.push(["raw"])
-    after = {s.path: (s.not_pushed, s.not_pulled) for s in ws.remote_status()}
+    ws.remotes.push(["raw"])
+    after = {s.path: (s.not_pushed, s.not_pulled) for s in ws.remotes.status()}
     assert after == {"model.bin": (1, 0), "raw": (0, 0)}
     clone = _fresh_clone(ws, make_workspace, "clone")
     out = cli("status", "--remote", "--json", cwd=clone.root)
@@ -233,12 +233,12 @@ def test_verify_remote_names_a_corrupt_remote_object(
     ws = make_workspace()
     _tracked_data(ws)
     _add_remote(ws, *remote_url)
-    ws.push()
-    assert ws.verify_remote().ok
+    ws.remotes.push()
+    assert ws.remotes.verify().ok
     digest = tomllib.loads((ws.root / "model.bin.strata").read_text())["hash"]
-    remote = ws.remote()
+    remote = ws.remotes.open()
     remote.fs.pipe_file(f"{remote.root}/{digest[:2]}/{digest[2:]}", b"tampered")
-    result = ws.verify_remote()
+    result = ws.remotes.verify()
     assert [(p.hash, p.problem) for p in result.problems] == [(digest, "corrupt")]
     out = cli("verify", "--remote", "--json", cwd=ws.root)
     assert out.code == 9
@@ -252,9 +252,9 @@ def _chunky_versions(ws: Workspace, remote: Path) -> tuple[bytes, bytes]:
     second = first[: 6 * 1024 * 1024] + os.urandom(64 * 1024) + first[6 * 1024 * 1024 + 65536 :]
     _add_remote(ws, str(remote), {})
     write(ws.root / "table.csv", first)
-    ws.add(["table.csv"])
+    ws.files.add(["table.csv"])
     commit_all(ws.root, "v1")
-    ws.push()
+    ws.remotes.push()
     return first, second
 
 
@@ -264,21 +264,21 @@ def test_a_changed_large_file_sends_only_new_chunks(
     ws = make_workspace()
     first, second = _chunky_versions(ws, tmp_path / "remote")
     write(ws.root / "table.csv", second)
-    ws.add(["table.csv"])
+    ws.files.add(["table.csv"])
     commit_all(ws.root, "v2")
-    result = ws.push()
+    result = ws.remotes.push()
     assert len(result.transferred) == 1
     assert result.bytes < len(second) // 2, "most chunks were on the remote already"
     stored = sum(p.stat().st_size for p in (tmp_path / "remote").rglob("*") if p.is_file())
     assert stored < 1.6 * len(second), "two versions cost far less than twice the file"
 
     clone = _fresh_clone(ws, make_workspace, "clone")
-    clone.pull()
+    clone.remotes.pull()
     assert (clone.root / "table.csv").read_bytes() == second
     git(clone.root, "checkout", "-q", "HEAD~1", "--", "table.csv.strata")
-    clone.pull()
+    clone.remotes.pull()
     assert (clone.root / "table.csv").read_bytes() == first
-    assert clone.verify_remote().ok
+    assert clone.remotes.verify().ok
 
 
 def test_a_manifest_naming_a_missing_chunk_is_a_clear_error(
@@ -293,7 +293,7 @@ def test_a_manifest_naming_a_missing_chunk_is_a_clear_error(
     chunk = json.loads(manifest.read_bytes())["chunks"][1][0]
     (remote / chunk[:2] / chunk[2:]).unlink()
     clone = _fresh_clone(ws, make_workspace, "clone")
-    fetched, restored = clone.pull()
+    fetched, restored = clone.remotes.pull()
     assert restored == []
     assert "missing" in fetched.failed[0].reason and chunk[:12] in fetched.failed[0].reason
     assert not (clone.root / "table.csv").exists()

@@ -17,15 +17,15 @@ def _digest(ws: Workspace, path: str) -> str:
 
 def _pushed(make_workspace: WorkspaceFactory, remote: Path) -> tuple[Workspace, bytes]:
     ws = make_workspace()
-    ws.add_remote("shared", str(remote), default=True)
-    ws.modify_remote("shared", "chunk_threshold", str(1024 * 1024))
+    ws.remotes.add("shared", str(remote), default=True)
+    ws.remotes.modify("shared", "chunk_threshold", str(1024 * 1024))
     big = os.urandom(2 * 1024 * 1024)
     write(ws.root / "big.bin", big)
     write(ws.root / "model.bin", "weights")
     write(ws.root / "notes.txt", "notes")
-    ws.add(["big.bin", "model.bin", "notes.txt"])
+    ws.files.add(["big.bin", "model.bin", "notes.txt"])
     commit_all(ws.root, "data")
-    ws.push()
+    ws.remotes.push()
     return ws, big
 
 
@@ -41,7 +41,7 @@ def test_verify_remote_tells_missing_corrupt_and_unreadable_apart(
 ) -> None:
     remote = tmp_path / "remote"
     ws, big = _pushed(make_workspace, remote)
-    assert ws.verify_remote().ok
+    assert ws.remotes.verify().ok
     big_digest, model, notes = (_digest(ws, p) for p in ("big.bin", "model.bin", "notes.txt"))
     chunk = _first_chunk(remote, big_digest)
     (remote / chunk[:2] / chunk[2:]).unlink()
@@ -49,7 +49,7 @@ def test_verify_remote_tells_missing_corrupt_and_unreadable_apart(
     target = remote / notes[:2] / notes[2:]
     target.unlink()
     target.symlink_to(tmp_path)  # listed as an object, but reading it fails
-    problems = {p.hash: p.problem for p in ws.verify_remote().problems}
+    problems = {p.hash: p.problem for p in ws.remotes.verify().problems}
     assert problems == {big_digest: "missing", model: "corrupt", notes: "unreadable"}
     out = cli("verify", "--remote", "--json", cwd=ws.root)
     assert out.code == 9

@@ -15,7 +15,7 @@ def _tracked(make_workspace: WorkspaceFactory, cache_type: str = "hardlink"):  #
         ws.root / "raw",
         {"keep.csv": "1\n", "change.csv": "2\n", "drop.csv": "3\n", "sub/deep.csv": "4\n"},
     )
-    ws.add(["model.bin", "raw"])
+    ws.files.add(["model.bin", "raw"])
     return ws
 
 
@@ -44,7 +44,7 @@ def test_added_modified_and_deleted_inside_a_folder(make_workspace: WorkspaceFac
     write(ws.root / "raw" / "change.csv", "2 changed\n")
     (ws.root / "raw" / "drop.csv").unlink()
     (ws.root / "raw" / "sub" / "deep.csv").unlink()
-    by_path = {s.path: s for s in ws.status()}
+    by_path = {s.path: s for s in ws.files.status()}
     assert by_path["raw"].state == "modified"
     assert by_path["raw"].changes == TreeChanges(
         added=("new.csv", "sub/newer.csv"),
@@ -71,7 +71,7 @@ def test_status_of_named_paths_only(make_workspace: WorkspaceFactory) -> None:
 def test_status_finds_pointers_in_subfolders(make_workspace: WorkspaceFactory) -> None:
     ws = make_workspace()
     write(ws.root / "a" / "b" / "c.csv", "1\n")
-    ws.add(["a/b/c.csv"])
+    ws.files.add(["a/b/c.csv"])
     assert statuses(ws) == {"a/b/c.csv": "unchanged"}
 
 

@@ -33,7 +33,7 @@ def _pointer_through_link(ws: Workspace) -> None:
     """A pointer at the top, ``pwned.strata``, naming ``link/pwned.txt``, and ``link`` a
     symlink to a folder outside: what a hostile commit can hold."""
     write(ws.root / "link" / "pwned.txt", "payload\n")
-    ws.add(["link/pwned.txt"])
+    ws.files.add(["link/pwned.txt"])
     pointer = (ws.root / "link" / "pwned.txt.strata").read_text()
     write(ws.root / "pwned.strata", pointer.replace('"pwned.txt"', '"link/pwned.txt"'))
     shutil.rmtree(ws.root / "link")
@@ -71,13 +71,13 @@ def test_checkout_refuses_a_symlink_planted_inside_a_tracked_folder(
 ) -> None:
     ws = make_workspace()
     make_folder(ws.root / "raw", {"a.csv": "1\n", "sub/c.csv": "3\n"})
-    ws.add(["raw"])
+    ws.files.add(["raw"])
     outside = _outside(ws)
     shutil.rmtree(ws.root / "raw" / "sub")
     (ws.root / "raw" / "sub").symlink_to(outside)
     before = snapshot(outside)
     with pytest.raises(PathOutsideWorkspaceError, match="raw/sub is a symlink leading out"):
-        ws.checkout(["raw"], force=True)
+        ws.files.checkout(["raw"], force=True)
     assert snapshot(outside) == before
 
 
@@ -88,7 +88,7 @@ def test_checkout_leaves_files_behind_a_symlinked_tracked_folder_alone(
     removed nor overwritten, even those whose content is in the cache."""
     ws = make_workspace()
     make_folder(ws.root / "raw", {"a.csv": "1\n", "b.csv": "2\n"})
-    ws.add(["raw"])
+    ws.files.add(["raw"])
     outside = _outside(ws)
     write(outside / "a.csv", "1\n")  # in the cache: a plain checkout would have removed it
     write(outside / "b.csv", "changed\n")
@@ -96,20 +96,20 @@ def test_checkout_leaves_files_behind_a_symlinked_tracked_folder_alone(
     (ws.root / "raw").symlink_to(outside)
     before = snapshot(outside)
     with pytest.raises(PathOutsideWorkspaceError, match="raw is a symlink leading out"):
-        ws.checkout(["raw"], force=True)
+        ws.files.checkout(["raw"], force=True)
     assert snapshot(outside) == before
 
 
 def test_checkout_refuses_a_pointer_into_git_s_own_folder(make_workspace: WorkspaceFactory) -> None:
     ws = make_workspace()
     write(ws.root / "hooks" / "post-checkout", "#!/bin/sh\necho pwned\n")
-    ws.add(["hooks/post-checkout"])
+    ws.files.add(["hooks/post-checkout"])
     pointer = (ws.root / "hooks" / "post-checkout.strata").read_text()
     shutil.rmtree(ws.root / "hooks")
     hook = ws.root / ".git" / "hooks" / "post-checkout"
     write(ws.root / "hook.strata", pointer.replace('"post-checkout"', '".git/hooks/post-checkout"'))
     with pytest.raises(PathOutsideWorkspaceError, match=r"\.git is Strata's or git's own folder"):
-        ws.checkout(["hook"], force=True)
+        ws.files.checkout(["hook"], force=True)
     assert not hook.exists()
 
 
@@ -118,11 +118,11 @@ def test_a_symlink_inside_the_workspace_is_written_through(
 ) -> None:
     ws = make_workspace()
     write(ws.root / "data" / "a.csv", "1\n")
-    ws.add(["data/a.csv"])
+    ws.files.add(["data/a.csv"])
     (ws.root / "data").rename(ws.root / "real")
     (ws.root / "data").symlink_to("real")
     (ws.root / "real" / "a.csv").unlink()
-    ws.checkout(["data/a.csv"])
+    ws.files.checkout(["data/a.csv"])
     assert (ws.root / "real" / "a.csv").read_text() == "1\n"
 
 
@@ -131,13 +131,13 @@ def test_pull_refuses_a_pointer_through_a_symlinked_folder(
 ) -> None:
     ws = make_workspace()
     _pointer_through_link(ws)
-    ws.add_remote("shared", str(tmp_path / "remote"), default=True)
-    ws.push()
+    ws.remotes.add("shared", str(tmp_path / "remote"), default=True)
+    ws.remotes.push()
     shutil.rmtree(ws.root / ".strata" / "cache")
     outside = _outside(ws)
     before = snapshot(outside)
     with pytest.raises(PathOutsideWorkspaceError, match="link is a symlink leading out"):
-        ws.pull(force=True)
+        ws.remotes.pull(force=True)
     assert snapshot(outside) == before
 
 
@@ -188,7 +188,7 @@ def test_add_reads_a_symlink_to_a_file_inside_the_workspace_as_that_file(
     write(ws.root / "shared.csv", "shared\n")
     make_folder(ws.root / "raw", {"a.csv": "1\n"})
     os.symlink("../shared.csv", ws.root / "raw" / "b.csv")
-    [result] = ws.add(["raw"])
+    [result] = ws.files.add(["raw"])
     tree = Tree.from_bytes(
         (ws.root / ".strata" / "cache").joinpath(result.hash[:2], result.hash[2:]).read_bytes(),
         what="raw",

@@ -21,13 +21,13 @@ def _tracked(make_workspace: WorkspaceFactory) -> Workspace:
     ws = make_workspace(cache_type="copy")
     write(ws.root / "model.bin", "weights")
     make_folder(ws.root / "raw", {"a.csv": "1\n", "sub/b.csv": "2\n"})
-    ws.add(["model.bin", "raw"])
+    ws.files.add(["model.bin", "raw"])
     return ws
 
 
 def test_clean_cache_is_ok(make_workspace: WorkspaceFactory, cli: Cli) -> None:
     ws = _tracked(make_workspace)
-    result = ws.verify()
+    result = ws.files.verify()
     assert result.ok
     assert result.problems == ()
     assert result.checked == len(cache_objects(ws.config.cache_dir)) == 4
@@ -39,7 +39,7 @@ def test_clean_cache_is_ok(make_workspace: WorkspaceFactory, cli: Cli) -> None:
 def test_a_corrupt_object_is_reported_with_its_path(make_workspace: WorkspaceFactory) -> None:
     ws = _tracked(make_workspace)
     corrupt(ws.store.path(b3(b"2\n")))
-    result = ws.verify()
+    result = ws.files.verify()
     assert not result.ok
     assert result.problems == (Problem(b3(b"2\n"), "raw/sub/b.csv", "corrupt"),)
 
@@ -47,7 +47,7 @@ def test_a_corrupt_object_is_reported_with_its_path(make_workspace: WorkspaceFac
 def test_a_deleted_object_is_reported_with_its_path(make_workspace: WorkspaceFactory) -> None:
     ws = _tracked(make_workspace)
     ws.store.path(b3(b"weights")).unlink()
-    result = ws.verify()
+    result = ws.files.verify()
     assert result.problems == (Problem(b3(b"weights"), "model.bin", "missing"),)
     assert result.checked == 3
 
@@ -75,7 +75,7 @@ def test_cli_reports_both_and_exits_non_zero(make_workspace: WorkspaceFactory, c
 
 def test_a_corrupt_listing_is_reported(make_workspace: WorkspaceFactory) -> None:
     ws = _tracked(make_workspace)
-    [listing] = ws.add(["raw"])
+    [listing] = ws.files.add(["raw"])
     corrupt(ws.store.path(listing.hash), b"[not a listing")
-    result = ws.verify()
+    result = ws.files.verify()
     assert result.problems == (Problem(listing.hash, "raw", "corrupt"),)

@@ -169,7 +169,7 @@ def test_a_profile_kept_with_the_model_serves_drift_without_the_table(make_works
     [column] = json.loads(done.stdout)
     assert column["column"] == "distance" and column["psi"] > 0.25
 
-    gc = ws.gc()
+    gc = ws.files.gc()
     assert digest not in gc.removed and ws.store.exists(digest)
 
     write(ws.root / "other.json", '{"x": 1}')
@@ -202,12 +202,12 @@ def test_a_kept_profile_travels_with_push_and_fetch(make_workspace, tmp_path, mo
     ws.tables.create("deliveries", pa.table({"distance": [1.0, 2.0, 3.0, 4.0]}))
     ws.models.register("clf", write(ws.root / "model.json", "{}"))
     digest = ws.references.attach("model:clf@1", "table:deliveries@0")
-    ws.add_remote("shared", str(tmp_path / "remote"), default=True)
+    ws.remotes.add("shared", str(tmp_path / "remote"), default=True)
     commit_all(ws.root, "remote")
-    assert ws.push().failed == ()
+    assert ws.remotes.push().failed == ()
 
     git(ws.root.parent, "clone", "-q", str(ws.root), str(tmp_path / "clone"))
     clone = make_workspace.open(tmp_path / "clone")
     assert not clone.store.exists(digest)
-    assert clone.fetch().failed == ()
+    assert clone.remotes.fetch().failed == ()
     assert clone.store.exists(digest)

@@ -23,7 +23,7 @@ def _register(ws: Workspace, n: int) -> None:
 def _release_world(ws: Workspace) -> None:
     """Release 1.0: model v1 in production (alias champion), deliveries@1, a tracked file."""
     write(ws.root / "data" / "raw.csv", "a,b\n1,2\n")
-    ws.add(["data/raw.csv"])
+    ws.files.add(["data/raw.csv"])
     commit_all(ws.root, "data")
     ws.tables.create("deliveries", pa.table({"id": [1, 2], "delay": [5, 7]}))
     ws.table("deliveries").append(pa.table({"id": [3], "delay": [4]}))

@@ -20,7 +20,7 @@ def lws(
     monkeypatch.setenv("STRATA_METADATA_URL", db_url)
     ws = make_workspace.open(ws.root)
     write(ws.root / "raw.csv", "id,delay\n1,5\n2,7\n")
-    ws.add(["raw.csv"])
+    ws.files.add(["raw.csv"])
     commit_all(ws.root, "raw data")
     return ws
 
@@ -30,6 +30,6 @@ def sqlite_ws(make_workspace: WorkspaceFactory) -> Workspace:
     """The same on the embedded SQLite database only (for CLI and subprocess tests)."""
     ws = make_workspace(cache_type="copy")
     write(ws.root / "raw.csv", "id,delay\n1,5\n2,7\n")
-    ws.add(["raw.csv"])
+    ws.files.add(["raw.csv"])
     commit_all(ws.root, "raw data")
     return ws

@@ -82,7 +82,7 @@ def _recorded_training(ws: Workspace) -> None:
     with ws.run("train", command=[sys.executable, "train.py"]) as run:
         run.input("file:raw.csv")
         exec(compile(TRAIN, "train.py", "exec"), {})  # what the command does
-        ws.add(["model.txt"])
+        ws.files.add(["model.txt"])
     ws.lineage.link(run.ref, "model:clf@1", "output")
 
 
@@ -118,7 +118,7 @@ def test_reproduce_warns_about_a_dirty_run_and_reports_a_mismatch(
     write(sqlite_ws.root / "params.yaml", "lr: 0.5\n")
     with sqlite_ws.run("train", params={"lr": 0.5}, command=[sys.executable, "train.py"]) as run:
         exec(compile(TRAIN, "train.py", "exec"), {})
-        sqlite_ws.add(["model.txt"])
+        sqlite_ws.files.add(["model.txt"])
     out = cli("reproduce", run.ref, "--into", str(tmp_path / "audit"), "--run",
               cwd=sqlite_ws.root)  # fmt: skip
     assert "warning:" in out.stderr and "cannot be exact" in out.stderr

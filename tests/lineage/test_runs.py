@@ -27,10 +27,10 @@ def test_a_run_records_params_metrics_environment_inputs_and_outputs(lws: Worksp
         assert lws.activity is run
         exact = run.input("file:raw.csv")
         write(lws.root / "clean.csv", "id\n1\n")
-        lws.add(["clean.csv"])  # reported through the activity seam
+        lws.files.add(["clean.csv"])  # reported through the activity seam
         run.log_metric("rows", 2)
     record = lws.lineage.run(run.ref)
-    clean_hash = lws.file_versions("clean.csv")[0].hash
+    clean_hash = lws.files.versions("clean.csv")[0].hash
     assert record.status == "completed" and record.exit_code is None
     assert record.ended_at is not None and record.ended_at >= record.started_at
     assert record.params == {"lr": 0.1, "layers": [2, 3]}
@@ -70,7 +70,7 @@ def test_a_moving_selector_nothing_resolves_is_refused(lws: Workspace) -> None:
 
 
 def test_a_file_is_recorded_by_content_hash_whatever_names_it(sqlite_ws: Workspace) -> None:
-    full = sqlite_ws.file_versions("raw.csv")[0].hash
+    full = sqlite_ws.files.versions("raw.csv")[0].hash
     with sqlite_ws.run("train") as run:
         by_head = run.input("file:raw.csv@HEAD")
         by_prefix = run.input(f"file:raw.csv@{full[:6]}")

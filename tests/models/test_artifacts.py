@@ -20,7 +20,7 @@ def test_gc_keeps_every_registered_version(ws: Workspace) -> None:
     ws.models.register("clf", artifact(ws.root, "1"))
     kept = cache_objects(ws.store.root)
     assert len(kept) == 4
-    result = ws.gc()
+    result = ws.files.gc()
     assert result.removed == ()
     assert cache_objects(ws.store.root) == kept
 
@@ -30,12 +30,12 @@ def test_models_travel_with_push_and_pull(make_workspace: WorkspaceFactory, tmp_
     folder = make_folder(source.root / "bundle", {"w.bin": b"\x01" * 100, "conf.json": "{}"})
     source.models.register("bundle", folder)
     source.models.register("clf", artifact(source.root, "weights"))
-    source.add_remote("shared", str(tmp_path / "remote"), default=True)
-    pushed = source.push()
+    source.remotes.add("shared", str(tmp_path / "remote"), default=True)
+    pushed = source.remotes.push()
     assert len(pushed.transferred) == 4 and not pushed.failed
 
     shutil.rmtree(source.store.root)  # this machine lost its cache: pull brings it back
-    fetched, _ = source.pull()
+    fetched, _ = source.remotes.pull()
     assert not fetched.failed and len(fetched.transferred) == 4
     source.models.download("model:bundle@1", tmp_path / "copy")
     assert file_hashes(tmp_path / "copy") == file_hashes(folder)

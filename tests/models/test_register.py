@@ -34,7 +34,7 @@ def test_versions_number_up_per_model_and_keep_what_was_given(ws: Workspace) -> 
     ws.tables.create("deliveries", pa.table({"id": [1]}))
     ws.table("deliveries").append(pa.table({"id": [2]}))
     write(ws.root / "data" / "raw.csv", "a\n1\n")
-    [raw] = ws.add(["data/raw.csv"])
+    [raw] = ws.files.add(["data/raw.csv"])
     ws.lineage.register_features("delivery", ["distance_km"])
     ws.lineage.register_features("delivery", ["distance_km", "weather"])
     with ws.run("train") as training:

@@ -33,7 +33,7 @@ def test_hardlink_add_shares_the_inode_and_makes_the_file_read_only(
 ) -> None:
     ws = make_workspace(cache_type="hardlink")
     path = write(ws.root / "data.csv", DATA)
-    [result] = ws.add(["data.csv"])
+    [result] = ws.files.add(["data.csv"])
     obj = _object(ws, DATA)
     assert result.link_type == "hardlink"
     assert path.stat().st_ino == obj.stat().st_ino
@@ -44,9 +44,9 @@ def test_hardlink_add_shares_the_inode_and_makes_the_file_read_only(
 def test_hardlink_checkout_shares_the_inode_read_only(make_workspace: WorkspaceFactory) -> None:
     ws = make_workspace(cache_type="hardlink")
     path = write(ws.root / "data.csv", DATA)
-    ws.add(["data.csv"])
+    ws.files.add(["data.csv"])
     path.unlink()
-    ws.checkout()
+    ws.files.checkout()
     assert path.read_bytes() == DATA
     assert path.stat().st_ino == _object(ws, DATA).stat().st_ino
     assert not _writable(path)
@@ -55,7 +55,7 @@ def test_hardlink_checkout_shares_the_inode_read_only(make_workspace: WorkspaceF
 def test_copy_add_leaves_an_independent_writable_file(make_workspace: WorkspaceFactory) -> None:
     ws = make_workspace(cache_type="copy")
     path = write(ws.root / "data.csv", DATA)
-    [result] = ws.add(["data.csv"])
+    [result] = ws.files.add(["data.csv"])
     obj = _object(ws, DATA)
     assert result.link_type == "copy"
     assert path.stat().st_ino != obj.stat().st_ino
@@ -70,9 +70,9 @@ def test_copy_add_leaves_an_independent_writable_file(make_workspace: WorkspaceF
 def test_copy_checkout_writes_an_independent_file(make_workspace: WorkspaceFactory) -> None:
     ws = make_workspace(cache_type="copy")
     path = write(ws.root / "data.csv", DATA)
-    ws.add(["data.csv"])
+    ws.files.add(["data.csv"])
     path.unlink()
-    ws.checkout()
+    ws.files.checkout()
     assert path.read_bytes() == DATA
     assert path.stat().st_ino != _object(ws, DATA).stat().st_ino
     with open(path, "r+b") as fh:
@@ -95,9 +95,9 @@ def test_cache_type_config_chooses_the_link_type(
     ws = make_workspace(cache_type=cache_type)
     write(ws.root / "d" / "a.csv", DATA)
     write(ws.root / "d" / "b.csv", DATA + b"more")
-    [result] = ws.add(["d"])
+    [result] = ws.files.add(["d"])
     assert result.link_type in expected
-    assert ws.status() and all(s.state == "unchanged" for s in ws.status())
+    assert ws.files.status() and all(s.state == "unchanged" for s in ws.files.status())
 
 
 def test_cache_type_from_environment_overrides_the_config(
@@ -107,7 +107,7 @@ def test_cache_type_from_environment_overrides_the_config(
     monkeypatch.setenv("STRATA_CACHE_TYPE", "copy")
     ws = make_workspace.open(ws.root)
     path = write(ws.root / "data.csv", DATA)
-    [result] = ws.add(["data.csv"])
+    [result] = ws.files.add(["data.csv"])
     assert result.link_type == "copy"
     assert path.stat().st_ino != _object(ws, DATA).stat().st_ino
 
@@ -117,7 +117,7 @@ def test_the_superuser_gets_no_hardlinks_by_default(make_workspace: WorkspaceFac
     """Read-only bits do not stop root: an edit in place would reach a hardlinked object."""
     ws = make_workspace()
     path = write(ws.root / "data.csv", DATA)
-    [result] = ws.add(["data.csv"])
+    [result] = ws.files.add(["data.csv"])
     assert result.link_type != "hardlink"
     with open(path, "r+b") as fh:
         fh.write(b"edited in place")
@@ -144,12 +144,12 @@ def test_hardlink_falls_back_to_copy_across_filesystems(
     monkeypatch.setenv("STRATA_CACHE_DIR", str(other_fs_cache))
     ws = make_workspace.open(ws.root)
     path = write(ws.root / "data.csv", DATA)
-    [result] = ws.add(["data.csv"])
+    [result] = ws.files.add(["data.csv"])
     obj = other_fs_cache / b3(DATA)[:2] / b3(DATA)[2:]
     assert result.link_type == "copy"
     assert obj.read_bytes() == DATA
     path.unlink()
-    ws.checkout()
+    ws.files.checkout()
     assert path.read_bytes() == DATA
     assert path.stat().st_dev != obj.stat().st_dev
 
@@ -162,6 +162,6 @@ def test_hardlink_only_across_filesystems_is_a_storage_error(
     ws = make_workspace.open(ws.root)
     write(ws.root / "data.csv", DATA)
     with pytest.raises(StorageError) as info:
-        ws.add(["data.csv"])
+        ws.files.add(["data.csv"])
     assert "data.csv" in info.value.message
     assert not (ws.root / "data.csv.strata").exists()

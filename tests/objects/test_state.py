@@ -31,10 +31,10 @@ def test_status_of_unchanged_files_hashes_nothing(
     ws = make_workspace(cache_type=cache_type)
     make_folder(ws.root / "d", {f"part-{i}.csv": f"row {i}\n" * 50 for i in range(5)})
     write(ws.root / "single.csv", "a,b\n")
-    ws.add(["d", "single.csv"])
+    ws.files.add(["d", "single.csv"])
     counter = HashCounter(monkeypatch)
     fresh = make_workspace.open(ws.root)  # as a new `strata status` process
-    assert {s.state for s in fresh.status()} == {"unchanged"}
+    assert {s.state for s in fresh.files.status()} == {"unchanged"}
     assert counter.paths == []
 
 
@@ -43,10 +43,10 @@ def test_status_rehashes_only_the_changed_file(
 ) -> None:
     ws = make_workspace(cache_type="copy")
     make_folder(ws.root / "d", {f"part-{i}.csv": f"row {i}\n" * 50 for i in range(5)})
-    ws.add(["d"])
+    ws.files.add(["d"])
     write(ws.root / "d" / "part-3.csv", "changed\n")
     counter = HashCounter(monkeypatch)
-    [st] = make_workspace.open(ws.root).status()
+    [st] = make_workspace.open(ws.root).files.status()
     assert st.state == "modified"
     assert counter.paths == [ws.root / "d" / "part-3.csv"]
 
@@ -56,15 +56,15 @@ def test_a_new_mtime_with_the_same_contents_is_hashed_again(
 ) -> None:
     ws = make_workspace(cache_type="copy")
     path = write(ws.root / "data.csv", "a,b\n")
-    ws.add(["data.csv"])
+    ws.files.add(["data.csv"])
     st = path.stat()
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     counter = HashCounter(monkeypatch)
-    [status] = make_workspace.open(ws.root).status()
+    [status] = make_workspace.open(ws.root).files.status()
     assert status.state == "unchanged"
     assert counter.paths == [path]
     counter.paths.clear()
-    make_workspace.open(ws.root).status()
+    make_workspace.open(ws.root).files.status()
     assert counter.paths == []  # and remembered for next time
 
 
@@ -73,11 +73,11 @@ def test_checkout_records_what_it_wrote(
 ) -> None:
     ws = make_workspace(cache_type="copy")
     make_folder(ws.root / "d", {"a.csv": "1\n", "b.csv": "2\n"})
-    ws.add(["d"])
+    ws.files.add(["d"])
     (ws.root / "d" / "a.csv").unlink()
-    ws.checkout()
+    ws.files.checkout()
     counter = HashCounter(monkeypatch)
-    assert {s.state for s in make_workspace.open(ws.root).status()} == {"unchanged"}
+    assert {s.state for s in make_workspace.open(ws.root).files.status()} == {"unchanged"}
     assert counter.paths == []
 
 

@@ -57,7 +57,7 @@ def test_an_unparsable_params_file_is_named(make_workspace, cli) -> None:  # typ
 def test_a_missing_param_is_named(make_workspace, cli) -> None:  # type: ignore[no-untyped-def]
     ws = make_workspace()
     make_pipeline(ws.root)
-    ws.repro()
+    ws.pipelines.repro()
     write(ws.root / "params.yaml", "featurize:\n  n: 3\n")
     outcome = cli("repro", "--dry-run", cwd=ws.root)
     assert_one_line_error(outcome, 61, "stage train", "no param 'train.lr'")
@@ -139,6 +139,6 @@ def test_ctrl_c_during_repro_leaves_the_lock_consistent(make_workspace) -> None:
     assert ws.lineage.runs(job="train")[0].status == "failed"
     write(ws.root / "train.sh", "echo m > model.txt\necho '{\"a\": 1}' > metrics.json\n")
     ws2 = ws.__class__(ws.root)
-    result = ws2.repro()
+    result = ws2.pipelines.repro()
     ws2.close()
     assert [s.action for s in result.stages] == ["unchanged", "unchanged", "ran"]

@@ -78,7 +78,7 @@ def test_three_stages_rerun_only_what_changed_and_provenance_shows_every_stage(
     write(ws.root / "featurize.py", FEATURIZE)
     write(ws.root / "train.py", TRAIN)
 
-    first = ws.repro()
+    first = ws.pipelines.repro()
     assert [(s.name, s.action) for s in first.stages] == [
         ("prepare", "ran"),
         ("featurize", "ran"),
@@ -103,12 +103,12 @@ def test_three_stages_rerun_only_what_changed_and_provenance_shows_every_stage(
     assert f"run:{first.stages[2].run} train" in text
 
     write(ws.root / "params.yaml", "featurize:\n  scale: 1.0\ntrain:\n  lr: 0.2\n")
-    second = ws.repro()
+    second = ws.pipelines.repro()
     assert [s.action for s in second.stages] == ["unchanged", "unchanged", "ran"]
     assert ws.models.resolve("model:delay-classifier@latest").number == 2
 
     write(ws.root / "data" / "raw.csv", "distance_km,delay_min\n10,5\n20,12\n30,20\n")
-    third = ws.repro()
+    third = ws.pipelines.repro()
     assert [s.action for s in third.stages] == ["ran", "ran", "ran"]
     assert ws.table("deliveries").latest_version() == 1
     lock = yaml.safe_load((ws.root / "strata.lock").read_text())["stages"]

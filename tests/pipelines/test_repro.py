@@ -22,21 +22,21 @@ def _lock(root):  # type: ignore[no-untyped-def]
 def test_the_first_repro_runs_every_stage_in_order_and_the_second_nothing(make_workspace) -> None:  # type: ignore[no-untyped-def]
     ws = make_workspace()
     make_pipeline(ws.root)
-    first = ws.repro()
+    first = ws.pipelines.repro()
     assert [s.name for s in first.stages] == ["prepare", "featurize", "train"]
     assert actions(first) == ALL_RAN
     assert (ws.root / "data" / "clean" / "raw.txt").read_text() == "A B C\n"
-    assert actions(ws.repro()) == NOTHING
+    assert actions(ws.pipelines.repro()) == NOTHING
 
 
 def test_the_lock_holds_exact_dependency_hashes_params_and_outputs(make_workspace) -> None:  # type: ignore[no-untyped-def]
     ws = make_workspace()
     make_pipeline(ws.root)
-    ws.repro()
+    ws.pipelines.repro()
     lock = _lock(ws.root)
-    [raw] = ws.status(["data/clean"])  # tracked like `strata add`
+    [raw] = ws.files.status(["data/clean"])  # tracked like `strata add`
     assert raw.state == "unchanged"
-    features = ws.add(["data/features.txt"])[0]
+    features = ws.files.add(["data/features.txt"])[0]
     assert lock["train"]["deps"]["data/features.txt"] == features.hash
     assert lock["train"]["params"] == {"params.yaml": {"train.lr": 0.1}}
     assert lock["featurize"]["outs"]["data/features.txt"]["hash"] == features.hash
@@ -48,7 +48,7 @@ def test_the_lock_holds_exact_dependency_hashes_params_and_outputs(make_workspac
 def test_each_stage_run_is_a_recorded_run_with_exact_inputs_and_outputs(make_workspace) -> None:  # type: ignore[no-untyped-def]
     ws = make_workspace()
     make_pipeline(ws.root)
-    result = ws.repro()
+    result = ws.pipelines.repro()
     lock = _lock(ws.root)
     train = ws.lineage.run(result.stages[2].run)
     assert train.job == "train" and train.status == "completed"
@@ -63,9 +63,9 @@ def test_each_stage_run_is_a_recorded_run_with_exact_inputs_and_outputs(make_wor
 def test_a_param_change_reruns_only_the_stages_that_use_it(make_workspace) -> None:  # type: ignore[no-untyped-def]
     ws = make_workspace()
     make_pipeline(ws.root)
-    ws.repro()
+    ws.pipelines.repro()
     write(ws.root / "params.yaml", params(lr=0.5))
-    result = ws.repro()
+    result = ws.pipelines.repro()
     assert actions(result) == {"prepare": "unchanged", "featurize": "unchanged", "train": "ran"}
     assert result.stages[2].reasons == ("param train.lr changed",)
     assert _lock(ws.root)["train"]["params"]["params.yaml"]["train.lr"] == 0.5
@@ -74,16 +74,16 @@ def test_a_param_change_reruns_only_the_stages_that_use_it(make_workspace) -> No
 def test_a_data_change_reruns_the_stage_and_everything_downstream(make_workspace) -> None:  # type: ignore[no-untyped-def]
     ws = make_workspace()
     make_pipeline(ws.root)
-    ws.repro()
+    ws.pipelines.repro()
     write(ws.root / "data" / "raw.txt", "x y z\n")
-    assert actions(ws.repro()) == ALL_RAN
+    assert actions(ws.pipelines.repro()) == ALL_RAN
     assert "X Y Z" in (ws.root / "model.txt").read_text()
 
 
 def test_targets_run_with_their_upstream_only(make_workspace) -> None:  # type: ignore[no-untyped-def]
     ws = make_workspace()
     make_pipeline(ws.root)
-    result = ws.repro(["featurize"])
+    result = ws.pipelines.repro(["featurize"])
     assert actions(result) == {"prepare": "ran", "featurize": "ran"}
     assert not (ws.root / "model.txt").exists()
 
@@ -91,10 +91,10 @@ def test_targets_run_with_their_upstream_only(make_workspace) -> None:  # type: 
 def test_a_modified_output_is_brought_back(make_workspace) -> None:  # type: ignore[no-untyped-def]
     ws = make_workspace()
     make_pipeline(ws.root)
-    ws.repro()
+    ws.pipelines.repro()
     model = (ws.root / "model.txt").read_bytes()
     write(ws.root / "model.txt", "tampered")
-    result = ws.repro()
+    result = ws.pipelines.repro()
     assert actions(result)["train"] == "restored"  # same inputs: from the run cache
     assert "output model.txt modified" in result.stages[2].reasons
     assert (ws.root / "model.txt").read_bytes() == model
@@ -103,28 +103,28 @@ def test_a_modified_output_is_brought_back(make_workspace) -> None:  # type: ign
 def test_the_run_cache_restores_outputs_of_an_earlier_identical_run(make_workspace) -> None:  # type: ignore[no-untyped-def]
     ws = make_workspace()
     make_pipeline(ws.root)
-    first = ws.repro()
+    first = ws.pipelines.repro()
     model = (ws.root / "model.txt").read_bytes()
     metrics = (ws.root / "metrics.json").read_bytes()
     write(ws.root / "params.yaml", params(lr=0.9))
-    ws.repro()
+    ws.pipelines.repro()
     assert (ws.root / "model.txt").read_bytes() != model
     write(ws.root / "params.yaml", params())
     runs_before = len(ws.lineage.runs())
-    back = ws.repro()
+    back = ws.pipelines.repro()
     assert actions(back)["train"] == "restored"
     assert back.stages[2].run == first.stages[2].run  # the run that made these outputs
     assert (ws.root / "model.txt").read_bytes() == model
     assert (ws.root / "metrics.json").read_bytes() == metrics
     assert len(ws.lineage.runs()) == runs_before  # nothing ran
-    assert actions(ws.repro()) == NOTHING
+    assert actions(ws.pipelines.repro()) == NOTHING
 
 
 def test_force_reruns_unchanged_stages(make_workspace) -> None:  # type: ignore[no-untyped-def]
     ws = make_workspace()
     make_pipeline(ws.root)
-    ws.repro()
-    result = ws.repro(force=True)
+    ws.pipelines.repro()
+    result = ws.pipelines.repro(force=True)
     assert actions(result) == ALL_RAN
     assert all(s.reasons[0] == "forced" for s in result.stages)
 
@@ -132,10 +132,10 @@ def test_force_reruns_unchanged_stages(make_workspace) -> None:  # type: ignore[
 def test_a_dry_run_says_what_would_run_and_writes_nothing(make_workspace) -> None:  # type: ignore[no-untyped-def]
     ws = make_workspace()
     make_pipeline(ws.root)
-    ws.repro()
+    ws.pipelines.repro()
     write(ws.root / "params.yaml", params(n=5))
     before = snapshot(ws.root)
-    result = ws.repro(dry_run=True)
+    result = ws.pipelines.repro(dry_run=True)
     assert actions(result) == {
         "prepare": "unchanged",
         "featurize": "would run",
@@ -148,7 +148,7 @@ def test_a_dry_run_says_what_would_run_and_writes_nothing(make_workspace) -> Non
 def test_a_frozen_stage_is_not_run(make_workspace) -> None:  # type: ignore[no-untyped-def]
     ws = make_workspace()
     make_pipeline(ws.root)
-    ws.repro()
+    ws.pipelines.repro()
     text = (
         (ws.root / "strata.yaml")
         .read_text()
@@ -156,14 +156,14 @@ def test_a_frozen_stage_is_not_run(make_workspace) -> None:  # type: ignore[no-u
     )
     write(ws.root / "strata.yaml", text)
     write(ws.root / "params.yaml", params(lr=0.7))
-    assert actions(ws.repro())["train"] == "frozen"
+    assert actions(ws.pipelines.repro())["train"] == "frozen"
 
 
 def test_a_failing_stage_stops_repro_and_keeps_what_finished(make_workspace) -> None:  # type: ignore[no-untyped-def]
     ws = make_workspace()
     make_pipeline(ws.root, train="echo partial > model.txt\nexit 3\n")
     with pytest.raises(StageFailedError, match=r"stage train failed.*code 3"):
-        ws.repro()
+        ws.pipelines.repro()
     lock = _lock(ws.root)
     assert set(lock) == {"prepare", "featurize"}  # finished stages keep their entries
     assert (ws.root / "data" / "features.txt.strata").is_file()
@@ -171,14 +171,18 @@ def test_a_failing_stage_stops_repro_and_keeps_what_finished(make_workspace) -> 
     failed = ws.lineage.runs(job="train")[0]
     assert failed.status == "failed" and failed.exit_code == 3
     write(ws.root / "train.sh", "echo fixed > model.txt\necho '{\"size\": 1}' > metrics.json\n")
-    assert actions(ws.repro()) == {"prepare": "unchanged", "featurize": "unchanged", "train": "ran"}
+    assert actions(ws.pipelines.repro()) == {
+        "prepare": "unchanged",
+        "featurize": "unchanged",
+        "train": "ran",
+    }
 
 
 def test_a_stage_that_does_not_write_an_output_fails(make_workspace) -> None:  # type: ignore[no-untyped-def]
     ws = make_workspace()
     make_pipeline(ws.root, train="echo model > model.txt\n")
     with pytest.raises(StageFailedError, match=r"did not write metrics\.json"):
-        ws.repro()
+        ws.pipelines.repro()
     assert "train" not in _lock(ws.root)
     assert ws.lineage.runs(job="train")[0].status == "failed"
 
@@ -194,34 +198,36 @@ def test_a_second_repro_in_the_same_workspace_is_refused(make_workspace) -> None
     try:
         fcntl.flock(held, fcntl.LOCK_EX)  # as a running `strata repro` holds it
         with pytest.raises(PipelineError, match="another `strata repro` is running"):
-            ws.repro()
+            ws.pipelines.repro()
         assert not (ws.root / "strata.lock").exists()
-        assert actions(ws.repro(dry_run=True))["prepare"] == "would run"  # reading is fine
+        assert (
+            actions(ws.pipelines.repro(dry_run=True))["prepare"] == "would run"
+        )  # reading is fine
     finally:
         os.close(held)
-    assert actions(ws.repro())["prepare"] == "ran"
+    assert actions(ws.pipelines.repro())["prepare"] == "ran"
 
 
 def test_runs_are_recorded_on_sqlite_and_postgresql(make_workspace, db_url, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("STRATA_METADATA_URL", db_url)
     ws = make_workspace()
     make_pipeline(ws.root)
-    first = ws.repro()
+    first = ws.pipelines.repro()
     assert actions(first) == ALL_RAN
     assert {r.job for r in ws.lineage.runs()} == {"prepare", "featurize", "train"}
     features = _lock(ws.root)["train"]["deps"]["data/features.txt"]
-    assert [v.hash for v in ws.file_versions("data/features.txt")] == [features]
-    assert actions(ws.repro()) == NOTHING
+    assert [v.hash for v in ws.files.versions("data/features.txt")] == [features]
+    assert actions(ws.pipelines.repro()) == NOTHING
 
 
 def test_a_run_cache_entry_whose_objects_were_collected_runs_the_stage(make_workspace) -> None:  # type: ignore[no-untyped-def]
     ws = make_workspace()
     make_pipeline(ws.root)
-    ws.repro()
+    ws.pipelines.repro()
     write(ws.root / "params.yaml", params(lr=0.9))
-    ws.repro()
-    ws.gc(workspace_only=True, force=True)  # the lr=0.1 model is in no pointer now
+    ws.pipelines.repro()
+    ws.files.gc(workspace_only=True, force=True)  # the lr=0.1 model is in no pointer now
     write(ws.root / "params.yaml", params())
-    result = ws.repro()
+    result = ws.pipelines.repro()
     assert actions(result)["train"] == "ran"
     assert "0.1" in (ws.root / "metrics.json").read_text()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from factories import assert_one_line_error, snapshot, write
 from pipeline_helpers import make_pipeline
 from strata.pipelines import ParamKey
-from strata.repro import load_pipeline
+from strata.pipelines.repro import load_pipeline
 
 
 def test_stage_add_writes_a_stage_that_parses_back(make_workspace, cli) -> None:  # type: ignore[no-untyped-def]
@@ -19,7 +19,7 @@ def test_stage_add_writes_a_stage_that_parses_back(make_workspace, cli) -> None:
         cwd=ws.root,
     )  # fmt: skip
     assert outcome.code == 0, outcome.stderr
-    stage = load_pipeline(ws).stages["train"]
+    stage = load_pipeline(ws.root).stages["train"]
     assert stage.deps == ("data/features.csv", "table:deliveries@latest")
     assert stage.params == (ParamKey("params.yaml", "train.lr"), ParamKey("conf.yaml", "seed"))
     assert stage.outs == ("models/clf.json",)
@@ -51,7 +51,7 @@ def test_stage_add_keeps_the_files_comments(make_workspace, cli) -> None:  # typ
     )
     text = (ws.root / "strata.yaml").read_text()
     assert text.startswith("# our pipeline\n") and "# first" in text
-    assert list(load_pipeline(ws).stages) == ["a", "b"]
+    assert list(load_pipeline(ws.root).stages) == ["a", "b"]
 
 
 def test_stage_add_refuses_an_existing_name_a_cycle_and_a_clash(make_workspace, cli) -> None:  # type: ignore[no-untyped-def]
@@ -79,8 +79,8 @@ def test_stage_add_force_replaces_a_stage(make_workspace, cli) -> None:  # type:
         "stage", "add", "train", "--cmd", "echo new", "-o", "model.txt", "--force", cwd=ws.root
     )
     assert outcome.code == 0, outcome.stderr
-    assert load_pipeline(ws).stages["train"].cmd == "echo new"
-    assert list(load_pipeline(ws).stages) == ["prepare", "featurize", "train"]
+    assert load_pipeline(ws.root).stages["train"].cmd == "echo new"
+    assert list(load_pipeline(ws.root).stages) == ["prepare", "featurize", "train"]
 
 
 def test_dag_in_text_dot_mermaid_and_json(make_workspace, cli) -> None:  # type: ignore[no-untyped-def]

@@ -86,7 +86,7 @@ def _story(root: Path) -> None:
 
     _chapter(1, "Track a dataset")
     _write_deliveries(data, days=5, seed=1)
-    [added] = ws.add([data])
+    [added] = ws.files.add([data])
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "Deliveries, 1-5 October")
     _say(f"Added {added.path}: {added.files} files, {human_size(added.size)}.")
@@ -96,24 +96,24 @@ def _story(root: Path) -> None:
     _chapter(2, "The data changes")
     _write_deliveries(data, days=7, seed=2)
     (data / "2024-10-01.csv").unlink()
-    [st] = ws.status()
+    [st] = ws.files.status()
     _say(
         f"strata status: {st.path} is {st.state}: {len(st.changes.added)} added, "
         f"{len(st.changes.modified)} modified, {len(st.changes.deleted)} deleted"
     )
-    ws.add([data])
+    ws.files.add([data])
     git(root, "commit", "-q", "-am", "Deliveries, 2-7 October, re-exported")
     _say("Added the new version and committed its pointer.")
 
     _chapter(3, "Compare the two versions")
-    for entry in ws.diff("HEAD~1", "HEAD"):
+    for entry in ws.files.diff("HEAD~1", "HEAD"):
         _say(
             f"  {entry.change:8} {entry.path}  ({human_size(entry.old_size)} → "
             f"{human_size(entry.new_size)})"
         )
 
     _chapter(4, "Roll the data back to the previous version")
-    ws.checkout(rev="HEAD~1")
+    ws.files.checkout(rev="HEAD~1")
     files = sorted(p.name for p in data.iterdir())
     _say(
         f"strata checkout --rev HEAD~1: the folder holds {len(files)} files again, "
@@ -126,28 +126,28 @@ def _story(root: Path) -> None:
     scratch = data / "2024-10-09.csv"
     scratch.write_text("delivery_id,distance_km,weather,delay_min\n9-0,3.5,sun,4\n")
     try:
-        ws.checkout(["file:data/deliveries@HEAD~1"])
+        ws.files.checkout(["file:data/deliveries@HEAD~1"])
     except StrataError as exc:
         _say(f"strata checkout file:data/deliveries@HEAD~1 refuses: {escape(exc.message)}.")
     scratch.unlink()
 
     _chapter(6, "Check the cache")
-    result = ws.verify()
+    result = ws.files.verify()
     _say(f"strata verify: {result.checked} objects re-hashed, {len(result.problems)} problems.")
-    versions = ws.file_versions(data)
+    versions = ws.files.versions(data)
     _say(f"The metadata database remembers {len(versions)} versions of {added.path}.")
 
     _chapter(7, "Share through a remote")
     remote, teammate = _siblings(root)
-    ws.add_remote("shared", str(remote), default=True)
+    ws.remotes.add("shared", str(remote), default=True)
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "Remote: shared")
-    pushed = ws.push()
+    pushed = ws.remotes.push()
     _say(f"strata push: {len(pushed.transferred)} objects, {human_size(pushed.bytes)} to {remote}.")
     git(root.parent, "clone", "-q", str(root), str(teammate))
     with Workspace(teammate) as theirs:
-        theirs.pull()
-        [theirs_status] = theirs.status()
+        theirs.remotes.pull()
+        [theirs_status] = theirs.files.status()
     _say(
         f"A teammate clones the repository and runs strata pull: {theirs_status.path} is "
         f"{theirs_status.state}, every object re-hashed on arrival."

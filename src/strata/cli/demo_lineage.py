@@ -30,7 +30,7 @@ def _source(ws: Workspace) -> Path:
     sample = ws.root / "data" / "deliveries-sample.csv"
     sample.parent.mkdir(parents=True, exist_ok=True)
     sample.write_text(_SAMPLE, encoding="utf-8")
-    ws.add([sample])
+    ws.files.add([sample])
     return sample
 
 
@@ -61,7 +61,7 @@ def chapter(ws: Workspace, say: Callable[[str], None]) -> None:
         source_ref = run.input(f"file:{relpath}")
         run.input(features.ref)
         rows = _mean_delay_by_weather(source, target)
-        ws.add([target])  # recorded as the run's output, by content hash
+        ws.files.add([target])  # recorded as the run's output, by content hash
         run.log_metric("rows_read", rows)
     record = ws.lineage.run(run.ref)
     [output] = record.outputs

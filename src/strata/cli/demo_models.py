@@ -37,7 +37,7 @@ def _train(path: Path, weights: dict[str, float]) -> Path:
 def chapter(ws: Workspace, say: Callable[[str], None]) -> None:
     reg = ws.models
     artifact = ws.root / "models" / "delay.json"
-    data = [f"file:{v.path}@{v.hash[:12]}" for v in ws.file_versions()[-1:]]
+    data = [f"file:{v.path}@{v.hash[:12]}" for v in ws.files.versions()[-1:]]
     v1_inputs = ("distance_km:float64", "weather:string")
 
     first = reg.register(

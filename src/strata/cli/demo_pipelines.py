@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import Callable
 
 from strata.cli.demo_support import git
-from strata.repro import ReproResult, metrics_diff, params_diff, reproduce
+from strata.pipelines.repro import ReproResult
 from strata.workspace import Workspace
 
 PIPELINE = """\
@@ -64,22 +64,22 @@ def chapter(ws: Workspace, say: Callable[[str], None]) -> None:
             why = f" ({', '.join(outcome.reasons)})" if outcome.reasons else ""
             say(f"  {label}: {outcome.name} {outcome.action}{run}{why}")
 
-    report("strata repro", reproduce(ws, stage_output=subprocess.DEVNULL))
+    report("strata repro", ws.pipelines.repro(stage_output=subprocess.DEVNULL))
     say("Each stage ran as a recorded run; strata.lock holds the exact hash of every input,")
     say("param value and output, and the outputs are tracked like `strata add`.")
     if ws.git is not None:
         git(root, "add", "-A")
         git(root, "commit", "-q", "-m", "Delivery-delay pipeline")
-    report("strata repro again", reproduce(ws))
+    report("strata repro again", ws.pipelines.repro())
 
     (root / "params.yaml").write_text(_params(0.25))
     say("Halve the learning rate in params.yaml and repro: only train uses it.")
-    report("strata repro", reproduce(ws, stage_output=subprocess.DEVNULL))
+    report("strata repro", ws.pipelines.repro(stage_output=subprocess.DEVNULL))
     if ws.git is None:
         return
-    for row in params_diff(ws):
+    for row in ws.pipelines.params_diff():
         say(f"  strata params diff: {row.key} {row.old} -> {row.new} (against HEAD)")
-    for row in metrics_diff(ws):
+    for row in ws.pipelines.metrics_diff():
         say(f"  strata metrics diff: {row.key} {row.old} -> {row.new} ({row.change:+.4f})")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "Train with a lower learning rate")

@@ -36,7 +36,7 @@ def add(
     Example: strata add data/raw && git add data/raw.strata data/.gitignore
     """
     with Workspace() as ws, progress_bar("Adding") as advance:
-        results = ws.add(paths, progress=advance)
+        results = ws.files.add(paths, progress=advance)
     if json_out:
         print_json([r.to_dict() for r in results])
         return
@@ -80,7 +80,7 @@ def status(
         _remote_status(paths or [], remote_name, json_out)
         return
     with Workspace() as ws:
-        results = ws.status(paths or [])
+        results = ws.files.status(paths or [])
     if json_out:
         print_json([s.to_dict() for s in results])
         return
@@ -95,7 +95,7 @@ def status(
 
 def _remote_status(paths: list[Path], remote: str | None, json_out: bool) -> None:
     with Workspace() as ws:
-        states = ws.remote_status(paths, remote=remote)
+        states = ws.remotes.status(paths, remote=remote)
     if json_out:
         print_json([s.to_dict() for s in states])
         return
@@ -119,7 +119,7 @@ def checkout(
     Example: strata checkout --rev HEAD~1 data/raw  (or: strata checkout file:data/raw@HEAD~1)
     """
     with Workspace() as ws, progress_bar("Checking out") as advance:
-        results = ws.checkout(paths or [], rev=rev, force=force, progress=advance)
+        results = ws.files.checkout(paths or [], rev=rev, force=force, progress=advance)
     if json_out:
         print_json([r.to_dict() for r in results])
         return
@@ -147,10 +147,10 @@ def diff(
     Example: strata diff HEAD~1 HEAD data/raw --json
     """
     with Workspace() as ws:
-        found, paths = ws.split_revisions(args or [])
+        found, paths = ws.files.split_revisions(args or [])
         revs: list[str | None] = list(found)
         revs += [None] * (2 - len(found))
-        entries = ws.diff(revs[0], revs[1], paths)
+        entries = ws.files.diff(revs[0], revs[1], paths)
     if json_out:
         print_json([e.to_dict() for e in entries])
         return
@@ -198,7 +198,7 @@ def gc(
         _gc_cloud(remote_name, dry_run, force, json_out)
         return
     with Workspace() as ws:
-        result = ws.gc(workspace_only=workspace, dry_run=dry_run, force=force)
+        result = ws.files.gc(workspace_only=workspace, dry_run=dry_run, force=force)
     if json_out:
         print_json(result.to_dict())
         return
@@ -211,7 +211,7 @@ def gc(
 
 def _gc_cloud(remote: str | None, dry_run: bool, force: bool, json_out: bool) -> None:
     with Workspace() as ws, progress_bar("Collecting") as advance:
-        result = ws.gc_cloud(remote=remote, dry_run=dry_run, force=force, progress=advance)
+        result = ws.remotes.gc(remote=remote, dry_run=dry_run, force=force, progress=advance)
     if json_out:
         print_json(result.to_dict())
         return
@@ -236,9 +236,9 @@ def verify(
     """
     with Workspace() as ws, progress_bar("Verifying") as advance:
         if remote or remote_name:
-            result = ws.verify_remote(remote=remote_name, progress=advance)
+            result = ws.remotes.verify(remote=remote_name, progress=advance)
         else:
-            result = ws.verify(progress=advance)
+            result = ws.files.verify(progress=advance)
     if json_out:
         print_json(result.to_dict())
     else:

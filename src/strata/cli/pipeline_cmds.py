@@ -1,5 +1,5 @@
 """``strata stage``, ``repro``, ``dag``, ``metrics``, ``params`` and ``plots``: thin over
-``strata.repro`` and ``strata.pipelines``."""
+``strata.pipelines`` and ``strata.pipelines``."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def stage_add(
     -d featurize.py -p featurize.window -o data/features.csv
     """
     from strata.pipelines.editor import add_stage, stage_doc
-    from strata.repro import read_workspace_file
+    from strata.pipelines.repro import read_workspace_file
 
     doc = stage_doc(
         cmd=cmd,
@@ -91,7 +91,7 @@ def stage_add(
         frozen=frozen,
     )
     with Workspace() as ws:
-        stage = add_stage(ws.root, name, doc, read_workspace_file(ws), force=force)
+        stage = add_stage(ws.root, name, doc, read_workspace_file(ws.root), force=force)
     if json_out:
         print_json(stage.to_dict())
     else:
@@ -103,10 +103,9 @@ def stage_add(
 def stage_list(json_out: JsonOpt = False) -> None:
     """The stages, in the order they run. Example: strata stage list --json"""
     from strata.pipelines import StageGraph
-    from strata.repro import load_pipeline
 
     with Workspace() as ws:
-        graph = StageGraph.build(load_pipeline(ws))
+        graph = StageGraph.build(ws.pipelines.load())
     stages = graph.order()
     if json_out:
         print_json([s.to_dict() for s in stages])
@@ -129,14 +128,12 @@ def repro(
     Example: strata repro train --dry-run. Each stage runs as a recorded run; strata.lock is
     written after each stage, so Ctrl-C or a failure keeps what finished.
     """
-    from strata.repro import reproduce
 
     def say(text: str) -> None:
         err_console.print(text, markup=False)
 
     with Workspace() as ws:
-        result = reproduce(
-            ws,
+        result = ws.pipelines.repro(
             stages or (),
             force=force,
             dry_run=dry_run,
@@ -157,12 +154,11 @@ def dag(
 ) -> None:
     """The stage graph. Example: strata dag --format mermaid"""
     from strata.pipelines import StageGraph
-    from strata.repro import load_pipeline
 
     if fmt not in ("text", "dot", "mermaid"):
         raise UserInputError(f"bad --format {fmt!r}", hint="use text, dot or mermaid")
     with Workspace() as ws:
-        graph = StageGraph.build(load_pipeline(ws))
+        graph = StageGraph.build(ws.pipelines.load())
     if json_out:
         print_json({"stages": list(graph.stages), "edges": [list(e) for e in graph.edges()]})
         return
@@ -258,10 +254,8 @@ def metrics_show(
 
     Example: strata metrics show --all-branches --md
     """
-    from strata.repro import metrics_show as show
-
     with Workspace() as ws:
-        found = show(ws, _revisions(ws, rev, all_branches, all_tags))
+        found = ws.pipelines.metrics_show(_revisions(ws, rev, all_branches, all_tags))
     _show(found, json_out, md, "metrics")
 
 
@@ -279,10 +273,8 @@ def metrics_diff(
     Example: strata metrics diff main feature/weather-features;
     strata metrics diff model:delay-classifier@3 model:delay-classifier@4
     """
-    from strata.repro import metrics_diff as diff
-
     with Workspace() as ws:
-        rows = diff(ws, a, b, everything=all_)
+        rows = ws.pipelines.metrics_diff(a, b, everything=all_)
     _diff(rows, a, b, json_out, md)
 
 
@@ -296,10 +288,8 @@ def params_show(
     md: MdOpt = False,
 ) -> None:
     """The params the stages use, now or at revisions. Example: strata params show --rev main"""
-    from strata.repro import params_show as show
-
     with Workspace() as ws:
-        found = show(ws, _revisions(ws, rev, all_branches, all_tags))
+        found = ws.pipelines.params_show(_revisions(ws, rev, all_branches, all_tags))
     _show(found, json_out, md, "params")
 
 
@@ -316,10 +306,8 @@ def params_diff(
 
     Example: strata params diff main feature/weather-features
     """
-    from strata.repro import params_diff as diff
-
     with Workspace() as ws:
-        rows = diff(ws, a, b, everything=all_)
+        rows = ws.pipelines.params_diff(a, b, everything=all_)
     _diff(rows, a, b, json_out, md)
 
 
@@ -338,11 +326,10 @@ def _plots(
     json_out: bool,
 ) -> None:
     from strata.pipelines.plots import write_plots
-    from strata.repro import plots
 
     if fmt not in ("png", "html"):
         raise UserInputError(f"bad --format {fmt!r}", hint="use png or html")
-    drawn = plots(ws, revs, paths or [])
+    drawn = ws.pipelines.plots(revs, paths or [])
     written = write_plots(drawn, out, fmt)  # type: ignore[arg-type]
     if json_out:
         print_json({"files": [str(p) for p in written], "plots": [p.to_dict() for p in drawn]})

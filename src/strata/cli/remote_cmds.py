@@ -39,7 +39,7 @@ def add(
     default: Annotated[bool, typer.Option("--default", help="Use it by default.")] = False,
 ) -> None:
     """Add a remote. Example: strata remote add backup /mnt/backup/strata --default"""
-    warn_moved(Workspace().add_remote(name, url, default=default))
+    warn_moved(Workspace().remotes.add(name, url, default=default))
 
 
 @app.command("list")
@@ -54,7 +54,7 @@ def list_(json_out: JsonOpt = False) -> None:
             "default": name == default,
             **{k: shown(f"remote.{name}.{k}", v) for k, v in settings.items()},
         }
-        for name, settings in ws.remotes().items()
+        for name, settings in ws.remotes.configured().items()
     ]
     if json_out:
         print_json(rows)
@@ -68,7 +68,7 @@ def list_(json_out: JsonOpt = False) -> None:
 @handle_errors
 def remove(name: str) -> None:
     """Forget a remote (its data stays). Example: strata remote remove backup"""
-    Workspace().remove_remote(name)
+    Workspace().remotes.remove(name)
 
 
 @app.command("modify")
@@ -86,7 +86,7 @@ def modify(
 
     Example: strata remote modify storage endpoint_url http://127.0.0.1:9000
     """
-    warn_moved(Workspace().modify_remote(name, key, value, local=local))
+    warn_moved(Workspace().remotes.modify(name, key, value, local=local))
 
 
 def _report(
@@ -114,7 +114,7 @@ def push(
 ) -> None:
     """Upload what the remote lacks. Example: strata push -r storage data/raw"""
     with Workspace() as ws, progress_bar("Pushing") as advance:
-        result = ws.push(paths or [], remote=remote, rev=rev, jobs=jobs, progress=advance)
+        result = ws.remotes.push(paths or [], remote=remote, rev=rev, jobs=jobs, progress=advance)
     _report("pushed", result, json_out)
 
 
@@ -127,7 +127,7 @@ def fetch(
 ) -> None:
     """Download into the cache what the pointers need. Example: strata fetch --rev main"""
     with Workspace() as ws, progress_bar("Fetching") as advance:
-        result = ws.fetch(paths or [], remote=remote, rev=rev, jobs=jobs, progress=advance)
+        result = ws.remotes.fetch(paths or [], remote=remote, rev=rev, jobs=jobs, progress=advance)
     _report("fetched", result, json_out)
 
 
@@ -140,7 +140,7 @@ def pull(
 ) -> None:
     """Fetch, then check out. Example: strata pull data/raw"""
     with Workspace() as ws, progress_bar("Pulling") as advance:
-        result, restored = ws.pull(
+        result, restored = ws.remotes.pull(
             paths or [], remote=remote, jobs=jobs, force=force, progress=advance
         )
     if not json_out:
@@ -204,7 +204,7 @@ def import_(
     Example: strata import ../datasets data/raw --rev v2 -o data/raw
     """
     with Workspace() as ws, progress_bar("Importing") as advance:
-        result = ws.import_path(repo, path, out=out, rev=rev, progress=advance)
+        result = ws.remotes.import_path(repo, path, out=out, rev=rev, progress=advance)
     if json_out:
         print_json(result.to_dict())
     else:
@@ -226,7 +226,7 @@ def update(
     Example: strata update data/raw
     """
     with Workspace() as ws, progress_bar("Updating") as advance:
-        results = ws.update(paths or [], rev=rev, force=force, progress=advance)
+        results = ws.remotes.update(paths or [], rev=rev, force=force, progress=advance)
     if json_out:
         print_json([r.to_dict() for r in results])
         return

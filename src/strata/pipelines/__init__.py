@@ -2,7 +2,7 @@
 metrics, params and plots that stages write.
 
 Running stages needs files, tables, models and lineage together, so it lives a layer up, in
-``strata.repro``; this package holds what can be decided from the files alone.
+``strata.pipelines.repro``; this package holds what can be decided from the files alone.
 """
 
 from strata.pipelines.changes import reasons as change_reasons
