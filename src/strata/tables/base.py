@@ -101,12 +101,14 @@ class Commit:
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """What a commit did: the version it made and format-reported metrics."""
+    """What a commit did: the version it made and format-reported metrics. ``committed`` is
+    False when there was nothing to do (``version`` is then the unchanged latest one)."""
 
     table: str
     version: int
     operation: str
     metrics: Mapping[str, Any] = field(default_factory=dict)
+    committed: bool = True
 
     @property
     def ref(self) -> str:
@@ -118,6 +120,7 @@ class WriteResult:
             "version": self.version,
             "operation": self.operation,
             "metrics": dict(self.metrics),
+            "committed": self.committed,
         }
 
 
@@ -310,7 +313,8 @@ class Table(ABC):
     def _committed(self, result: WriteResult) -> WriteResult:
         # Stats are stored on first use (stats, history, diff, pin), not here: computing and
         # storing them at every commit would cost appends 20-30% over plain delta-rs.
-        self.hooks.activity().wrote(result.ref)
+        if result.committed:
+            self.hooks.activity().wrote(result.ref)
         return result
 
     def _meta(self, message: str | None) -> dict[str, str]:
