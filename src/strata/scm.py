@@ -1,13 +1,15 @@
-"""Reading a git repository through the ``git`` command: revisions, refs and files at a revision.
+"""Reading a git repository through the ``git`` command: revisions, refs and files at a revision;
+and who is acting, which every record Strata writes names.
 
 Paths going in and out are relative to the workspace root, which may sit below the git top level.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 
@@ -114,3 +116,25 @@ class Git:
             found[path] = out[pos : pos + size]
             pos += size + 1
         return found
+
+
+def user_identity(root: Path, environ: Mapping[str, str] | None = None) -> str:
+    """Who acts, for every record (table commits, the model trail, runs): ``STRATA_USER``,
+    else git's ``user.name <user.email>`` (``GIT_AUTHOR_*`` first), else the login name."""
+    env = os.environ if environ is None else environ
+    if env.get("STRATA_USER"):
+        return env["STRATA_USER"]
+    git = Git(root)
+
+    def config(key: str) -> str | None:
+        out = git.try_output("config", key)
+        return None if out is None else out.decode(errors="replace").strip() or None
+
+    name = env.get("GIT_AUTHOR_NAME") or config("user.name")
+    if name:
+        email = env.get("GIT_AUTHOR_EMAIL") or config("user.email")
+        return f"{name} <{email}>" if email else name
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"

@@ -6,12 +6,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from factories import commit_all, run_strata, write
+from factories import WorkspaceFactory, commit_all, run_strata, write
 from strata import Workspace
 from strata.refs import parse_ref
+from strata.tables import Format
 
 
 def _deliveries(ws: Workspace) -> None:
@@ -142,3 +144,22 @@ def test_versions_registered_outside_runs_compare_by_what_the_registry_recorded(
     assert result["code"]["changed"] is False
     assert result["verdict"].startswith("changed: data (table:deliveries 0 → 1)")
     assert result["verdict"].endswith("(environment not recorded for both)")
+
+
+@pytest.mark.parametrize("format", ["delta", "iceberg"])
+def test_strata_user_names_table_commits_the_model_trail_and_runs(
+    sqlite_ws: Workspace,
+    make_workspace: WorkspaceFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    format: Format,
+) -> None:
+    monkeypatch.setenv("STRATA_USER", "ana@example.com")
+    ws = make_workspace.open(sqlite_ws.root)
+    write(ws.root / "model.bin", b"weights")
+    with ws.run("train") as run:
+        table = ws.tables.create("t", data=pa.table({"id": [1, 2]}), format=format)
+        table.write(pa.table({"id": [3]}))
+        ws.models.register("clf", ws.root / "model.bin")
+    assert [c.user for c in ws.table("t").history()] == ["ana@example.com"] * 2
+    assert [e.actor for e in ws.models.history("clf")] == ["ana@example.com"]
+    assert ws.lineage.run(run.ref).environment["user"] == "ana@example.com"

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import strata.meta
 from strata.errors import MetadataError
 from strata.meta import SCHEMA_HEAD, FileVersion, MetadataDB, open_database
+from strata.meta.migrate import VERSION_TABLE
 
 HASH_A = "a" * 64
 HASH_B = "b" * 64
@@ -45,8 +46,10 @@ def test_open_applies_migrations(db_url: str) -> None:
         assert isinstance(db, MetadataDB)
     with raw(db_url) as connection:
         tables = set(sa.inspect(connection).get_table_names())
-        version = connection.execute(sa.text("SELECT version_num FROM alembic_version")).all()
-    assert {"file_versions", "alembic_version"} <= tables
+        version = connection.execute(
+            sa.text("SELECT version_num FROM strata_alembic_version")
+        ).all()
+    assert {"file_versions", VERSION_TABLE} <= tables
     assert version == [(SCHEMA_HEAD,)]
 
 
@@ -123,14 +126,14 @@ def test_invalid_versions_are_refused_and_nothing_is_written(
 def test_newer_schema_is_refused(db_url: str) -> None:
     open_database(db_url).close()
     with raw(db_url) as connection:
-        connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+        connection.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
     with pytest.raises(MetadataError, match="revision 9999, written by a newer strata") as info:
         open_database(db_url)
     assert "upgrade strata" in info.value.one_line()
     with raw(db_url) as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).all() == [
-            ("9999",)
-        ]
+        assert connection.execute(
+            sa.text("SELECT version_num FROM strata_alembic_version")
+        ).all() == [("9999",)]
 
 
 def test_query_errors_are_translated(db_url: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from factories import Cli, WorkspaceFactory
 from strata import Workspace
@@ -141,3 +142,21 @@ def test_drop_and_register(table_ws: Workspace, cli: Cli, tmp_path: Path) -> Non
     assert (elsewhere / "_delta_log").is_dir(), "a registered table's files are not Strata's"
     _ok(cli, table_ws, "drop", "deliveries", "--force")
     assert _ok(cli, table_ws, "list", "--json") == []
+
+
+@pytest.mark.parametrize("format", ["delta", "iceberg"])
+def test_optimize_with_nothing_to_do_commits_nothing_and_says_so(
+    make_workspace: WorkspaceFactory, cli: Cli, format: str
+) -> None:
+    ws = make_workspace(git=False)
+    ws.tables.create("t", deliveries(range(10)), format=format)  # type: ignore[arg-type]
+    latest = ws.table("t").latest_version()
+    assert "nothing to do" in _ok(cli, ws, "optimize", "t")
+    out = _ok(cli, ws, "optimize", "t", "--json")
+    assert (out["committed"], out["version"]) == (False, latest)
+    assert len(ws.table("t").history()) == 1
+    for batch in range(3):
+        ws.table("t").append(deliveries(range(10 + batch, 11 + batch)))
+    out = _ok(cli, ws, "optimize", "t", "--json")
+    assert out["committed"] and out["version"] > latest + 3 - 1
+    assert sorted_rows(ws.table("t").to_arrow()) == sorted_rows(deliveries(range(13)))

@@ -121,7 +121,11 @@ def test_the_cli_on_iceberg(ice_ws: Workspace, cli: Cli) -> None:
     assert shown.code == 0 and len(shown.json()) == 10  # type: ignore[arg-type]
     out = cli("table", "partition", "events", "--add", "delay_min", cwd=ice_ws.root)
     assert out.code == 0, out.stderr
-    out = cli("table", "update", "events", "--set", "delay_min=0", cwd=ice_ws.root)
+    out = cli("table", "update", "events", "--set", "delay_min=0", "--json", cwd=ice_ws.root)
+    assert out.code == 0, out.stderr
+    first = out.json()["version"]  # type: ignore[call-overload, index]
+    assert set(ice_ws.table("events").to_arrow().column("delay_min").to_pylist()) == {0.0}
+    out = cli("table", "update", "events", "--set", "delay_min=delay_min * 2", cwd=ice_ws.root)
     assert_one_line_error(out, UnsupportedByFormatError.exit_code, "Iceberg table events")
     out = cli("table", "show", "table:events", "--where", "id >>> 1", cwd=ice_ws.root)
     assert_one_line_error(out, UserInputError.exit_code, "bad predicate")
@@ -159,3 +163,56 @@ def test_what_iceberg_cannot_do_is_refused_clearly(ice_ws: Workspace) -> None:
     with pytest.raises(UnsupportedByFormatError, match="incompatible types"):
         table.overwrite(pa.table({"id": ["x"]}), overwrite_schema=True)
     assert table.history()[0].message == "first load"
+
+
+def test_version_hint_names_the_current_metadata(ice_ws: Workspace) -> None:
+    """Engines that open the folder (Hadoop tables, DuckDB, pyiceberg's StaticTable) follow
+    metadata/version-hint.text to the metadata Strata's catalog holds, after every commit."""
+    from pyiceberg.table import StaticTable
+
+    table = ice_ws.table("events")
+    metadata = Path(table.location) / "metadata"
+
+    def opened_by_folder() -> list[int]:
+        number = (metadata / "version-hint.text").read_text()
+        assert (metadata / f"v{number}.metadata.json").is_file()
+        return _ids(StaticTable.from_metadata(table.location).scan().to_arrow())
+
+    assert opened_by_folder() == list(range(10))
+    table.append(deliveries(range(10, 12)))
+    assert opened_by_folder() == list(range(12))
+    table.tag(table.latest_version(), "audit")
+    table.delete("id < 5")
+    table.checkpoint(clean_logs=True, log_retain_hours=0)
+    assert opened_by_folder() == list(range(5, 12))
+
+
+def test_history_lists_pinned_versions_still_readable_after_expiry(ice_ws: Workspace) -> None:
+    table = ice_ws.table("events")
+    first = table.latest_version()
+    ice_ws.tables.pin("events", first, by="model:delay-classifier@3")
+    for batch in range(3):
+        table.append(deliveries(range(100 + batch, 101 + batch)))
+    table.vacuum(retain_hours=0)
+    listed = [c.version for c in table.history()]
+    assert listed == [table.latest_version(), first]
+    assert _ids(table.at(listed[-1]).to_arrow()) == list(range(10))
+
+
+def test_update_sets_literals_and_columns_on_matching_rows(ice_ws: Workspace) -> None:
+    table = ice_ws.table("events")
+    before = table.latest_version()
+    result = table.update({"delay_min": "0", "weather": "'it''s snow'"}, where="id < 3")
+    assert result.committed and result.metrics == {"num_updated_rows": 3}
+    rows = {r["id"]: r for r in table.to_arrow().to_pylist()}
+    assert [rows[i]["delay_min"] for i in range(4)] == [0.0, 0.0, 0.0, 4.0]
+    assert rows[0]["weather"] == "it's snow" and rows[3]["weather"] == "sun"
+    table.update({"delay_min": "id"}, where="id = 9")
+    assert {r["id"]: r for r in table.to_arrow().to_pylist()}[9]["delay_min"] == 9.0
+    assert table.history()[0].operation == "UPDATE" and table.latest_version() > before
+    nothing = table.update({"delay_min": "1"}, where="id > 1000")
+    assert not nothing.committed and nothing.version == table.latest_version()
+    with pytest.raises(UserInputError, match=r"cannot set column delay_min .* not a double"):
+        table.update({"delay_min": "'soon'"})
+    with pytest.raises(UserInputError, match="has no column nope"):
+        table.update({"nope": "1"})

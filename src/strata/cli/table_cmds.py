@@ -55,6 +55,9 @@ def _hours(text: str) -> float:
 def _committed(result: WriteResult, json_out: bool) -> None:
     if json_out:
         print_json(result.to_dict())
+    elif not result.committed:
+        text = f"nothing to do: {result.ref} stays the latest version (no commit)"
+        console.print(text, markup=False)
     else:
         console.print(f"{result.ref} ({result.operation.lower()})", markup=False)
 

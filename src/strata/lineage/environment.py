@@ -1,4 +1,4 @@
-"""What a run ran with: code (git), interpreter, packages, machine."""
+"""What a run ran with: code (git), interpreter, packages, machine, and who ran it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from strata.scm import Git
+from strata.scm import Git, user_identity
 
 
 def capture(root: Path) -> dict[str, Any]:
@@ -29,6 +29,7 @@ def capture(root: Path) -> dict[str, Any]:
         "cpu": {"model": _cpu_model(), "count": os.cpu_count()},
         "gpu": _gpus(),
         "host": socket.gethostname(),
+        "user": user_identity(root),
     }
 
 

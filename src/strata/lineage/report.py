@@ -48,6 +48,7 @@ def provenance_text(chain: Mapping[str, Any]) -> str:
             f"  run:{run['id']} {run['job']} {run['status']} at {run['started_at']}"
             f"; python {env.get('python')}, {len(env.get('packages') or {})} packages, "
             f"{env.get('os')}, host {env.get('host')}"
+            + (f", by {env['user']}" if env.get("user") else "")
         )
         if run["params"]:
             lines.append(f"    params: {run['params']}")

@@ -1,11 +1,8 @@
-"""Who acts and from which code: ``STRATA_USER`` or the git identity; the git commit and
-whether the working tree had uncommitted changes."""
+"""From which code a version comes: the git commit and whether the working tree had
+uncommitted changes. (Who acts is ``strata.scm.user_identity``.)"""
 
 from __future__ import annotations
 
-import getpass
-import os
-from collections.abc import Mapping
 from pathlib import Path
 
 from strata.scm import Git
@@ -14,21 +11,6 @@ from strata.scm import Git
 def _git_output(root: Path, *args: str) -> str | None:
     out = Git(root).try_output(*args)
     return None if out is None else out.decode(errors="replace").strip()
-
-
-def actor(root: Path, environ: Mapping[str, str] | None = None) -> str:
-    """``STRATA_USER``, else git's ``user.name <user.email>``, else the login name."""
-    env = os.environ if environ is None else environ
-    if env.get("STRATA_USER"):
-        return env["STRATA_USER"]
-    name = env.get("GIT_AUTHOR_NAME") or _git_output(root, "config", "user.name")
-    email = env.get("GIT_AUTHOR_EMAIL") or _git_output(root, "config", "user.email")
-    if name:
-        return f"{name} <{email}>" if email else name
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "unknown"
 
 
 def code_version(git: Git | None) -> tuple[str | None, bool | None]:

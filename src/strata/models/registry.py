@@ -30,7 +30,7 @@ from strata.models import artifacts, catalog, flavors, registering, trail, trans
 from strata.models import semver as versioning
 from strata.models import signature as signatures
 from strata.models.gates import Gates
-from strata.models.provenance import actor, code_version
+from strata.models.provenance import code_version
 from strata.models.records import (
     Artifact,
     Event,
@@ -42,7 +42,7 @@ from strata.models.records import (
 from strata.models.webhooks import Hook, hooks_from_config, notify
 from strata.objects.store import ObjectStore
 from strata.refs import STAGES, Alias, Ref, StageName, Version, parse_ref
-from strata.scm import Git
+from strata.scm import Git, user_identity
 
 if TYPE_CHECKING:
     from strata.meta import MetadataDB
@@ -107,7 +107,7 @@ class Registry:
     @cached_property
     def actor(self) -> str:
         """Who the trail names for this registry's changes."""
-        return actor(self._config.root)
+        return user_identity(self._config.root)
 
     @cached_property
     def hooks(self) -> tuple[Hook, ...]:

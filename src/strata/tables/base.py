@@ -9,7 +9,6 @@ UnsupportedByFormatError naming the format that can.
 
 from __future__ import annotations
 
-import getpass
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -102,12 +101,14 @@ class Commit:
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """What a commit did: the version it made and format-reported metrics."""
+    """What a commit did: the version it made and format-reported metrics. ``committed`` is
+    False when there was nothing to do (``version`` is then the unchanged latest one)."""
 
     table: str
     version: int
     operation: str
     metrics: Mapping[str, Any] = field(default_factory=dict)
+    committed: bool = True
 
     @property
     def ref(self) -> str:
@@ -119,6 +120,7 @@ class WriteResult:
             "version": self.version,
             "operation": self.operation,
             "metrics": dict(self.metrics),
+            "committed": self.committed,
         }
 
 
@@ -139,7 +141,8 @@ class VacuumResult:
 
 
 class Hooks:
-    """What a table needs from the catalog: pins, stored stats, and the activity seam."""
+    """What a table needs from the catalog: pins, stored stats, the activity seam, and who
+    acts (named in every commit)."""
 
     def __init__(
         self,
@@ -148,8 +151,10 @@ class Hooks:
         stored_stats: Callable[[int], TableStats | None],
         store_stats: Callable[[TableStats], None],
         db_url: str,
+        user: Callable[[], str],
     ) -> None:
         self.activity = activity
+        self.user = user
         self.db_url = db_url  # Iceberg's SQL catalog lives in the metadata database
         self.pinned_versions = pinned_versions
         self.stored_stats = stored_stats
@@ -162,22 +167,15 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def commit_metadata(activity: Activity, message: str | None) -> dict[str, str]:
+def commit_metadata(activity: Activity, message: str | None, user: str) -> dict[str, str]:
     """The custom metadata Strata writes into every commit it makes."""
-    meta = {USER_KEY: _user()}
+    meta = {USER_KEY: user}
     run = activity.run_id()
     if run:
         meta[RUN_KEY] = run
     if message:
         meta[MESSAGE_KEY] = message
     return meta
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -315,11 +313,12 @@ class Table(ABC):
     def _committed(self, result: WriteResult) -> WriteResult:
         # Stats are stored on first use (stats, history, diff, pin), not here: computing and
         # storing them at every commit would cost appends 20-30% over plain delta-rs.
-        self.hooks.activity().wrote(result.ref)
+        if result.committed:
+            self.hooks.activity().wrote(result.ref)
         return result
 
     def _meta(self, message: str | None) -> dict[str, str]:
-        return commit_metadata(self.hooks.activity(), message)
+        return commit_metadata(self.hooks.activity(), message, self.hooks.user())
 
     def write(
         self,

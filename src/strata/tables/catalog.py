@@ -15,11 +15,13 @@ import builtins
 import shutil
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from strata.activity import Activity
 from strata.errors import TableError, TableNotFoundError, UserInputError
+from strata.scm import user_identity
 from strata.tables.base import FORMATS, Format, Hooks, Pin, Table, TableInfo, commit_metadata
 
 if TYPE_CHECKING:
@@ -61,6 +63,11 @@ class TableCatalog:
         self.workspace_root = workspace_root
         self.tables_root = tables_root or "tables"
         self.activity = activity
+
+    @cached_property
+    def user(self) -> str:
+        """Who the commits this catalog makes name."""
+        return user_identity(self.workspace_root)
 
     # -- the catalog --------------------------------------------------------------------------
     def list(self) -> builtins.list[TableInfo]:
@@ -123,7 +130,7 @@ class TableCatalog:
             )
         target = self._location(name, location)
         self._refuse_occupied(name, target)
-        meta = commit_metadata(self.activity(), message or f"create {name}")
+        meta = commit_metadata(self.activity(), message or f"create {name}", self.user)
         info = TableInfo(name, format, target, "created", _now())
         if format == "delta":
             from strata.tables import delta
@@ -151,7 +158,7 @@ class TableCatalog:
                 f"no Delta or Iceberg table at {target}",
                 hint="give the folder that holds _delta_log/ or metadata/",
             )
-        meta = commit_metadata(self.activity(), f"register {name}")
+        meta = commit_metadata(self.activity(), f"register {name}", self.user)
         if found == "delta":
             from strata.tables import delta
 
@@ -264,6 +271,7 @@ class TableCatalog:
             stored_stats=lambda version: self._stored_stats(name, version),
             store_stats=self._store_stats,
             db_url=self.db.url,
+            user=lambda: self.user,
         )
 
     def _stored_stats(self, name: str, version: int) -> TableStats | None:

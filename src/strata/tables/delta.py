@@ -309,6 +309,7 @@ class DeltaLakeTable(Table):
     # -- maintenance --------------------------------------------------------------------------
     def optimize(self, *, zorder: Sequence[str] = (), message: str | None = None) -> WriteResult:
         dt = self._open()
+        before = dt.version()
         props = CommitProperties(custom_metadata=self._meta(message))
         with _translating("optimize", self.name):
             if zorder:
@@ -316,6 +317,8 @@ class DeltaLakeTable(Table):
                 metrics = dt.optimize.z_order(list(zorder), commit_properties=props)
             else:
                 metrics = dt.optimize.compact(commit_properties=props)
+            if dt.version() == before:  # already compact: delta-rs commits nothing
+                return WriteResult(self.name, before, "OPTIMIZE", metrics, committed=False)
             result = self._made(dt, "OPTIMIZE", metrics)
         return self._committed(result)
 

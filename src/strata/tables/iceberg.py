@@ -12,14 +12,12 @@ snapshot references.
 
 from __future__ import annotations
 
-import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from pyiceberg.expressions import AlwaysTrue
 
 from strata.errors import (
@@ -40,22 +38,23 @@ from strata.tables.base import (
 )
 from strata.tables.iceberg_catalog import (
     conform,
+    hinted_metadata,
     identifier,
     retrying,
     sql_catalog,
     translating,
 )
+from strata.tables.iceberg_values import label_of, stats_from_manifests, transform_of
 from strata.tables.schemas import check_compatible
-from strata.tables.stats import ColumnStats, Field, TableStats, json_value
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table as IceTable
     from pyiceberg.table.snapshots import Snapshot
-    from pyiceberg.transforms import Transform
+
+    from strata.tables.stats import TableStats
 
 PIN_TAG = "strata-pin-{version}"
 _STRATA_KEYS = (MESSAGE_KEY, RUN_KEY, USER_KEY)
-_BUCKET = re.compile(r"(bucket|truncate)\[(\d+)\]")
 
 
 class IcebergTable(Table):
@@ -80,15 +79,26 @@ class IcebergTable(Table):
         return 0 if current is None else _sequence(current)
 
     def _commits(self) -> list[Commit]:
+        """The current snapshot and its ancestors; where expiry cut that chain, the older
+        tagged (pinned) snapshots that are still readable."""
         table = self._load()
         by_id = {s.snapshot_id: s for s in table.snapshots()}
-        current = table.current_snapshot()
-        commits = []
+        current, chain = table.current_snapshot(), []
         while current is not None:
-            commits.append(_commit(current))
+            chain.append(current)
             parent = current.parent_snapshot_id
             current = by_id.get(parent) if parent is not None else None
-        return commits
+        if chain:  # expiry cuts the chain (and clears the parent id of what it keeps)
+            tagged = {
+                r.snapshot_id for r in table.metadata.refs.values() if r.snapshot_ref_type == "tag"
+            }
+            oldest = _sequence(chain[-1])
+            chain += sorted(
+                (by_id[i] for i in tagged if i in by_id and _sequence(by_id[i]) < oldest),
+                key=_sequence,
+                reverse=True,
+            )
+        return [_commit(s) for s in chain]
 
     def _check_version(self, version: int) -> None:
         self._snapshot(self._load(), version)
@@ -203,9 +213,24 @@ class IcebergTable(Table):
         return _committed_version(table)
 
     def _update(self, set_: dict[str, str], where: str | None, meta: dict[str, str]) -> WriteResult:
-        raise UnsupportedByFormatError(
-            f"Iceberg table {self.name} cannot evaluate SQL expressions in an update",
-            hint="merge corrected rows with `strata table merge`, or use a Delta table",
+        """Rewrite the matching rows with the new values: one overwrite of those rows."""
+        from strata.tables.assignments import assign
+
+        def commit() -> tuple[int, int]:
+            table = self._load()
+            matching = where or AlwaysTrue()
+            rows = table.scan(row_filter=matching).to_arrow()
+            if not rows.num_rows:
+                return self.latest_version(), 0
+            changed = conform(assign(self.name, rows, set_), table.schema())
+            props = {**meta, "strata.operation": "update"}
+            table.overwrite(changed, overwrite_filter=matching, snapshot_properties=props)
+            return _committed_version(table), rows.num_rows
+
+        with translating("update", self.name):
+            version, updated = retrying(commit)
+        return WriteResult(
+            self.name, version, "UPDATE", {"num_updated_rows": updated}, committed=updated > 0
         )
 
     def _restore(self, version: int, meta: dict[str, str]) -> WriteResult:
@@ -246,7 +271,7 @@ class IcebergTable(Table):
         schema = _schema_of(table, snapshot)
         with translating("read the stats of", self.name):
             files = table.inspect.files(snapshot_id=snapshot.snapshot_id)
-        return _stats_from_manifests(self.name, version, schema, files)
+        return stats_from_manifests(self.name, version, schema, files)
 
     def files(self, version: int) -> dict[str, int]:
         table = self._load()
@@ -271,13 +296,17 @@ class IcebergTable(Table):
             )
         meta = {**self._meta(message), "strata.operation": "optimize"}
 
-        def commit() -> int:
+        def commit() -> int | None:
             table = self._load()
+            if _compact(table):
+                return None
             table.overwrite(table.scan().to_arrow(), snapshot_properties=meta)
             return _committed_version(table)
 
         with translating("optimize", self.name):
             version = retrying(commit)
+        if version is None:
+            return WriteResult(self.name, self.latest_version(), "OPTIMIZE", committed=False)
         return self._committed(WriteResult(self.name, version, "OPTIMIZE"))
 
     def vacuum(self, *, retain_hours: float = 168, dry_run: bool = False) -> VacuumResult:
@@ -326,10 +355,11 @@ class IcebergTable(Table):
         if clean_logs:
             cutoff = datetime.now(UTC).timestamp() - log_retain_hours * 3600
             fs, root = fsspec.core.url_to_fs(self.location)
-            current = _plain(table.metadata_location)
+            folder = f"{root.rstrip('/')}/metadata"
+            keep = {_plain(table.metadata_location), _plain(hinted_metadata(fs, folder) or "")}
             with translating("clean the metadata of", self.name):
-                for path, info in fs.find(f"{root.rstrip('/')}/metadata", detail=True).items():
-                    old_metadata = path.endswith(".metadata.json") and _plain(path) != current
+                for path, info in fs.find(folder, detail=True).items():
+                    old_metadata = path.endswith(".metadata.json") and _plain(path) not in keep
                     if old_metadata and _mtime(info) < cutoff:
                         fs.rm_file(path)
         return self.latest_version()
@@ -360,7 +390,7 @@ class IcebergTable(Table):
             raise UserInputError(f"table {self.name} has no column {add!r}")
         with translating("change the partitioning of", self.name), table.update_spec() as spec:
             if add is not None:
-                spec.add_field(add, _transform(transform), f"{add}_{_label(transform)}")
+                spec.add_field(add, transform_of(transform), f"{add}_{label_of(transform)}")
             if remove is not None:
                 spec.remove_field(remove)
         return WriteResult(self.name, self.latest_version(), "PARTITION SPEC")
@@ -398,6 +428,18 @@ def _committed_version(table: IceTable) -> int:
     return _sequence(snapshot)
 
 
+def _compact(table: IceTable) -> bool:
+    """Whether the current version has no delete files and one data file per partition at
+    most: rewriting it would only copy it."""
+    if table.current_snapshot() is None:
+        return True
+    files = table.inspect.files()
+    if any(c != 0 for c in files["content"].to_pylist()):
+        return False
+    partitions = {repr(p) for p in files["partition"].to_pylist()}
+    return bool(files.num_rows <= max(len(partitions), 1))
+
+
 def _sequence(snapshot: Snapshot) -> int:
     """A snapshot's sequence number: Strata's version number of it (format v1 has none: 0)."""
     return snapshot.sequence_number or 0
@@ -415,8 +457,8 @@ def _mtime(info: dict[str, Any]) -> float:
 def _commit(snapshot: Snapshot) -> Commit:
     summary = dict(snapshot.summary.additional_properties) if snapshot.summary else {}
     operation = snapshot.summary.operation.value.upper() if snapshot.summary else "UNKNOWN"
-    if summary.get("strata.operation") == "optimize":
-        operation = "OPTIMIZE"
+    if summary.get("strata.operation") in ("optimize", "update"):
+        operation = summary["strata.operation"].upper()
     elif "strata.restored-version" in summary:
         operation = "RESTORE"
     return Commit(
@@ -427,71 +469,4 @@ def _commit(snapshot: Snapshot) -> Commit:
         message=summary.get(MESSAGE_KEY),
         user=summary.get(USER_KEY),
         run_id=summary.get(RUN_KEY),
-    )
-
-
-def _transform(text: str) -> Transform[Any, Any]:
-    from pyiceberg.transforms import (
-        BucketTransform,
-        DayTransform,
-        HourTransform,
-        IdentityTransform,
-        MonthTransform,
-        TruncateTransform,
-        YearTransform,
-    )
-
-    simple: dict[str, Callable[[], Transform[Any, Any]]] = {
-        "identity": IdentityTransform,
-        "year": YearTransform,
-        "month": MonthTransform,
-        "day": DayTransform,
-        "hour": HourTransform,
-    }
-    if text in simple:
-        return simple[text]()
-    match = _BUCKET.fullmatch(text)
-    if match and match[1] == "bucket":
-        return BucketTransform(int(match[2]))
-    if match:
-        return TruncateTransform(int(match[2]))
-    raise UserInputError(
-        f"unknown partition transform {text!r}",
-        hint="use identity, year, month, day, hour, bucket[N] or truncate[N]",
-    )
-
-
-def _label(transform: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "", transform.lower())
-
-
-def _stats_from_manifests(
-    name: str, version: int, schema: pa.Schema, files: pa.Table
-) -> TableStats:
-    """Aggregate the per-file metrics Iceberg keeps in its manifests."""
-    data = files.filter(pc.equal(files["content"], 0)) if files.num_rows else files
-    columns: dict[str, ColumnStats] = {}
-    metrics = data["readable_metrics"].to_pylist() if data.num_rows else []
-    for field in schema:
-        per_file = [m.get(field.name) if m else None for m in metrics]
-        known = [m for m in per_file if m is not None]
-        if len(known) != len(per_file) or not known:
-            columns[field.name] = ColumnStats(None if per_file else 0, None, None)
-            continue
-        nulls = [m["null_value_count"] for m in known]
-        lows = [m["lower_bound"] for m in known]
-        highs = [m["upper_bound"] for m in known]
-        columns[field.name] = ColumnStats(
-            None if None in nulls else sum(nulls),
-            None if None in lows else json_value(min(lows)),
-            None if None in highs else json_value(max(highs)),
-        )
-    return TableStats(
-        table=name,
-        version=version,
-        row_count=int(pc.sum(data["record_count"]).as_py() or 0) if data.num_rows else 0,
-        file_count=data.num_rows,
-        size_bytes=int(pc.sum(data["file_size_in_bytes"]).as_py() or 0) if data.num_rows else 0,
-        schema=tuple(Field(f.name, str(f.type), f.nullable) for f in schema),
-        columns=columns,
     )

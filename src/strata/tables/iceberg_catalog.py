@@ -3,12 +3,19 @@ creating, registering and dropping tables, and the one place pyiceberg's errors 
 
 pyiceberg adds its ``iceberg_tables`` and ``iceberg_namespace_properties`` tables to the
 metadata database on first use.
+
+Every commit also leaves ``metadata/vN.metadata.json`` and ``metadata/version-hint.text``
+(holding N) beside pyiceberg's own metadata file, as a Hadoop catalog does, so engines that open
+a table by its folder (Spark's path tables, DuckDB's ``iceberg_scan``, pyiceberg's
+``StaticTable``) find the current metadata.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
@@ -27,11 +34,18 @@ from strata.errors import TableConflictError, TableError, UserInputError
 from strata.tables.base import first_line
 
 if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
     from pyiceberg.schema import Schema as IceSchema
+    from pyiceberg.table import CommitTableResponse
+    from pyiceberg.table import Table as IceTable
+    from pyiceberg.table.update import TableRequirement, TableUpdate
 
 NAMESPACE = "strata"
 COMMIT_ATTEMPTS = 5
+VERSION_HINT = "version-hint.text"
 T = TypeVar("T")
+_METADATA_NUMBER = re.compile(r"(\d+)-.*\.metadata\.json")
+_HADOOP_METADATA = re.compile(r"v(\d+)\.metadata\.json")
 
 
 @contextmanager
@@ -56,13 +70,78 @@ def translating(action: str, name: str) -> Iterator[None]:
         raise TableError(f"cannot {action} table {name}: {first_line(exc)}") from exc
 
 
+class _HintingCatalog(SqlCatalog):
+    """pyiceberg's SQL catalog, writing the version hint after every commit it makes."""
+
+    def commit_table(
+        self,
+        table: IceTable,
+        requirements: tuple[TableRequirement, ...],
+        updates: tuple[TableUpdate, ...],
+    ) -> CommitTableResponse:
+        response = super().commit_table(table, requirements, updates)
+        write_version_hint(response.metadata_location, response.metadata.location)
+        return response
+
+
 @cache
 def sql_catalog(db_url: str) -> SqlCatalog:
     """pyiceberg's SQL catalog on the metadata database (one per URL and process)."""
     uri = db_url
     if uri.startswith("sqlite") and "timeout=" not in uri:
         uri += ("&" if "?" in uri else "?") + "timeout=10"  # wait for other writers
-    return SqlCatalog(NAMESPACE, uri=uri)
+    return _HintingCatalog(NAMESPACE, uri=uri)
+
+
+def write_version_hint(metadata_location: str, table_location: str) -> None:
+    """Copy the new metadata to ``vN.metadata.json``, then point ``version-hint.text`` at N.
+
+    N is pyiceberg's number for the file, or one more than the highest ``vN`` already there (a
+    table registered from another catalog), so no existing file is ever replaced. The copy is
+    written before the hint, so a reader never follows the hint to a missing file."""
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(metadata_location)
+    folder, name = path.rsplit("/", 1)
+    try:
+        taken = [
+            m[1]
+            for f in fs.ls(folder, detail=False)
+            if (m := _HADOOP_METADATA.fullmatch(f.rsplit("/", 1)[-1]))
+        ]
+        own = _METADATA_NUMBER.fullmatch(name)
+        number = max([int(own[1]) if own else 0, *(int(n) + 1 for n in taken)])
+        _put(fs, f"{folder}/v{number}.metadata.json", fs.cat_file(path))
+        _put(fs, f"{folder}/{VERSION_HINT}", str(number).encode())
+    except OSError as exc:
+        raise TableError(
+            f"committed to the Iceberg table at {table_location}, but cannot write its "
+            f"{VERSION_HINT}: {first_line(exc)}",
+            hint="engines that open the table by its folder see the previous version until "
+            "the next commit writes the hint",
+        ) from exc
+
+
+def hinted_metadata(fs: AbstractFileSystem, folder: str) -> str | None:
+    """The ``vN.metadata.json`` path ``version-hint.text`` in ``folder`` names, if any."""
+    try:
+        number = fs.cat_file(f"{folder}/{VERSION_HINT}").decode().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return f"{folder}/v{number}.metadata.json"
+
+
+def _put(fs: AbstractFileSystem, path: str, data: bytes) -> None:
+    """Write a whole file atomically: object stores put whole objects, a local folder gets a
+    temporary file renamed over the target."""
+    from fsspec.implementations.local import LocalFileSystem
+
+    if not isinstance(fs, LocalFileSystem):
+        fs.pipe_file(path, data)
+        return
+    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+    fs.pipe_file(tmp, data)
+    os.replace(tmp, path)
 
 
 def identifier(name: str) -> tuple[str, str]:
@@ -121,10 +200,11 @@ def register_table(db_url: str, location: str, name: str) -> None:
         catalog.register_table(identifier(name), newest)
 
 
-def _metadata_order(path: str) -> tuple[int, str]:
+def _metadata_order(path: str) -> tuple[int, bool, str]:
+    """Newest last; of a pyiceberg file and the ``vN`` copy with the same N, the former."""
     stem = path.rsplit("/", 1)[-1]
     match = re.match(r"(?:v)?(\d+)", stem)
-    return (int(match[1]) if match else -1, stem)
+    return (int(match[1]) if match else -1, not stem.startswith("v"), stem)
 
 
 def drop_table(db_url: str, location: str, name: str) -> None:
