@@ -47,7 +47,7 @@ from strata.tables.base import (
     first_line,
 )
 from strata.tables.delta_stats import stats_from_actions
-from strata.tables.schemas import check_compatible, quote
+from strata.tables.schemas import check_compatible, conform, quote
 from strata.tables.stats import TableStats
 
 if TYPE_CHECKING:
@@ -183,6 +183,10 @@ class DeltaLakeTable(Table):
     def _check_version(self, version: int) -> None:
         self._open(version)
 
+    def _schema(self) -> pa.Schema:
+        with _translating("read the schema of", self.name):
+            return pa.schema(self._open().schema().to_arrow())
+
     # -- reads --------------------------------------------------------------------------------
     def _read(
         self, version: int, columns: Sequence[str] | None, where: str | None, limit: int | None
@@ -208,9 +212,9 @@ class DeltaLakeTable(Table):
     ) -> WriteResult:
         dt = self._open()
         if not overwrite_schema:
-            check_compatible(
-                self.name, pa.schema(dt.schema().to_arrow()), rows.schema, merge_schema
-            )
+            schema = pa.schema(dt.schema().to_arrow())
+            check_compatible(self.name, schema, rows.schema, merge_schema)
+            rows = conform(self.name, rows, schema)
         schema_mode: Literal["merge", "overwrite"] | None = (
             "overwrite" if overwrite_schema else "merge" if merge_schema else None
         )
