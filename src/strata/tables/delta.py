@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 STRATA_CONFIGURATION = {"delta.enableExpiredLogCleanup": "false"}
 MERGE_ATTEMPTS = 3
 _LOG_FILE = re.compile(r"(\d{20})\.(json|crc|checkpoint(?:\.\d+\.\d+)?\.parquet)$")
+_MISSING_FILE = re.compile(r"Object at location .* not found")
 _PREDICATE_ERRORS = ("sql parser error", "ParserError", "No field named", "Schema error")
 
 
@@ -157,14 +158,23 @@ class DeltaLakeTable(Table):
                 raise TableVersionNotFoundError(
                     f"table {self.name} has no version {version} (latest is {latest})"
                 )
-            raise TableVersionNotFoundError(
-                f"version {version} of table {self.name} is no longer readable: "
-                "its files or log entries were cleaned up",
-                hint="pin versions you need with `strata table pin` before vacuuming",
-            )
+            raise self._gone(version, "its log entries were cleaned up")
         if version is not None:
             self._recent = dt
         return dt
+
+    def _gone(self, version: int, why: str) -> TableVersionNotFoundError:
+        """The error for a version whose files or log entries are gone, naming those left."""
+        from strata.tables.delta_readable import describe, readable_versions
+
+        with _translating("list the readable versions of", self.name):
+            history = [c.version for c in self._commits()]
+            readable = readable_versions(self.location, history, self.pinned_versions())
+        return TableVersionNotFoundError(
+            f"version {version} of table {self.name} is no longer readable: {why}",
+            hint=f"versions still readable: {describe(readable)} "
+            "(pin versions you need with `strata table pin` before vacuuming)",
+        )
 
     def _made(self, dt: DeltaTable, operation: str, metrics: dict[str, Any]) -> WriteResult:
         """The result of a commit ``dt`` just made (kept for the stats of that version)."""
@@ -192,14 +202,15 @@ class DeltaLakeTable(Table):
         self, version: int, columns: Sequence[str] | None, where: str | None, limit: int | None
     ) -> pa.Table:
         dt = self._open(version)
-        with _translating("read", self.name):
-            schema = pa.schema(dt.schema().to_arrow())
-            wanted = _check_columns(self.name, schema, columns)
-            if where is None:
-                if limit is not None:
-                    return dt.to_pyarrow_dataset().head(limit, columns=wanted)
-                return dt.to_pyarrow_table(columns=wanted)
-            return _query(dt, schema, wanted, where, limit)
+        try:
+            with _translating("read", self.name):
+                schema = pa.schema(dt.schema().to_arrow())
+                wanted = _check_columns(self.name, schema, columns)
+                return _query(dt, schema, wanted, where, limit)
+        except Exception as exc:  # DataFusion reports a missing file as a plain Exception
+            if not _MISSING_FILE.search(str(exc)):
+                raise
+            raise self._gone(version, "it was vacuumed (its data files are gone)") from exc
 
     # -- writes -------------------------------------------------------------------------------
     def _write(
@@ -401,14 +412,24 @@ def _check_columns(name: str, schema: pa.Schema, columns: Sequence[str] | None) 
 
 
 def _query(
-    dt: DeltaTable, schema: pa.Schema, columns: list[str] | None, where: str, limit: int | None
+    dt: DeltaTable,
+    schema: pa.Schema,
+    columns: list[str] | None,
+    where: str | None,
+    limit: int | None,
 ) -> pa.Table:
-    """Filter with SQL (DataFusion, the engine delta-rs uses for delete and update too)."""
+    """Read with SQL (DataFusion, the engine delta-rs uses for delete and update too).
+
+    Not through ``to_pyarrow_dataset``: its filesystem is a Python object that Arrow's I/O
+    threads call into, and those threads outlive the read, so the interpreter crashes or
+    hangs at exit once a table has a few dozen files."""
     from deltalake import QueryBuilder
 
     names = columns if columns is not None else schema.names
     projection = ", ".join(quote(c) for c in names) or "*"
-    sql = f"SELECT {projection} FROM t WHERE {where}"
+    sql = f"SELECT {projection} FROM t"
+    if where is not None:
+        sql += f" WHERE {where}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     reader = QueryBuilder().register("t", dt).execute(sql)
