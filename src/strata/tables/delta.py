@@ -3,9 +3,9 @@
 Every deltalake and Arrow error is translated here (``_translating``), nowhere else.
 
 Pinned versions survive maintenance because:
-- Strata turns off delta-rs's own expired-log clean-up on its tables
-  (``delta.enableExpiredLogCleanup = false``) and cleans logs itself in ``checkpoint``, only
-  below a checkpoint that every pinned version can be read from;
+- no commit Strata makes runs delta-rs's own expired-log clean-up (and the tables Strata
+  creates turn it off, ``delta.enableExpiredLogCleanup = false``); Strata cleans logs itself
+  in ``checkpoint``, only below a checkpoint that every pinned version can be read from;
 - pinning a version writes a checkpoint at that version, so it never needs older log entries;
 - ``vacuum`` passes the pinned versions to delta-rs as ``keep_versions``: their files stay.
 """
@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, PostCommitHookProperties, write_deltalake
 from deltalake.exceptions import (
     CommitFailedError,
     DeltaError,
@@ -53,8 +53,11 @@ from strata.tables.stats import TableStats
 if TYPE_CHECKING:
     from deltalake.table import TableMerger
 
-# delta-rs's automatic clean-up would drop log entries a pinned version needs.
+# delta-rs's automatic clean-up would drop log entries a pinned version needs: tables Strata
+# creates have it off, and no commit Strata makes runs it (registered tables keep their own
+# configuration, for the engines that write them).
 STRATA_CONFIGURATION = {"delta.enableExpiredLogCleanup": "false"}
+KEEP_LOGS = PostCommitHookProperties(cleanup_expired_logs=False)
 MERGE_ATTEMPTS = 3
 _LOG_FILE = re.compile(r"(\d{20})\.(json|crc|checkpoint(?:\.\d+\.\d+)?\.parquet)$")
 _MISSING_FILE = re.compile(r"Object at location .* not found")
@@ -111,6 +114,7 @@ def create_table(
                 name=name,
                 configuration=STRATA_CONFIGURATION,
                 commit_properties=CommitProperties(custom_metadata=meta),
+                post_commithook_properties=KEEP_LOGS,
             )
         else:
             write_deltalake(
@@ -121,17 +125,14 @@ def create_table(
                 name=name,
                 configuration=STRATA_CONFIGURATION,
                 commit_properties=CommitProperties(custom_metadata=meta),
+                post_commithook_properties=KEEP_LOGS,
             )
 
 
-def adopt_table(location: str, name: str, meta: dict[str, str]) -> None:
-    """Take over log clean-up of an existing Delta table (one property commit, if needed)."""
+def check_table(location: str, name: str) -> None:
+    """Check that an existing Delta table opens; registering it changes nothing in it."""
     with _translating("register", name):
-        dt = DeltaTable(location)
-        if dt.metadata().configuration.get("delta.enableExpiredLogCleanup") != "false":
-            dt.alter.set_table_properties(
-                STRATA_CONFIGURATION, commit_properties=CommitProperties(custom_metadata=meta)
-            )
+        DeltaTable(location)
 
 
 class DeltaLakeTable(Table):
@@ -231,7 +232,14 @@ class DeltaLakeTable(Table):
         )
         props = CommitProperties(custom_metadata=meta)
         with _translating(mode, self.name):
-            write_deltalake(dt, rows, mode=mode, schema_mode=schema_mode, commit_properties=props)
+            write_deltalake(
+                dt,
+                rows,
+                mode=mode,
+                schema_mode=schema_mode,
+                commit_properties=props,
+                post_commithook_properties=KEEP_LOGS,
+            )
             return self._made(dt, mode.upper(), {"rows": rows.num_rows})
 
     def _merge(
@@ -271,7 +279,11 @@ class DeltaLakeTable(Table):
     def _delete(self, where: str, meta: dict[str, str]) -> WriteResult:
         dt = self._open()
         with _translating("delete from", self.name):
-            metrics = dt.delete(where, commit_properties=CommitProperties(custom_metadata=meta))
+            metrics = dt.delete(
+                where,
+                commit_properties=CommitProperties(custom_metadata=meta),
+                post_commithook_properties=KEEP_LOGS,
+            )
             return self._made(dt, "DELETE", metrics)
 
     def _update(self, set_: dict[str, str], where: str | None, meta: dict[str, str]) -> WriteResult:
@@ -288,6 +300,7 @@ class DeltaLakeTable(Table):
                 {quote(c): e for c, e in set_.items()},
                 predicate=where,
                 commit_properties=CommitProperties(custom_metadata=meta),
+                post_commithook_properties=KEEP_LOGS,
             )
             return self._made(dt, "UPDATE", metrics)
 
@@ -302,7 +315,11 @@ class DeltaLakeTable(Table):
                 f"table {self.name} is at version {version} already", hint="nothing to restore"
             )
         with _translating("restore", self.name):
-            metrics = dt.restore(version, commit_properties=CommitProperties(custom_metadata=meta))
+            metrics = dt.restore(
+                version,
+                commit_properties=CommitProperties(custom_metadata=meta),
+                post_commithook_properties=KEEP_LOGS,
+            )
             return self._made(dt, "RESTORE", metrics)
 
     # -- metadata -----------------------------------------------------------------------------
@@ -328,9 +345,13 @@ class DeltaLakeTable(Table):
         with _translating("optimize", self.name):
             if zorder:
                 _check_columns(self.name, pa.schema(dt.schema().to_arrow()), zorder)
-                metrics = dt.optimize.z_order(list(zorder), commit_properties=props)
+                metrics = dt.optimize.z_order(
+                    list(zorder), commit_properties=props, post_commithook_properties=KEEP_LOGS
+                )
             else:
-                metrics = dt.optimize.compact(commit_properties=props)
+                metrics = dt.optimize.compact(
+                    commit_properties=props, post_commithook_properties=KEEP_LOGS
+                )
             result = self._made(dt, "OPTIMIZE", metrics)
         return self._committed(result)
 
@@ -344,6 +365,7 @@ class DeltaLakeTable(Table):
                 enforce_retention_duration=False,
                 keep_versions=pins or None,
                 commit_properties=CommitProperties(custom_metadata=self._meta(None)),
+                post_commithook_properties=KEEP_LOGS,
             )
         return VacuumResult(self.name, dry_run, tuple(sorted(removed)), tuple(pins))
 
@@ -453,6 +475,7 @@ def _merger(
         source_alias="source",
         target_alias="target",
         commit_properties=CommitProperties(custom_metadata=meta),
+        post_commithook_properties=KEEP_LOGS,
     )
     if delete_when:
         merger = merger.when_matched_delete(predicate=delete_when)
