@@ -59,6 +59,37 @@ def test_register_a_delta_table_and_version_it(
     assert table.vacuum(retain_hours=0).kept_for_pins == (0,)
 
 
+def test_registering_a_delta_table_leaves_its_configuration_alone(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    where = str(tmp_path / "lake" / "raw")
+    deltalake.write_deltalake(
+        where, deliveries(range(3)), configuration={"delta.appendOnly": "false"}
+    )
+    before = deltalake.DeltaTable(where)
+    ws = make_workspace(git=False)
+    ws.tables.register("raw", where)
+    ws.tables.pin("raw", 0)
+    after = deltalake.DeltaTable(where)
+    assert after.version() == before.version(), "registering and pinning commit nothing"
+    assert after.metadata().configuration == before.metadata().configuration
+
+
+def test_a_pin_on_a_registered_table_outlives_its_own_log_clean_up_setting(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    where = str(tmp_path / "lake" / "raw")
+    settings = {"delta.logRetentionDuration": "interval 0 seconds", "delta.checkpointInterval": "2"}
+    deltalake.write_deltalake(where, deliveries(range(3)), configuration=settings)
+    deltalake.write_deltalake(where, deliveries(range(3, 5)), mode="append")
+    ws = make_workspace(git=False)
+    table = ws.tables.register("raw", where)
+    ws.tables.pin("raw", 1)
+    for start in range(5, 10):
+        table.append(deliveries(range(start, start + 1)))  # each may checkpoint
+    assert sorted_rows(table.at(1).to_arrow()) == sorted_rows(deliveries(range(5)))
+
+
 def test_register_an_iceberg_table(make_workspace: WorkspaceFactory, tmp_path: Path) -> None:
     foreign = SqlCatalog("other", uri=f"sqlite:///{tmp_path / 'other.db'}")
     foreign.create_namespace("lake")

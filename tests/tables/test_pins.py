@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from factories import Cli, assert_one_line_error
 from strata import Workspace
 from strata.errors import TableError, TableVersionNotFoundError
 from tabledata import deliveries, sorted_rows
@@ -89,3 +90,22 @@ def test_pinning_a_missing_version_is_refused(table_ws: Workspace) -> None:
     with pytest.raises(TableVersionNotFoundError, match="no version 5"):
         table_ws.tables.pin("deliveries", 5)
     assert table_ws.tables.pins() == []
+
+
+def test_reading_a_vacuumed_version_names_it_and_the_readable_ones(
+    table_ws: Workspace, cli: Cli
+) -> None:
+    table = table_ws.table("deliveries")
+    table_ws.tables.pin("deliveries", 0)
+    table.overwrite(deliveries(range(20, 22)))  # 1: vacuumed below
+    table.overwrite(deliveries(range(30, 32)))  # 2
+    table.append(deliveries(range(40, 41)))  # 3
+    table.vacuum(retain_hours=0)
+    out = cli("table", "show", "table:deliveries@1", cwd=table_ws.root)
+    assert_one_line_error(
+        out,
+        TableVersionNotFoundError.exit_code,
+        "version 1 of table deliveries is no longer readable: it was vacuumed",
+        f"versions still readable: 0, 2..{table.latest_version()}",  # vacuum commits too
+    )
+    assert table.at(0).to_arrow().num_rows == 10

@@ -102,4 +102,30 @@ def run() -> None:
     if "--debug" in args[:cut]:
         set_debug(True)
         args = ["--debug", *[a for a in args[:cut] if a != "--debug"], *args[cut:]]
-    app(args=args, prog_name="strata")
+    try:
+        app(args=args, prog_name="strata")
+    except SystemExit as exc:
+        _leave(exc.code)
+    _leave(0)
+
+
+def _leave(code: str | int | None) -> None:
+    """Exit with ``code``; after a command that loaded Arrow, without the interpreter's
+    teardown (exit handlers run, output is flushed), because the thread pools of Arrow and
+    delta-rs can crash or hang when the interpreter is torn down beneath them."""
+    import atexit
+    import os
+    import sys
+
+    if "pyarrow" not in sys.modules:
+        sys.exit(code)
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+    status = code if isinstance(code, int) else 0 if code is None else 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            status = status or 1  # a closed pipe: the output did not all arrive
+    os._exit(status)

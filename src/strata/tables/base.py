@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -298,8 +298,6 @@ class Table(ABC):
 
     def history(self, limit: int | None = None) -> list[Commit]:
         """Commits newest first, each with the row count after it (from the catalog's stats)."""
-        from dataclasses import replace
-
         commits = self._commits()[:limit] if limit else self._commits()
         return [replace(c, row_count=self._row_count(c.version)) for c in commits]
 
@@ -330,8 +328,6 @@ class Table(ABC):
         message: str | None = None,
     ) -> WriteResult:
         """Append or overwrite rows (a file path, pyarrow, pandas or polars data)."""
-        from strata.tables.inputs import read_input
-
         if overwrite_schema and mode != "overwrite":
             raise UserInputError(
                 "--overwrite-schema replaces the table's schema, which only an overwrite can do",
@@ -339,7 +335,7 @@ class Table(ABC):
             )
         if overwrite_schema and merge_schema:
             raise UserInputError("give --merge-schema or --overwrite-schema, not both")
-        rows = read_input(data)
+        rows = self._rows(data)
         return self._committed(
             self._write(rows, mode, merge_schema, overwrite_schema, self._meta(message))
         )
@@ -362,9 +358,7 @@ class Table(ABC):
         """Upsert in one commit: rows matching on the key columns are updated (all columns, or
         ``update``), the others inserted; matched rows where ``delete_when`` holds are
         deleted. In predicates, ``source.COL`` is the incoming row, ``target.COL`` the table's."""
-        from strata.tables.inputs import read_input
-
-        rows = read_input(data)
+        rows = self._rows(data)
         keys = [k for k in on if k]
         if not keys:
             raise UserInputError("merge needs key columns", hint="give --on KEY[,KEY]")
@@ -378,6 +372,11 @@ class Table(ABC):
         return self._committed(
             self._merge(rows, keys, list(update or []), delete_when, self._meta(message))
         )
+
+    def _rows(self, data: object) -> pa.Table:
+        from strata.tables.inputs import read_input
+
+        return read_input(data, self._schema)  # CSV and JSON are parsed as the table's types
 
     def delete(self, where: str, *, message: str | None = None) -> WriteResult:
         """Delete the rows where the SQL predicate holds."""
@@ -401,9 +400,8 @@ class Table(ABC):
 
     # -- stats --------------------------------------------------------------------------------
     def stats(self, selector: int | datetime | str | None = None) -> TableStats:
-        """Schema, counts and per-column stats from the table's metadata (no data scan),
-        stored in the catalog the first time they are asked for (a version's stats never
-        change, and stay available after its files are vacuumed)."""
+        """Schema, counts and per-column stats from the table's metadata (no data scan), stored
+        in the catalog when first asked for (they never change, and outlive a vacuum)."""
         version = self.resolve(selector) if not isinstance(selector, int) else selector
         stored = self.hooks.stored_stats(version)
         if stored is not None:
@@ -417,6 +415,9 @@ class Table(ABC):
         return sorted(set(self.hooks.pinned_versions()))
 
     # -- what each format implements ----------------------------------------------------------
+    @abstractmethod
+    def _schema(self) -> pa.Schema: ...
+
     @abstractmethod
     def _read(
         self, version: int, columns: Sequence[str] | None, where: str | None, limit: int | None
@@ -470,8 +471,7 @@ class Table(ABC):
 
     @abstractmethod
     def checkpoint(self, *, clean_logs: bool = False, log_retain_hours: float = 720) -> int:
-        """Write a checkpoint of the latest version; optionally drop expired log entries that
-        no pinned version needs. Returns the version checkpointed."""
+        """Checkpoint the latest version, and drop expired log entries no pin needs if asked."""
 
     @abstractmethod
     def protect(self, version: int) -> None:

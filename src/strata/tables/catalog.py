@@ -158,11 +158,10 @@ class TableCatalog:
                 f"no Delta or Iceberg table at {target}",
                 hint="give the folder that holds _delta_log/ or metadata/",
             )
-        meta = commit_metadata(self.activity(), f"register {name}", self.user)
         if found == "delta":
             from strata.tables import delta
 
-            delta.adopt_table(target, name, meta)
+            delta.check_table(target, name)
         else:
             from strata.tables import iceberg_catalog
 

@@ -3,9 +3,9 @@
 Every deltalake and Arrow error is translated here (``_translating``), nowhere else.
 
 Pinned versions survive maintenance because:
-- Strata turns off delta-rs's own expired-log clean-up on its tables
-  (``delta.enableExpiredLogCleanup = false``) and cleans logs itself in ``checkpoint``, only
-  below a checkpoint that every pinned version can be read from;
+- no commit Strata makes runs delta-rs's own expired-log clean-up (and the tables Strata
+  creates turn it off, ``delta.enableExpiredLogCleanup = false``); Strata cleans logs itself
+  in ``checkpoint``, only below a checkpoint that every pinned version can be read from;
 - pinning a version writes a checkpoint at that version, so it never needs older log entries;
 - ``vacuum`` passes the pinned versions to delta-rs as ``keep_versions``: their files stay.
 """
@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, PostCommitHookProperties, write_deltalake
 from deltalake.exceptions import (
     CommitFailedError,
     DeltaError,
@@ -47,16 +47,20 @@ from strata.tables.base import (
     first_line,
 )
 from strata.tables.delta_stats import stats_from_actions
-from strata.tables.schemas import check_compatible, quote
+from strata.tables.schemas import check_compatible, conform, quote
 from strata.tables.stats import TableStats
 
 if TYPE_CHECKING:
     from deltalake.table import TableMerger
 
-# delta-rs's automatic clean-up would drop log entries a pinned version needs.
+# delta-rs's automatic clean-up would drop log entries a pinned version needs: tables Strata
+# creates have it off, and no commit Strata makes runs it (registered tables keep their own
+# configuration, for the engines that write them).
 STRATA_CONFIGURATION = {"delta.enableExpiredLogCleanup": "false"}
+KEEP_LOGS = PostCommitHookProperties(cleanup_expired_logs=False)
 MERGE_ATTEMPTS = 3
 _LOG_FILE = re.compile(r"(\d{20})\.(json|crc|checkpoint(?:\.\d+\.\d+)?\.parquet)$")
+_MISSING_FILE = re.compile(r"Object at location .* not found")
 _PREDICATE_ERRORS = ("sql parser error", "ParserError", "No field named", "Schema error")
 
 
@@ -110,6 +114,7 @@ def create_table(
                 name=name,
                 configuration=STRATA_CONFIGURATION,
                 commit_properties=CommitProperties(custom_metadata=meta),
+                post_commithook_properties=KEEP_LOGS,
             )
         else:
             write_deltalake(
@@ -120,17 +125,14 @@ def create_table(
                 name=name,
                 configuration=STRATA_CONFIGURATION,
                 commit_properties=CommitProperties(custom_metadata=meta),
+                post_commithook_properties=KEEP_LOGS,
             )
 
 
-def adopt_table(location: str, name: str, meta: dict[str, str]) -> None:
-    """Take over log clean-up of an existing Delta table (one property commit, if needed)."""
+def check_table(location: str, name: str) -> None:
+    """Check that an existing Delta table opens; registering it changes nothing in it."""
     with _translating("register", name):
-        dt = DeltaTable(location)
-        if dt.metadata().configuration.get("delta.enableExpiredLogCleanup") != "false":
-            dt.alter.set_table_properties(
-                STRATA_CONFIGURATION, commit_properties=CommitProperties(custom_metadata=meta)
-            )
+        DeltaTable(location)
 
 
 class DeltaLakeTable(Table):
@@ -157,14 +159,23 @@ class DeltaLakeTable(Table):
                 raise TableVersionNotFoundError(
                     f"table {self.name} has no version {version} (latest is {latest})"
                 )
-            raise TableVersionNotFoundError(
-                f"version {version} of table {self.name} is no longer readable: "
-                "its files or log entries were cleaned up",
-                hint="pin versions you need with `strata table pin` before vacuuming",
-            )
+            raise self._gone(version, "its log entries were cleaned up")
         if version is not None:
             self._recent = dt
         return dt
+
+    def _gone(self, version: int, why: str) -> TableVersionNotFoundError:
+        """The error for a version whose files or log entries are gone, naming those left."""
+        from strata.tables.delta_readable import describe, readable_versions
+
+        with _translating("list the readable versions of", self.name):
+            history = [c.version for c in self._commits()]
+            readable = readable_versions(self.location, history, self.pinned_versions())
+        return TableVersionNotFoundError(
+            f"version {version} of table {self.name} is no longer readable: {why}",
+            hint=f"versions still readable: {describe(readable)} "
+            "(pin versions you need with `strata table pin` before vacuuming)",
+        )
 
     def _made(self, dt: DeltaTable, operation: str, metrics: dict[str, Any]) -> WriteResult:
         """The result of a commit ``dt`` just made (kept for the stats of that version)."""
@@ -183,19 +194,24 @@ class DeltaLakeTable(Table):
     def _check_version(self, version: int) -> None:
         self._open(version)
 
+    def _schema(self) -> pa.Schema:
+        with _translating("read the schema of", self.name):
+            return pa.schema(self._open().schema().to_arrow())
+
     # -- reads --------------------------------------------------------------------------------
     def _read(
         self, version: int, columns: Sequence[str] | None, where: str | None, limit: int | None
     ) -> pa.Table:
         dt = self._open(version)
-        with _translating("read", self.name):
-            schema = pa.schema(dt.schema().to_arrow())
-            wanted = _check_columns(self.name, schema, columns)
-            if where is None:
-                if limit is not None:
-                    return dt.to_pyarrow_dataset().head(limit, columns=wanted)
-                return dt.to_pyarrow_table(columns=wanted)
-            return _query(dt, schema, wanted, where, limit)
+        try:
+            with _translating("read", self.name):
+                schema = pa.schema(dt.schema().to_arrow())
+                wanted = _check_columns(self.name, schema, columns)
+                return _query(dt, schema, wanted, where, limit)
+        except Exception as exc:  # DataFusion reports a missing file as a plain Exception
+            if not _MISSING_FILE.search(str(exc)):
+                raise
+            raise self._gone(version, "it was vacuumed (its data files are gone)") from exc
 
     # -- writes -------------------------------------------------------------------------------
     def _write(
@@ -208,15 +224,22 @@ class DeltaLakeTable(Table):
     ) -> WriteResult:
         dt = self._open()
         if not overwrite_schema:
-            check_compatible(
-                self.name, pa.schema(dt.schema().to_arrow()), rows.schema, merge_schema
-            )
+            schema = pa.schema(dt.schema().to_arrow())
+            check_compatible(self.name, schema, rows.schema, merge_schema)
+            rows = conform(self.name, rows, schema)
         schema_mode: Literal["merge", "overwrite"] | None = (
             "overwrite" if overwrite_schema else "merge" if merge_schema else None
         )
         props = CommitProperties(custom_metadata=meta)
         with _translating(mode, self.name):
-            write_deltalake(dt, rows, mode=mode, schema_mode=schema_mode, commit_properties=props)
+            write_deltalake(
+                dt,
+                rows,
+                mode=mode,
+                schema_mode=schema_mode,
+                commit_properties=props,
+                post_commithook_properties=KEEP_LOGS,
+            )
             return self._made(dt, mode.upper(), {"rows": rows.num_rows})
 
     def _merge(
@@ -256,7 +279,11 @@ class DeltaLakeTable(Table):
     def _delete(self, where: str, meta: dict[str, str]) -> WriteResult:
         dt = self._open()
         with _translating("delete from", self.name):
-            metrics = dt.delete(where, commit_properties=CommitProperties(custom_metadata=meta))
+            metrics = dt.delete(
+                where,
+                commit_properties=CommitProperties(custom_metadata=meta),
+                post_commithook_properties=KEEP_LOGS,
+            )
             return self._made(dt, "DELETE", metrics)
 
     def _update(self, set_: dict[str, str], where: str | None, meta: dict[str, str]) -> WriteResult:
@@ -273,6 +300,7 @@ class DeltaLakeTable(Table):
                 {quote(c): e for c, e in set_.items()},
                 predicate=where,
                 commit_properties=CommitProperties(custom_metadata=meta),
+                post_commithook_properties=KEEP_LOGS,
             )
             return self._made(dt, "UPDATE", metrics)
 
@@ -287,7 +315,11 @@ class DeltaLakeTable(Table):
                 f"table {self.name} is at version {version} already", hint="nothing to restore"
             )
         with _translating("restore", self.name):
-            metrics = dt.restore(version, commit_properties=CommitProperties(custom_metadata=meta))
+            metrics = dt.restore(
+                version,
+                commit_properties=CommitProperties(custom_metadata=meta),
+                post_commithook_properties=KEEP_LOGS,
+            )
             return self._made(dt, "RESTORE", metrics)
 
     # -- metadata -----------------------------------------------------------------------------
@@ -314,9 +346,13 @@ class DeltaLakeTable(Table):
         with _translating("optimize", self.name):
             if zorder:
                 _check_columns(self.name, pa.schema(dt.schema().to_arrow()), zorder)
-                metrics = dt.optimize.z_order(list(zorder), commit_properties=props)
+                metrics = dt.optimize.z_order(
+                    list(zorder), commit_properties=props, post_commithook_properties=KEEP_LOGS
+                )
             else:
-                metrics = dt.optimize.compact(commit_properties=props)
+                metrics = dt.optimize.compact(
+                    commit_properties=props, post_commithook_properties=KEEP_LOGS
+                )
             if dt.version() == before:  # already compact: delta-rs commits nothing
                 return WriteResult(self.name, before, "OPTIMIZE", metrics, committed=False)
             result = self._made(dt, "OPTIMIZE", metrics)
@@ -332,6 +368,7 @@ class DeltaLakeTable(Table):
                 enforce_retention_duration=False,
                 keep_versions=pins or None,
                 commit_properties=CommitProperties(custom_metadata=self._meta(None)),
+                post_commithook_properties=KEEP_LOGS,
             )
         return VacuumResult(self.name, dry_run, tuple(sorted(removed)), tuple(pins))
 
@@ -400,14 +437,24 @@ def _check_columns(name: str, schema: pa.Schema, columns: Sequence[str] | None) 
 
 
 def _query(
-    dt: DeltaTable, schema: pa.Schema, columns: list[str] | None, where: str, limit: int | None
+    dt: DeltaTable,
+    schema: pa.Schema,
+    columns: list[str] | None,
+    where: str | None,
+    limit: int | None,
 ) -> pa.Table:
-    """Filter with SQL (DataFusion, the engine delta-rs uses for delete and update too)."""
+    """Read with SQL (DataFusion, the engine delta-rs uses for delete and update too).
+
+    Not through ``to_pyarrow_dataset``: its filesystem is a Python object that Arrow's I/O
+    threads call into, and those threads outlive the read, so the interpreter crashes or
+    hangs at exit once a table has a few dozen files."""
     from deltalake import QueryBuilder
 
     names = columns if columns is not None else schema.names
     projection = ", ".join(quote(c) for c in names) or "*"
-    sql = f"SELECT {projection} FROM t WHERE {where}"
+    sql = f"SELECT {projection} FROM t"
+    if where is not None:
+        sql += f" WHERE {where}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     reader = QueryBuilder().register("t", dt).execute(sql)
@@ -431,6 +478,7 @@ def _merger(
         source_alias="source",
         target_alias="target",
         commit_properties=CommitProperties(custom_metadata=meta),
+        post_commithook_properties=KEEP_LOGS,
     )
     if delete_when:
         merger = merger.when_matched_delete(predicate=delete_when)

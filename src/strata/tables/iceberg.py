@@ -111,6 +111,9 @@ class IcebergTable(Table):
         snapshot = table.snapshot_by_id(ref.snapshot_id)
         return None if snapshot is None else _sequence(snapshot)
 
+    def _schema(self) -> pa.Schema:
+        return self._load().schema().as_arrow()
+
     # -- reads --------------------------------------------------------------------------------
     def _read(
         self, version: int, columns: Sequence[str] | None, where: str | None, limit: int | None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,12 +29,14 @@ SUFFIXES = {
 }
 
 
-def read_input(data: object) -> pa.Table:
-    """``data`` as a pyarrow Table; a bad file or type raises UserInputError."""
+def read_input(data: object, schema: Callable[[], pa.Schema] | None = None) -> pa.Table:
+    """``data`` as a pyarrow Table; a bad file or type raises UserInputError. CSV and JSON
+    files are read with ``schema()`` (the table's) when given: their values are parsed as the
+    table's types, not guessed."""
     import pyarrow as pa
 
     if isinstance(data, str | os.PathLike):
-        return read_file(Path(data))
+        return read_file(Path(data), schema)
     if isinstance(data, pa.Table):
         return data
     if isinstance(data, pa.RecordBatch):
@@ -49,7 +52,7 @@ def read_input(data: object) -> pa.Table:
     )
 
 
-def read_file(path: Path) -> pa.Table:
+def read_file(path: Path, schema: Callable[[], pa.Schema] | None = None) -> pa.Table:
     import pyarrow as pa
 
     kind = SUFFIXES.get(path.suffix.lower())
@@ -60,6 +63,7 @@ def read_file(path: Path) -> pa.Table:
         )
     if not path.is_file():
         raise UserInputError(f"{path} does not exist", hint="check the path")
+    target = schema() if schema is not None and kind != "parquet" else None
     try:
         if kind == "parquet":
             import pyarrow.parquet as pq
@@ -68,15 +72,83 @@ def read_file(path: Path) -> pa.Table:
         if kind == "csv":
             import pyarrow.csv as pcsv
 
-            return pcsv.read_csv(path)
-        import pyarrow.json as pjson
+            # The table's columns are read as text and parsed below, where a bad value can
+            # be named by column and row (Arrow's CSV reader names neither).
+            text = {f.name: pa.string() for f in target} if target is not None else None
+            rows = pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(column_types=text))
+        else:
+            import pyarrow.json as pjson
 
-        return pjson.read_json(path)
+            rows = pjson.read_json(path)
     except (pa.ArrowException, OSError) as exc:
         raise UserInputError(
             f"cannot read {path} as {kind}: {first_line(exc)}", hint="check the file's contents"
         ) from exc
+    return rows if target is None else as_types(path, rows, target)
 
+
+def as_types(path: Path, rows: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Parse or cast each column of ``rows`` that ``schema`` has to that column's type."""
+    for field in schema:
+        if field.name in rows.column_names and rows[field.name].type != field.type:
+            column = rows.column_names.index(field.name)
+            parsed = _parse_column(path, field, rows[field.name].combine_chunks())
+            rows = rows.set_column(column, field.name, parsed)
+    return rows
+
+
+def _parse_column(path: Path, field: pa.Field, values: pa.Array) -> pa.Array:
+    import pyarrow as pa
+
+    try:
+        return _parse(values, field.type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        error = exc
+    for start in range(0, len(values), _PROBE):
+        part = values.slice(start, _PROBE)
+        try:
+            _parse(part, field.type)
+            continue
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        for offset in range(len(part)):
+            try:
+                _parse(part.slice(offset, 1), field.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                bad = part[offset].as_py()
+                raise UserInputError(
+                    f"cannot read {path}: row {start + offset + 1} of column {field.name!r} "
+                    f"has {bad!r}, which is not a {field.type}",
+                    hint=f"fix that value (column {field.name!r} is {field.type} in the table)",
+                ) from error
+    raise UserInputError(
+        f"cannot read {path}: column {field.name!r} is not a {field.type} ({first_line(error)})",
+        hint="check the file's contents",
+    ) from error
+
+
+_PROBE = 4096
+
+
+def _parse(values: pa.Array, target: pa.DataType) -> pa.Array:
+    """Text as ``target`` (CSV's null markers as nulls; a timestamp without a zone is UTC),
+    or a JSON-inferred type cast to ``target`` where no value is lost."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_string(values.type) or pa.types.is_string(target):
+        return values.cast(target)
+    text = pc.if_else(pc.is_in(values, value_set=pa.array(_NULL_TEXT)), None, values)
+    if pa.types.is_timestamp(target) and target.tz is not None:
+        zoned = pc.match_substring_regex(text, r"(Z|[+-]\d\d(:?\d\d)?)$")
+        naive = pc.if_else(zoned, None, text).cast(pa.timestamp(target.unit))
+        local = pc.assume_timezone(naive, target.tz)
+        return pc.if_else(zoned, pc.if_else(zoned, text, None).cast(target), local)
+    return text.cast(target)
+
+
+# What Arrow's CSV reader reads as null in a column that is not text.
+_NULL_TEXT = ["", "#N/A", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null", "-NaN", "-nan"]
 
 _TYPE_NAMES = {
     "bool": "bool_",

@@ -32,7 +32,9 @@ def check_compatible(
     name: str, table_schema: pa.Schema, data_schema: pa.Schema, merge_schema: bool
 ) -> None:
     """Refuse data whose columns the table cannot take: a type that does not cast safely
-    (always), or a column the table lacks (unless ``merge_schema``)."""
+    (always), a column the table lacks (unless ``merge_schema``), or a non-nullable column
+    the data lacks. A missing nullable column is filled with nulls (``conform``), as Spark
+    does."""
     import pyarrow as pa
 
     for field in data_schema:
@@ -52,6 +54,44 @@ def check_compatible(
                 f"{field.type}: an incompatible type change",
                 hint="cast the data, or `strata table overwrite --overwrite-schema`",
             )
+    for field in table_schema:
+        if field.name not in data_schema.names and not field.nullable:
+            raise TableError(
+                f"column {field.name!r} of table {name} ({field.type}, not nullable) is "
+                "missing from the data",
+                hint=f"add column {field.name!r} to the data",
+            )
+
+
+def conform(name: str, rows: pa.Table, table_schema: pa.Schema) -> pa.Table:
+    """The data in the table's column order and types (checked by ``check_compatible``),
+    a missing nullable column as nulls, and columns the table lacks after the table's (for a
+    schema merge). Nulls in a non-nullable column are refused, naming the first row."""
+    import pyarrow as pa
+
+    columns, fields = [], []
+    for field in table_schema:
+        if field.name in rows.column_names:
+            column = rows[field.name]
+            if column.type != field.type:
+                # Timestamp units and zones are normalised, as the format writers do.
+                column = column.cast(field.type, safe=not pa.types.is_timestamp(field.type))
+            if not field.nullable and column.null_count:
+                first = column.to_pylist().index(None)
+                raise TableError(
+                    f"column {field.name!r} of table {name} is not nullable, the data has "
+                    f"{column.null_count} null(s) (the first in row {first + 1})",
+                    hint=f"give every row a value for {field.name!r}",
+                )
+        else:
+            column = pa.nulls(rows.num_rows, field.type)
+        columns.append(column)
+        fields.append(field)
+    for field in rows.schema:
+        if field.name not in table_schema.names:
+            columns.append(rows[field.name])
+            fields.append(field)
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
 
 
 _WIDENING = {
