@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +21,16 @@ if TYPE_CHECKING:
     from strata.lineage.service import Lineage
 
 _ENDS = {"COMPLETE": "completed", "FAIL": "failed", "ABORT": "failed"}
+MAX_NESTING = 200
+"""Deeper JSON is refused before it is parsed: the parser recurses once per level."""
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def nesting(text: str) -> int:
+    """The deepest nesting of arrays and objects in JSON ``text`` (strings skipped)."""
+    steps = [_BRACKETS.get(ord(c), 0) for c in _STRING.sub("", text) if c in "[]{}"]
+    return max(accumulate(steps), default=0)
 
 
 @dataclass
@@ -40,6 +52,12 @@ def read_events(path: Path) -> list[tuple[int, Any]]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UserInputError(f"cannot read {path}: {exc}", hint="name a JSON Lines file") from None
+    depth = nesting(text)
+    if depth > MAX_NESTING:
+        raise UserInputError(
+            f"cannot read {path}: JSON nested {depth} levels deep (at most {MAX_NESTING})",
+            hint="check that it holds OpenLineage events",
+        )
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
