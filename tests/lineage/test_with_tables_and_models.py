@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from factories import commit_all, run_strata, write
+from factories import Cli, commit_all, run_strata, write
 from strata import Workspace
 from strata.refs import parse_ref
 
@@ -141,4 +141,33 @@ def test_versions_registered_outside_runs_compare_by_what_the_registry_recorded(
     assert result["metrics"] == {"mae": [4.0, 3.0]}
     assert result["code"]["changed"] is False
     assert result["verdict"].startswith("changed: data (table:deliveries 0 → 1)")
-    assert result["verdict"].endswith("(environment not recorded for both)")
+    assert result["verdict"].endswith(
+        "(environment not recorded for model:clf@1 and model:clf@2; "
+        "params not recorded for model:clf@1 and model:clf@2)"
+    )
+
+
+def test_a_version_registered_outside_a_run_compares_with_one_a_run_made(
+    sqlite_ws: Workspace, cli: Cli
+) -> None:
+    ws = sqlite_ws
+    _deliveries(ws)
+    path = write(ws.root / "model-1.bin", b"weights 1")
+    ws.models.register("clf", path, data=["table:deliveries@0"], metrics={"mae": 4.0})
+    with ws.run("train", params={"lr": 0.1}) as run:
+        run.input("table:deliveries@0")
+        ws.models.register("clf", write(ws.root / "model-2.bin", b"weights 2"))
+    assert run.id
+    out = cli("compare", "model:clf@1", "model:clf@2", cwd=ws.root)
+    assert out.code == 0 and "Traceback" not in out.stderr, out.stderr
+    assert "None" not in out.stdout
+    assert "unknown: environment not recorded for model:clf@1" in out.stdout
+    assert "unknown: params not recorded for model:clf@1" in out.stdout
+    assert "metrics:\n  mae: 4.0 -> (not recorded)" in out.stdout
+    result = cli("compare", "model:clf@1", "model:clf@2", "--json", cwd=ws.root).json()
+    assert result["environment"]["changed"] is None and result["params"] == {}
+    assert result["unknown"] == [
+        "environment not recorded for model:clf@1",
+        "params not recorded for model:clf@1",
+    ]
+    assert result["verdict"].startswith("nothing recorded differs: same data, code")
