@@ -193,7 +193,34 @@ def list_runs(connection: sa.Connection, *, job: str | None, limit: int) -> list
     query = sa.select(lineage_runs).order_by(lineage_runs.c.id.desc()).limit(limit)
     if job is not None:
         query = query.where(lineage_runs.c.job == job)
-    return [_run_from_row(row, (), ()) for row in connection.execute(query)]
+    rows = list(connection.execute(query))
+    edges = runs_edges(connection, [row.id for row in rows])
+    return [_run_from_row(row, *edges.get(row.id, ((), ()))) for row in rows]
+
+
+def runs_edges(
+    connection: sa.Connection, run_ids: Sequence[str]
+) -> dict[str, tuple[list[str], list[str]]]:
+    """The refs each run read and wrote, for many runs in a few queries."""
+    src, dst = lineage_nodes.alias("src"), lineage_nodes.alias("dst")
+    e = lineage_edges.c
+    joined = lineage_edges.join(src, src.c.id == e.src_id).join(dst, dst.c.id == e.dst_id)
+    found: dict[str, tuple[list[str], list[str]]] = {i: ([], []) for i in run_ids}
+    nodes = [f"run:{i}" for i in run_ids]
+    for start in range(0, len(nodes), 250):
+        chunk = nodes[start : start + 250]
+        query = (
+            sa.select(src.c.ref.label("src"), dst.c.ref.label("dst"))
+            .select_from(joined)
+            .where(sa.or_(src.c.ref.in_(chunk), dst.c.ref.in_(chunk)))
+            .order_by(e.id)
+        )
+        for row in connection.execute(query):
+            if row.dst.removeprefix("run:") in found and row.dst.startswith("run:"):
+                found[row.dst.removeprefix("run:")][0].append(row.src)
+            if row.src.startswith("run:") and row.src.removeprefix("run:") in found:
+                found[row.src.removeprefix("run:")][1].append(row.dst)
+    return found
 
 
 # -- feature sets ---------------------------------------------------------------------------
