@@ -9,11 +9,14 @@ from datetime import datetime
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from strata.errors import UserInputError
+from strata.errors import RefSyntaxError, StrataError, UserInputError
 from strata.lineage import store
+from strata.lineage.catalog import table_at
 from strata.lineage.ids import uuid_to_run_id
 from strata.lineage.openlineage import run_event_validator
+from strata.refs import Ref, Timestamp, Version, dataset_name, format_ref, parse_ref
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -47,7 +50,7 @@ class IngestResult:
 
 def read_events(path: Path) -> list[tuple[int, Any]]:
     """(line or position, parsed JSON or the parse error) of every event in ``path``: JSON
-    Lines, or one JSON array."""
+    Lines, one JSON array, or events pretty-printed one after another."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -65,14 +68,30 @@ def read_events(path: Path) -> list[tuple[int, Any]]:
         except ValueError as exc:
             raise UserInputError(f"{path} is not valid JSON: {exc}") from None
         return list(enumerate(items, 1))
+    return _json_values(text)
+
+
+def _json_values(text: str) -> list[tuple[int, Any]]:
+    """(line, value or parse error) of each JSON value in ``text``: one a line (JSON Lines),
+    or pretty-printed over many lines, one after another; a line that does not parse is
+    reported and reading goes on at the next line."""
+    decoder = json.JSONDecoder()
     found: list[tuple[int, Any]] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                found.append((number, json.loads(line)))
-            except ValueError as exc:
-                found.append((number, ValueError(f"not JSON: {exc}")))
-    return found
+    pos, line, counted = 0, 1, 0
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            return found
+        line, counted = line + text.count("\n", counted, pos), pos
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except ValueError as exc:
+            found.append((line, ValueError(f"not JSON: {exc}")))
+            end = text.find("\n", pos)
+            pos = len(text) if end < 0 else end + 1
+            continue
+        found.append((line, value))
 
 
 def ingest(lineage: Lineage, path: Path) -> IngestResult:
@@ -82,8 +101,11 @@ def ingest(lineage: Lineage, path: Path) -> IngestResult:
         reason = _problem(validator, event)
         if reason is None:
             try:
+                when = _event_time(event)
+                inputs = [_dataset_ref(lineage, i, when) for i in event.get("inputs") or []]
+                outputs = [_dataset_ref(lineage, o, when) for o in event.get("outputs") or []]
                 with lineage.db.transaction("cannot ingest event", write=True) as connection:
-                    _store_event(lineage, connection, event)
+                    _store_event(connection, event, when, inputs, outputs)
             except ValueError as exc:
                 reason = str(exc)
         if reason is None:
@@ -107,25 +129,67 @@ def _problem(validator: Any, event: Any) -> str | None:
     return None
 
 
-def _dataset_ref(item: dict[str, Any]) -> str:
-    """A foreign dataset as a node: ``dataset:NAMESPACE/NAME@VERSION``; one of ours (same
-    names Strata emits, ``table:x``) maps back to its ref."""
+def _dataset_ref(lineage: Lineage, item: dict[str, Any], when: datetime) -> str:
+    """A dataset of an event as a node. One of ours (the names Strata emits, ``table:x``) maps
+    back to its ref; one stored where a catalog table is (Spark's ``file`` + ``/path``,
+    ``s3://bucket`` + ``path``) is that table, at the version the event names (Delta) or the
+    one current at the event's time; any other is ``dataset:NAMESPACE/NAME@VERSION``."""
     name, namespace = str(item["name"]), str(item["namespace"])
     version = ((item.get("facets") or {}).get("version") or {}).get("datasetVersion")
+    version = None if version is None else str(version)
     if name.startswith(("table:", "file:", "model:", "features:")) and version:
         return f"{name}@{version}"
-    base = f"dataset:{namespace}/{name}"
-    return f"{base}@{version}" if version else base
+    with lineage.db.transaction("cannot read the table catalog", write=False) as connection:
+        table = table_at(connection, namespace, name)
+    if table is not None:
+        found = _table_version(lineage, *table, version, when)
+        if found is not None:
+            return found
+    base = f"dataset:{dataset_name(namespace, name)}"
+    if not version:
+        return base
+    try:
+        return format_ref(parse_ref(f"{base}@{version}"))
+    except RefSyntaxError:  # a version with whitespace or such: kept, encoded
+        return f"{base}@{quote(version, safe='')}"
 
 
-def _store_event(lineage: Lineage, connection: sa.Connection, event: dict[str, Any]) -> None:
+def _table_version(
+    lineage: Lineage, table: str, fmt: str, version: str | None, when: datetime
+) -> str | None:
+    """``table:NAME@N``: Delta names its version in events; otherwise (Iceberg's snapshot
+    ids are not Strata's numbers) the version current at ``when``, when it can be read."""
+    if fmt == "delta" and version is not None and version.isdigit():
+        return f"table:{table}@{int(version)}"
+    if lineage.resolver is None:
+        return None
+    try:
+        found = lineage.resolver(Ref("table", table, Timestamp(when)))
+    except StrataError:
+        return None
+    if found is None or not isinstance(found.selector, Version):
+        return None
+    return format_ref(found)
+
+
+def _event_time(event: dict[str, Any]) -> datetime:
+    when = datetime.fromisoformat(event["eventTime"].replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        raise ValueError(f"eventTime {event['eventTime']!r} has no UTC offset")
+    return when
+
+
+def _store_event(
+    connection: sa.Connection,
+    event: dict[str, Any],
+    when: datetime,
+    inputs: list[str],
+    outputs: list[str],
+) -> None:
     try:
         run_id = uuid_to_run_id(event["run"]["runId"])
     except ValueError:
         raise ValueError(f"run id {event['run']['runId']!r} is not a UUID") from None
-    when = datetime.fromisoformat(event["eventTime"].replace("Z", "+00:00"))
-    if when.tzinfo is None:
-        raise ValueError(f"eventTime {event['eventTime']!r} has no UTC offset")
     event_type = event.get("eventType", "OTHER")
     existing = store.get_run(connection, run_id, with_edges=False)
     if existing is None:
@@ -161,7 +225,7 @@ def _store_event(lineage: Lineage, connection: sa.Connection, event: dict[str, A
             error=error,
         )
     node = f"run:{run_id}"
-    edges = [(_dataset_ref(i), node, "input") for i in event.get("inputs") or []]
-    edges += [(node, _dataset_ref(o), "output") for o in event.get("outputs") or []]
+    edges = [(ref, node, "input") for ref in inputs]
+    edges += [(node, ref, "output") for ref in outputs]
     store.node_ids(connection, [node])
     store.add_edges(connection, edges, run_id=run_id, now=when)

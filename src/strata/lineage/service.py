@@ -102,6 +102,8 @@ class Lineage:
             return format_ref(ref)
         if ref.kind == "file" and isinstance(ref.selector, Revision):
             return self._file_ref(ref.name, ref.selector.text)
+        if ref.kind == "dataset":  # as an OpenLineage event named it: nothing to resolve
+            return format_ref(ref)
         return None
 
     def _feature_ref(self, ref: Ref) -> str | None:

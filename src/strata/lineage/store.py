@@ -105,6 +105,13 @@ def nodes_in_range(
     return list(connection.execute(query).scalars())
 
 
+def nodes_named(connection: sa.Connection, kind: str, name: str) -> list[str]:
+    """Refs of every recorded node of one thing, with or without a version."""
+    c = lineage_nodes.c
+    query = sa.select(c.ref).where(c.kind == kind, c.name == name).order_by(c.id)
+    return list(connection.execute(query).scalars())
+
+
 def run_edges(connection: sa.Connection, run_id: str) -> tuple[list[str], list[str]]:
     """The refs a run read and the refs it wrote."""
     src, dst = lineage_nodes.alias("src"), lineage_nodes.alias("dst")
