@@ -387,8 +387,7 @@ def test_ingest_takes_good_events_and_rejects_bad_ones_one_by_one(
     sqlite_ws: Workspace, cli: Cli
 ) -> None:
     complete = {**SPARK, "eventType": "COMPLETE", "eventTime": "2024-10-15T10:05:00Z"}
-    foreign = {"eventTime": "2024-10-15T10:00:00Z", "producer": "x:y", "schemaURL": "x:y",
-               "dataset": {"namespace": "n", "name": "d"}}  # fmt: skip
+    foreign = {"eventTime": "2024-10-15T10:00:00Z", "producer": "x:y", "schemaURL": "x:y"}
     no_time = {k: v for k, v in SPARK.items() if k != "eventTime"}
     bad_id = {**SPARK, "run": {"runId": "not-a-uuid"}}
     start = {**SPARK, "eventType": "START"}
@@ -400,7 +399,7 @@ def test_ingest_takes_good_events_and_rejects_bad_ones_one_by_one(
     rejected = out.stderr.splitlines()
     assert len(rejected) == 4 and "Traceback" not in out.stderr
     assert rejected[0].startswith("rejected event 2: not JSON")
-    assert "rejected event 3: not an OpenLineage RunEvent" in rejected[1]
+    assert "rejected event 3: not an OpenLineage event" in rejected[1]
     assert "rejected event 4: invalid" in rejected[2] and "eventTime" in rejected[2]
     assert "rejected event 5: run id 'not-a-uuid' is not a UUID" in rejected[3]
     [run] = sqlite_ws.lineage.runs()

@@ -1,4 +1,10 @@
-"""Read OpenLineage RunEvents from other tools into the graph, one event at a time."""
+"""Read OpenLineage events from other tools into the graph, one event at a time.
+
+A RunEvent records its run, what it read and wrote, and the run it ran inside (the ``parent``
+run facet: an Airflow task run's DAG run, as a ``parent`` edge). A JobEvent (a job's static
+lineage, as dbt and Airflow send it) links each input to each output with a ``job`` edge; a
+DatasetEvent records its dataset. Every event and each facet in it is validated against the
+schemas shipped (``strata.lineage.schemas``)."""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ from strata.errors import RefSyntaxError, StrataError, UserInputError
 from strata.lineage import store
 from strata.lineage.catalog import table_at
 from strata.lineage.ids import uuid_to_run_id
-from strata.lineage.openlineage import run_event_validator
+from strata.lineage.schemas import event_validator, facet_problem
 from strata.refs import Ref, Timestamp, Version, dataset_name, format_ref, parse_ref
 
 if TYPE_CHECKING:
@@ -96,16 +102,11 @@ def _json_values(text: str) -> list[tuple[int, Any]]:
 
 def ingest(lineage: Lineage, path: Path) -> IngestResult:
     result = IngestResult()
-    validator = run_event_validator()
     for number, event in read_events(path):
-        reason = _problem(validator, event)
+        kind, reason = _problem(event)
         if reason is None:
             try:
-                when = _event_time(event)
-                inputs = [_dataset_ref(lineage, i, when) for i in event.get("inputs") or []]
-                outputs = [_dataset_ref(lineage, o, when) for o in event.get("outputs") or []]
-                with lineage.db.transaction("cannot ingest event", write=True) as connection:
-                    _store_event(connection, event, when, inputs, outputs)
+                _take(lineage, kind, event)
             except ValueError as exc:
                 reason = str(exc)
         if reason is None:
@@ -115,18 +116,47 @@ def ingest(lineage: Lineage, path: Path) -> IngestResult:
     return result
 
 
-def _problem(validator: Any, event: Any) -> str | None:
+def _kind(event: dict[str, Any]) -> str | None:
+    if "run" in event:
+        return "RunEvent"
+    if "dataset" in event:
+        return "DatasetEvent"
+    return "JobEvent" if "job" in event else None
+
+
+def _problem(event: Any) -> tuple[str, str | None]:
+    """The kind of ``event`` and why it cannot be taken (None when it can)."""
     if isinstance(event, ValueError):
-        return str(event)
+        return "", str(event)
     if not isinstance(event, dict):
-        return "not a JSON object"
-    if "run" not in event or "job" not in event:
-        return "not an OpenLineage RunEvent (no run or job): dataset and job events are not taken"
-    error = next(iter(sorted(validator.iter_errors(event), key=lambda e: list(e.path))), None)
+        return "", "not a JSON object"
+    kind = _kind(event)
+    if kind is None:
+        return "", "not an OpenLineage event (no run, job or dataset)"
+    errors = event_validator(kind).iter_errors(event)
+    error = next(iter(sorted(errors, key=lambda e: list(e.path))), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "event"
-        return f"invalid at {where}: {error.message[:200]}"
-    return None
+        return kind, f"invalid {kind} at {where}: {error.message[:200]}"
+    return kind, facet_problem(event)
+
+
+def _take(lineage: Lineage, kind: str, event: dict[str, Any]) -> None:
+    when = _event_time(event)
+    if kind == "DatasetEvent":
+        ref = _dataset_ref(lineage, event["dataset"], when)
+        with lineage.db.transaction("cannot ingest event", write=True) as connection:
+            store.node_ids(connection, [ref])
+        return
+    inputs = [_dataset_ref(lineage, i, when) for i in event.get("inputs") or []]
+    outputs = [_dataset_ref(lineage, o, when) for o in event.get("outputs") or []]
+    with lineage.db.transaction("cannot ingest event", write=True) as connection:
+        if kind == "RunEvent":
+            _store_event(connection, event, when, inputs, outputs)
+        else:
+            store.node_ids(connection, [*inputs, *outputs])
+            edges = [(i, o, "job") for i in inputs for o in outputs]
+            store.add_edges(connection, edges, run_id=None, now=when)
 
 
 def _dataset_ref(lineage: Lineage, item: dict[str, Any], when: datetime) -> str:
@@ -186,10 +216,10 @@ def _store_event(
     inputs: list[str],
     outputs: list[str],
 ) -> None:
-    try:
-        run_id = uuid_to_run_id(event["run"]["runId"])
-    except ValueError:
-        raise ValueError(f"run id {event['run']['runId']!r} is not a UUID") from None
+    run_id = _run_id(event["run"]["runId"])
+    facets = event["run"].get("facets") or {}
+    parent = (facets.get("parent") or {}).get("run", {}).get("runId")
+    parent_id = None if parent is None else _run_id(parent, "parent run")
     event_type = event.get("eventType", "OTHER")
     existing = store.get_run(connection, run_id, with_edges=False)
     if existing is None:
@@ -212,7 +242,6 @@ def _store_event(
             },
         )
     if event_type in _ENDS:
-        facets = event["run"].get("facets") or {}
         error = (facets.get("errorMessage") or {}).get("message")
         store.finish_run(
             connection,
@@ -227,5 +256,14 @@ def _store_event(
     node = f"run:{run_id}"
     edges = [(ref, node, "input") for ref in inputs]
     edges += [(node, ref, "output") for ref in outputs]
+    if parent_id is not None and parent_id != run_id:
+        edges.append((f"run:{parent_id}", node, store.PARENT))
     store.node_ids(connection, [node])
     store.add_edges(connection, edges, run_id=run_id, now=when)
+
+
+def _run_id(uuid: str, what: str = "run") -> str:
+    try:
+        return uuid_to_run_id(uuid)
+    except ValueError:
+        raise ValueError(f"{what} id {uuid!r} is not a UUID") from None

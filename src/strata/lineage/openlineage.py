@@ -13,7 +13,7 @@ apply too (``OPENLINEAGE_DISABLED``, filters and tags from ``openlineage.yml``).
 An event that cannot be sent is appended to a queue file and resent, in order, before the next
 event, or by ``strata openlineage flush``: never lost, and never failing the run.
 
-In: ``ingest`` reads RunEvents (JSON Lines or one JSON array) written by Spark, Airflow, dbt or
+In: ``ingest`` reads events (RunEvents, DatasetEvents, JobEvents) written by Spark, Airflow, dbt or
 Flink integrations into the same graph; each event is validated on its own and rejected with
 its reason, the rest are stored.
 
@@ -27,7 +27,6 @@ import logging
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -462,21 +461,3 @@ def _source_code_location(record: RunRecord) -> JobFacet | None:
         branch=git.get("branch") or None,
         producer=PRODUCER,
     )
-
-
-@cache
-def run_event_validator() -> Any:
-    """A jsonschema validator of RunEvents, from the copy of the OpenLineage 2-0-2 spec
-    shipped in this package (Apache License 2.0, from the OpenLineage project)."""
-    import jsonschema  # type: ignore[import-untyped]
-
-    spec = json.loads(_spec_text())
-    schema = {key: value for key, value in spec.items() if key != "oneOf"}
-    schema["$ref"] = "#/$defs/RunEvent"
-    return jsonschema.Draft202012Validator(schema)
-
-
-def _spec_text() -> str:
-    from importlib import resources
-
-    return resources.files("strata.lineage").joinpath("OpenLineage.json").read_text("utf-8")

@@ -153,6 +153,8 @@ def run_text(run: RunRecord) -> str:
         f"  params: {run.params}",
         f"  metrics: {run.metrics}",
     ]
+    if run.parent:
+        lines.append(f"  parent {run.parent}")
     lines += [f"  input  {ref}" for ref in run.inputs]
     partial = " (partial: the run did not complete)" if run.partial_outputs else ""
     lines += [f"  output {ref}{partial}" for ref in run.outputs]
