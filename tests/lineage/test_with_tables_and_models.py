@@ -171,3 +171,29 @@ def test_a_version_registered_outside_a_run_compares_with_one_a_run_made(
         "params not recorded for model:clf@1",
     ]
     assert result["verdict"].startswith("nothing recorded differs: same data, code")
+
+
+@pytest.mark.parametrize("fmt", ["delta", "iceberg"])
+def test_output_statistics_count_the_rows_the_run_wrote_not_the_table(
+    sqlite_ws: Workspace, fmt: str
+) -> None:
+    import json
+
+    import pyarrow as pa
+
+    ws = sqlite_ws
+    ws.tables.create(
+        "scores", data=pa.table({"id": [1, 2, 3], "score": [0.1, 0.2, 0.3]}), format=fmt
+    )
+    config = ws.root / ".strata" / "config.toml"
+    config.write_text(
+        config.read_text() + '\n[lineage.openlineage]\ntransport = "file"\npath = "ol.jsonl"\n'
+    )
+    ws.__dict__.pop("lineage", None)
+    ws.config = type(ws.config).load(ws.root)
+    with ws.run("score"):
+        ws.table("scores").append(pa.table({"id": [4, 5], "score": [0.4, 0.5]}))
+    events = [json.loads(line) for line in (ws.root / "ol.jsonl").read_text().splitlines()]
+    [output] = events[-1]["outputs"]
+    assert output["name"] == "table:scores"
+    assert output["outputFacets"]["outputStatistics"]["rowCount"] == 2  # the table has 5

@@ -81,6 +81,9 @@ def table_description(stats: Mapping[str, Any]) -> dict[str, Any]:
 
 StatsOf = Callable[[str, int], Mapping[str, Any]]
 """name, version → that table version's stats as a dict; raises TableError when unknown."""
+RowsWritten = Callable[[str, int], int | None]
+"""name, version → the rows the commit that made that version wrote (None when its format
+does not say); raises TableError when unknown."""
 
 
 class TableStatsDescriber:

@@ -32,7 +32,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 from strata import __version__
 from strata.config import OPENLINEAGE_TRANSPORTS, OPTIONS
-from strata.errors import ConfigError, LineageEndpointError, RunNotFoundError, UserInputError
+from strata.errors import (
+    ConfigError,
+    LineageEndpointError,
+    RunNotFoundError,
+    StrataError,
+    UserInputError,
+)
 from strata.lineage.ids import run_id_to_uuid
 from strata.refs import Version, parse_ref
 
@@ -320,23 +326,36 @@ def input_dataset(lineage: Lineage, ref_text: str) -> InputDataset:
 
 
 def output_dataset(lineage: Lineage, ref_text: str) -> OutputDataset:
-    """A ref a run wrote, with its output statistics when they are known."""
+    """A ref a run wrote, with its output statistics when they are known: the rows the
+    commit that made that version wrote (a table's total is in its schema and input facets)."""
     from openlineage.client.event_v2 import OutputDataset
     from openlineage.client.facet_v2 import output_statistics_output_dataset as statistics
 
-    name, facets, described = _dataset_parts(lineage, ref_text)
+    name, facets, _ = _dataset_parts(lineage, ref_text)
     item = OutputDataset(namespace=lineage.namespace, name=name, facets=facets)
-    rows = _count(described, "row_count")
+    rows = _rows_written(lineage, ref_text)
     if rows is not None:
         item.outputFacets = {
             "outputStatistics": statistics.OutputStatisticsOutputDatasetFacet(
-                rowCount=rows,
-                size=_count(described, "size_bytes"),
-                fileCount=_count(described, "file_count"),
-                producer=PRODUCER,
+                rowCount=rows, producer=PRODUCER
             )
         }
     return item
+
+
+def _rows_written(lineage: Lineage, ref_text: str) -> int | None:
+    if lineage.rows_written is None:
+        return None
+    try:
+        ref = parse_ref(ref_text)
+    except UserInputError:
+        return None
+    if ref.kind != "table" or not isinstance(ref.selector, Version):
+        return None
+    try:
+        return lineage.rows_written(ref.name, ref.selector.number)
+    except StrataError:  # the table is gone or unreadable: no statistics, the event still goes
+        return None
 
 
 def _dataset_parts(

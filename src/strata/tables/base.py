@@ -86,6 +86,8 @@ class Commit:
     user: str | None = None
     run_id: str | None = None
     row_count: int | None = None
+    rows_written: int | None = None
+    """Rows the commit added or changed, from the format's operation metrics, when known."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -304,6 +306,10 @@ class Table(ABC):
 
         commits = self._commits()[:limit] if limit else self._commits()
         return [replace(c, row_count=self._row_count(c.version)) for c in commits]
+
+    def rows_written(self, version: int) -> int | None:
+        """Rows the commit that made ``version`` wrote (not the table's total), when known."""
+        return next((c.rows_written for c in self._commits() if c.version == version), None)
 
     def _row_count(self, version: int) -> int | None:
         try:
