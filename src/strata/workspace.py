@@ -191,7 +191,7 @@ class Workspace:
             describers=[links.ModelDescriber(self)],
             objects=self.store,
             table_stats=lambda name, version: self.tables.open(name).stats(version).to_dict(),
-            rows_written=lambda name, version: self.tables.open(name).rows_written(version),
+            rows_written=self.tables.rows_written,
             archiver=lambda ref, reason: self.models.promote(ref, "archived", reason=reason),
             materializer=links.TableExporter(self),
         )

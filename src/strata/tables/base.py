@@ -12,7 +12,7 @@ from __future__ import annotations
 import getpass
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -86,8 +86,7 @@ class Commit:
     user: str | None = None
     run_id: str | None = None
     row_count: int | None = None
-    rows_written: int | None = None
-    """Rows the commit added or changed, from the format's operation metrics, when known."""
+    rows_written: int | None = None  # added or changed, per the format's operation metrics
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -302,14 +301,8 @@ class Table(ABC):
 
     def history(self, limit: int | None = None) -> list[Commit]:
         """Commits newest first, each with the row count after it (from the catalog's stats)."""
-        from dataclasses import replace
-
         commits = self._commits()[:limit] if limit else self._commits()
         return [replace(c, row_count=self._row_count(c.version)) for c in commits]
-
-    def rows_written(self, version: int) -> int | None:
-        """Rows the commit that made ``version`` wrote (not the table's total), when known."""
-        return next((c.rows_written for c in self._commits() if c.version == version), None)
 
     def _row_count(self, version: int) -> int | None:
         try:
