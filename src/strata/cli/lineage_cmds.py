@@ -362,7 +362,7 @@ def _ingest(file: Path, json_out: bool) -> None:
 @openlineage_app.command("ingest")
 @handle_errors
 def openlineage_ingest(file: Path, json_out: JsonOpt = False) -> None:
-    """Take OpenLineage RunEvents (Spark, Airflow, dbt, Flink) into the graph.
+    """Take OpenLineage run, job and dataset events (Spark, Airflow, dbt, Flink) into the graph.
 
     Example: strata openlineage ingest events.jsonl. Bad events are rejected one by one (exit
     2); the rest are stored.
