@@ -24,9 +24,11 @@ from strata.refs import (
     Timestamp,
     Version,
     VersionRange,
+    dataset_name,
     format_ref,
     parse_ref,
     parse_selector,
+    split_dataset_name,
 )
 
 # --- examples ------------------------------------------------------------------------------
@@ -231,7 +233,7 @@ def test_parse_selector_rejects(kind: str, text: str) -> None:
 
 def test_parse_selector_rejects_unknown_kind() -> None:
     with pytest.raises(RefSyntaxError, match="known kinds are file, table, model"):
-        parse_selector("dataset", "1")  # type: ignore[arg-type]
+        parse_selector("widget", "1")  # type: ignore[arg-type]
 
 
 def test_with_selector() -> None:
@@ -281,7 +283,8 @@ def test_selector_str_is_its_canonical_text() -> None:
         lambda: Revision(""),
         lambda: Revision("a b"),
         lambda: Revision("--upload-pack=x"),
-        lambda: Ref("dataset", "x"),  # type: ignore[arg-type]
+        lambda: Ref("widget", "x"),  # type: ignore[arg-type]
+        lambda: Ref("dataset", "no-namespace"),
         lambda: Ref("table", "bad name"),
         lambda: Ref("table", "x", Stage("production")),
         lambda: Ref("model", "x", Revision("HEAD")),
@@ -433,7 +436,7 @@ def test_error_message_matches_the_documented_example() -> None:
 
 def test_unknown_kind_lists_the_known_kinds() -> None:
     with pytest.raises(RefSyntaxError) as caught:
-        parse_ref("dataset:x")
+        parse_ref("widget:x")
     for kind in KINDS:
         assert kind in caught.value.message
 
@@ -610,3 +613,44 @@ def test_any_text_parses_to_a_stable_ref_or_raises_ref_syntax_error(text: str) -
         return
     assert parse_ref(format_ref(ref)) == ref
     assert format_ref(parse_ref(format_ref(ref))) == format_ref(ref)
+
+
+# -- datasets ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("namespace", "name", "text"),
+    [
+        ("s3://bucket", "raw/deliveries", "dataset:s3://bucket/raw/deliveries"),
+        ("file", "/data/deliveries", "dataset:file//data/deliveries"),
+        ("file://", "/tmp/x", "dataset:file:////tmp/x"),
+        (
+            "postgres://db:5432",
+            "shop.public.orders",
+            "dataset:postgres://db:5432/shop.public.orders",
+        ),
+        ("bigquery", "proj.ds.t", "dataset:bigquery/proj.ds.t"),
+        ("s3://bucket/prefix", "t", "dataset:s3://bucket%2Fprefix/t"),
+        ("x:", "/y", "dataset:x%3A//y"),
+        ("kafka://h:9092", "a@b c", "dataset:kafka://h:9092/a%40b%20c"),
+    ],
+)
+def test_a_dataset_ref_keeps_namespace_and_name_apart(namespace: str, name: str, text: str) -> None:
+    assert f"dataset:{dataset_name(namespace, name)}" == text
+    ref = parse_ref(f"{text}@7")
+    assert ref == Ref("dataset", dataset_name(namespace, name), Revision("7"))
+    assert split_dataset_name(ref.name) == (namespace, name)
+
+
+@pytest.mark.parametrize(
+    "text", ["dataset:nonamespace", "dataset:s3://bucket", "dataset:file/", "dataset:a%2fb/c"]
+)
+def test_a_dataset_ref_without_a_namespace_and_a_name_is_refused(text: str) -> None:
+    with pytest.raises(RefSyntaxError, match="bad ref"):
+        parse_ref(text)
+
+
+@given(st.text(min_size=1, max_size=30), st.text(min_size=1, max_size=30))
+def test_any_dataset_round_trips_through_its_ref(namespace: str, name: str) -> None:
+    ref = parse_ref(f"dataset:{dataset_name(namespace, name)}")
+    assert split_dataset_name(ref.name) == (namespace, name)

@@ -206,6 +206,7 @@ class Workspace:
             describers=[links.ModelDescriber(lambda: self.models)],
             objects=self.store,
             table_stats=lambda name, version: self.tables.open(name).stats(version).to_dict(),
+            rows_written=lambda name, version: self.tables.rows_written(name, version),
             archiver=lambda ref, reason: self.models.promote(ref, "archived", reason=reason),
             materializer=links.TableExporter(lambda: self.tables),
         )

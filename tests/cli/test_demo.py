@@ -25,4 +25,5 @@ def test_the_demo_tells_every_chapter_and_cleans_up(
         "remembers 2 versions",
     ):
         assert fragment in out.stdout, fragment
+    assert "None" not in out.stdout, "a value nothing recorded is said so, not printed as None"
     assert not any(tmp_path.glob("strata-demo-*")), "the throwaway workspace is removed"

@@ -59,6 +59,28 @@ def test_runs_and_run_show(sqlite_ws: Workspace, cli: Cli) -> None:
     assert ref in text and "train" in text
 
 
+def test_runs_json_and_run_show_json_hold_what_run_show_prints(
+    sqlite_ws: Workspace, cli: Cli
+) -> None:
+    args = ["run", "-n", "train", "-i", "file:raw.csv@HEAD", "-o", "model:clf@1", "--", "true"]
+    assert cli(*args, cwd=sqlite_ws.root).code == 0
+    [listed] = cli("runs", "--json", cwd=sqlite_ws.root).json()
+    [read] = listed["inputs"]
+    assert read.startswith("file:raw.csv@") and listed["outputs"] == ["model:clf@1"]
+    text = cli("run", "show", listed["ref"], cwd=sqlite_ws.root).stdout
+    assert f"input  {read}" in text and "output model:clf@1" in text
+    for show in (
+        ["run", "show", listed["ref"], "--json"],
+        ["runs", "show", listed["ref"], "--json"],
+    ):
+        out = cli(*show, cwd=sqlite_ws.root)
+        assert out.code == 0, out.stderr
+        shown = out.json()
+        assert shown["inputs"] == [read] and shown["outputs"] == ["model:clf@1"]
+        assert shown["command"] == ["true"] and shown["status"] == "completed"
+        assert shown["environment"]["git"]["commit"][:12] in text
+
+
 @pytest.mark.parametrize(
     ("args", "code", "fragment"),
     [

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from factories import WorkspaceFactory, commit_all, run_strata, write
+from factories import Cli, WorkspaceFactory, commit_all, run_strata, write
 from strata import Workspace
 from strata.refs import parse_ref
 from strata.tables import Format
@@ -143,7 +143,62 @@ def test_versions_registered_outside_runs_compare_by_what_the_registry_recorded(
     assert result["metrics"] == {"mae": [4.0, 3.0]}
     assert result["code"]["changed"] is False
     assert result["verdict"].startswith("changed: data (table:deliveries 0 → 1)")
-    assert result["verdict"].endswith("(environment not recorded for both)")
+    assert result["verdict"].endswith(
+        "(environment not recorded for model:clf@1 and model:clf@2; "
+        "params not recorded for model:clf@1 and model:clf@2)"
+    )
+
+
+def test_a_version_registered_outside_a_run_compares_with_one_a_run_made(
+    sqlite_ws: Workspace, cli: Cli
+) -> None:
+    ws = sqlite_ws
+    _deliveries(ws)
+    path = write(ws.root / "model-1.bin", b"weights 1")
+    ws.models.register("clf", path, data=["table:deliveries@0"], metrics={"mae": 4.0})
+    with ws.run("train", params={"lr": 0.1}) as run:
+        run.input("table:deliveries@0")
+        ws.models.register("clf", write(ws.root / "model-2.bin", b"weights 2"))
+    assert run.id
+    out = cli("compare", "model:clf@1", "model:clf@2", cwd=ws.root)
+    assert out.code == 0 and "Traceback" not in out.stderr, out.stderr
+    assert "None" not in out.stdout
+    assert "unknown: environment not recorded for model:clf@1" in out.stdout
+    assert "unknown: params not recorded for model:clf@1" in out.stdout
+    assert "metrics:\n  mae: 4.0 -> (not recorded)" in out.stdout
+    result = cli("compare", "model:clf@1", "model:clf@2", "--json", cwd=ws.root).json()
+    assert result["environment"]["changed"] is None and result["params"] == {}
+    assert result["unknown"] == [
+        "environment not recorded for model:clf@1",
+        "params not recorded for model:clf@1",
+    ]
+    assert result["verdict"].startswith("nothing recorded differs: same data, code")
+
+
+@pytest.mark.parametrize("fmt", ["delta", "iceberg"])
+def test_output_statistics_count_the_rows_the_run_wrote_not_the_table(
+    sqlite_ws: Workspace, fmt: str
+) -> None:
+    import json
+
+    import pyarrow as pa
+
+    ws = sqlite_ws
+    ws.tables.create(
+        "scores", data=pa.table({"id": [1, 2, 3], "score": [0.1, 0.2, 0.3]}), format=fmt
+    )
+    config = ws.root / ".strata" / "config.toml"
+    config.write_text(
+        config.read_text() + '\n[lineage.openlineage]\ntransport = "file"\npath = "ol.jsonl"\n'
+    )
+    ws.__dict__.pop("lineage", None)
+    ws.config = type(ws.config).load(ws.root)
+    with ws.run("score"):
+        ws.table("scores").append(pa.table({"id": [4, 5], "score": [0.4, 0.5]}))
+    events = [json.loads(line) for line in (ws.root / "ol.jsonl").read_text().splitlines()]
+    [output] = events[-1]["outputs"]
+    assert output["name"] == "table:scores"
+    assert output["outputFacets"]["outputStatistics"]["rowCount"] == 2  # the table has 5
 
 
 @pytest.mark.parametrize("format", ["delta", "iceberg"])

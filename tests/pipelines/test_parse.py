@@ -136,3 +136,42 @@ def test_an_unparsable_params_file_used_for_vars_is_named() -> None:
 def test_an_empty_file_is_an_empty_pipeline() -> None:
     assert parse("").stages == {}
     assert parse("stages: {}\n").stages == {}
+
+
+def _laughs(levels: int) -> str:
+    """vars whose aliases repeat aliases: 9**levels strings once expanded."""
+    lines = ['vars:\n  - l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n']
+    for level in range(1, levels + 1):
+        lines.append(f"    l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 9) + "]\n")
+    return "".join(lines) + "stages:\n  a:\n    cmd: x\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (_laughs(9), "expands to more than"),
+        ("vars:\n  - a: &a [1, *a]\n", "contains itself"),
+        ("vars:\n  - a: " + "[" * 100_000 + "]" * 100_000 + "\n", "nested more than"),
+        ("vars:\n  - a: &a 1\n    b: [" + ", ".join(["*a"] * 10_001) + "]\n", "aliases more"),
+    ],
+)
+def test_a_yaml_bomb_in_vars_is_refused_in_one_line(text: str, fragment: str) -> None:
+    with pytest.raises(PipelineFileError) as caught:
+        parse(text)
+    message = caught.value.message
+    assert message.startswith("strata.yaml: refused:"), message
+    assert fragment in message and "\n" not in message
+
+
+def test_a_yaml_bomb_in_a_vars_file_is_refused() -> None:
+    bomb = _laughs(9).replace("vars:\n  - ", "").replace("\n    ", "\n").split("stages:")[0]
+    with pytest.raises(PipelineFileError, match=r"cannot parse bomb.yaml: refused: expands"):
+        parse("vars:\n  - bomb.yaml\nstages:\n  a:\n    cmd: x\n", bomb_yaml=bomb)
+
+
+def test_aliases_within_the_bounds_still_work() -> None:
+    pipeline = parse(
+        "vars:\n  - base: &base [north, south]\n    again: *base\n"
+        "stages:\n  a:\n    foreach: ${again}\n    do:\n      cmd: run ${item}\n"
+    )
+    assert list(pipeline.stages) == ["a@north", "a@south"]

@@ -68,8 +68,12 @@ def run(
     with the command's exit code. `strata run show run:ID` shows a run.
     """
     args = list(command or [])
-    if name is None and args[:1] == ["show"] and len(args) == 2:
-        _show(args[1], json_out)
+    if name is None and args[:1] == ["show"]:
+        # Options after `show` reach here as command words (the command takes everything).
+        rest = [a for a in args[1:] if a != "--json"]
+        if len(rest) != 1:
+            raise UserInputError("`run show` takes one run", hint="strata run show run:ID --json")
+        _show(rest[0], json_out or "--json" in args[1:])
         return
     if name is None:
         raise UserInputError("no job name", hint="pass --name JOB, e.g. strata run --name train")
@@ -358,7 +362,7 @@ def _ingest(file: Path, json_out: bool) -> None:
 @openlineage_app.command("ingest")
 @handle_errors
 def openlineage_ingest(file: Path, json_out: JsonOpt = False) -> None:
-    """Take OpenLineage RunEvents (Spark, Airflow, dbt, Flink) into the graph.
+    """Take OpenLineage run, job and dataset events (Spark, Airflow, dbt, Flink) into the graph.
 
     Example: strata openlineage ingest events.jsonl. Bad events are rejected one by one (exit
     2); the rest are stored.

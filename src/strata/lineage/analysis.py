@@ -69,9 +69,14 @@ def describe_files(lineage: Lineage, refs: Sequence[str]) -> dict[str, dict[str,
 
 def roots(lineage: Lineage, text: str) -> list[str]:
     """The recorded nodes a ref names: one exact version, or every version of a range."""
-    ref = parse_ref(text, expect=("table", "file", "features", "model", "run"))
+    ref = parse_ref(text, expect=("table", "file", "features", "model", "run", "dataset"))
     if isinstance(ref.selector, VersionRange):
         return _range_roots(lineage, ref, ref.selector)
+    if ref.kind == "dataset" and ref.selector is None:  # every version events named
+        with lineage.db.transaction("cannot read lineage", write=False) as connection:
+            found = store.nodes_named(connection, "dataset", ref.name)
+        if found:
+            return found
     exact = lineage.exact(format_ref(ref))
     with lineage.db.transaction("cannot read lineage", write=False) as connection:
         if store.node_exists(connection, exact):

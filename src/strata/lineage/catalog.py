@@ -81,6 +81,9 @@ def table_description(stats: Mapping[str, Any]) -> dict[str, Any]:
 
 StatsOf = Callable[[str, int], Mapping[str, Any]]
 """name, version → that table version's stats as a dict; raises TableError when unknown."""
+RowsWritten = Callable[[str, int], int | None]
+"""name, version → the rows the commit that made that version wrote (None when its format
+does not say); raises TableError when unknown."""
 
 
 class TableStatsDescriber:
@@ -112,3 +115,39 @@ def _column_metrics(columns: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 metrics[key] = value
         found[name] = metrics
     return found
+
+
+_SAME_SCHEME = {"s3a": "s3", "s3n": "s3", "abfss": "abfs", "wasbs": "wasb"}
+
+
+def physical_location(namespace: str, name: str) -> str | None:
+    """Where an OpenLineage dataset lives, as the catalog writes locations: a local path for
+    Spark's ``file`` + ``/path`` (or ``file://``), ``scheme://bucket/path`` otherwise; None
+    for a namespace that names no storage (``bigquery``, ``postgres://...`` and such)."""
+    if namespace in ("file", "file://") or namespace.startswith("file://"):
+        path = namespace.removeprefix("file://").removeprefix("file") + name
+        return path.rstrip("/") if path.startswith("/") else None
+    scheme, sep, bucket = namespace.partition("://")
+    if not sep or not bucket or scheme not in ("s3", "gs", "gcs", "abfs", "az", *_SAME_SCHEME):
+        return None
+    scheme = _SAME_SCHEME.get(scheme, scheme)
+    return f"{scheme}://{bucket.strip('/')}/{name.strip('/')}".rstrip("/")
+
+
+def table_at(connection: sa.Connection, namespace: str, name: str) -> tuple[str, str] | None:
+    """The catalog name and format of the table stored where the dataset ``namespace`` +
+    ``name`` is."""
+    catalog = _table("table_catalog")
+    location = physical_location(namespace, name)
+    if catalog is None or location is None:
+        return None
+    scheme, sep, rest = location.partition("://")
+    spellings = {location}
+    if sep:
+        spellings |= {f"{other}://{rest}" for other, same in _SAME_SCHEME.items() if same == scheme}
+    spellings |= {f"{s}/" for s in spellings}
+    query = sa.select(catalog.c.name, catalog.c.format).where(
+        catalog.c.location.in_(sorted(spellings))
+    )
+    row = connection.execute(query).first()
+    return None if row is None else (str(row.name), str(row.format))

@@ -122,11 +122,15 @@ def _data(lineage: Lineage, a: Recorded, b: Recorded, kinds: tuple[str, ...]) ->
 
 def _code(lineage: Lineage, a: Recorded, b: Recorded) -> dict[str, Any]:
     ga, gb = a.environment.get("git") or {}, b.environment.get("git") or {}
+    known = bool(ga.get("commit")) and bool(gb.get("commit"))
     code: dict[str, Any] = {
         "a": ga or None,
         "b": gb or None,
-        "changed": (ga.get("commit"), ga.get("diff_hash"))
-        != (gb.get("commit"), gb.get("diff_hash")),
+        "changed": (
+            (ga.get("commit"), ga.get("diff_hash")) != (gb.get("commit"), gb.get("diff_hash"))
+            if known
+            else None
+        ),
     }
     if ga.get("commit") and gb.get("commit") and ga["commit"] != gb["commit"]:
         code["commits_between"] = _git_lines(
@@ -145,17 +149,37 @@ def _git_lines(lineage: Lineage, *args: str) -> list[str] | None:
 
 
 def _environment(a: Recorded, b: Recorded) -> dict[str, Any]:
+    """Python, OS, host and packages side by side; ``changed`` is None when a side has no
+    recorded environment (registered outside any run, or ingested from another tool)."""
     ea, eb = a.environment, b.environment
-    if "python" not in ea or "python" not in eb:  # a side registered outside any run
-        return {"python": [ea.get("python"), eb.get("python")], "changed": None}
+    known = "python" in ea and "python" in eb
     pa, pb = ea.get("packages") or {}, eb.get("packages") or {}
     return {
         "python": [ea.get("python"), eb.get("python")],
         "os": [ea.get("os"), eb.get("os")],
         "host": [ea.get("host"), eb.get("host")],
-        "packages": _changed(pa, pb),
-        "changed": ea.get("python") != eb.get("python") or pa != pb or ea.get("os") != eb.get("os"),
+        "packages": _changed(pa, pb) if known else {},
+        "changed": (
+            (ea.get("python") != eb.get("python") or pa != pb or ea.get("os") != eb.get("os"))
+            if known
+            else None
+        ),
     }
+
+
+def _unknown(sides: tuple[tuple[str, Recorded], ...]) -> list[str]:
+    """What is not recorded, and for which side: compared only as far as both have it."""
+    missing: dict[str, list[str]] = {"environment": [], "code version": [], "params": []}
+    for ref, side in sides:
+        if "python" not in side.environment:
+            missing["environment"].append(ref)
+        if not (side.environment.get("git") or {}).get("commit"):
+            missing["code version"].append(ref)
+        if isinstance(side, RegisteredFacts):  # registered outside a run
+            missing["params"].append(ref)
+    return [
+        f"{what} not recorded for {' and '.join(refs)}" for what, refs in missing.items() if refs
+    ]
 
 
 def compare(lineage: Lineage, left: str, right: str) -> dict[str, Any]:
@@ -163,7 +187,9 @@ def compare(lineage: Lineage, left: str, right: str) -> dict[str, Any]:
     ref_b, b = _recorded_behind(lineage, right)
     data = _data(lineage, a, b, ("table", "file", "dataset"))
     features = _data(lineage, a, b, ("features",))
-    params = _changed(_flatten(a.params), _flatten(b.params))
+    unknown = _unknown(((ref_a, a), (ref_b, b)))
+    params_known = not isinstance(a, RegisteredFacts) and not isinstance(b, RegisteredFacts)
+    params = _changed(_flatten(a.params), _flatten(b.params)) if params_known else {}
     metrics = {
         k: [a.metrics.get(k), b.metrics.get(k)] for k in sorted(set(a.metrics) | set(b.metrics))
     }
@@ -176,17 +202,27 @@ def compare(lineage: Lineage, left: str, right: str) -> dict[str, Any]:
         "params": params,
         "metrics": metrics,
         "environment": _environment(a, b),
+        "unknown": unknown,
     }
     result["verdict"] = verdict(result)
     return result
 
 
+def shown(version: object) -> str:
+    """A side of a data row: its version, or that it was not an input there."""
+    return "(not read)" if version is None else str(version)
+
+
 def verdict(result: Mapping[str, Any]) -> str:
-    """One line naming what differs between the two."""
+    """One line naming what differs between the two, and what is not recorded."""
     changes = []
     data = [r for r in result["data"] if r["changed"]]
     if data:
-        changes.append("data (" + ", ".join(f"{r['name']} {r['a']} → {r['b']}" for r in data) + ")")
+        changes.append(
+            "data ("
+            + ", ".join(f"{r['name']} {shown(r['a'])} → {shown(r['b'])}" for r in data)
+            + ")"
+        )
     if any(r["changed"] for r in result["features"]):
         changes.append("feature set")
     if result["code"]["changed"]:
@@ -195,23 +231,17 @@ def verdict(result: Mapping[str, Any]) -> str:
         changes.append("params (" + ", ".join(result["params"]) + ")")
     if result["environment"]["changed"]:
         changes.append("environment")
-    unknown = (
-        " (environment not recorded for both)" if result["environment"]["changed"] is None else ""
+    unknown = list(result.get("unknown") or [])
+    tail = f" ({'; '.join(unknown)})" if unknown else ""
+    checks = (
+        ("data", bool(data), False),
+        ("code", result["code"]["changed"], any(n.startswith("code ") for n in unknown)),
+        ("params", bool(result["params"]), any(n.startswith("params ") for n in unknown)),
+        ("environment", result["environment"]["changed"], result["environment"]["changed"] is None),
     )
+    same = [name for name, changed, not_known in checks if not changed and not not_known]
     if not changes:
-        return "nothing recorded differs: same data, features, code, params and environment" + (
-            unknown
-        )
-    same = [
-        n
-        for n, c in (
-            ("data", bool(data)),
-            ("code", result["code"]["changed"]),
-            ("params", bool(result["params"])),
-            ("environment", result["environment"]["changed"]),
-        )
-        if not c
-    ]
-    same = [n for n in same if not (n == "environment" and unknown)]
-    tail = f"; same {', '.join(same)}" if same else ""
-    return "changed: " + "; ".join(changes) + tail + unknown
+        if not same:
+            return "nothing recorded to compare" + tail
+        return "nothing recorded differs: same " + ", ".join(same) + tail
+    return "changed: " + "; ".join(changes) + (f"; same {', '.join(same)}" if same else "") + tail

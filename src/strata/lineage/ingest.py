@@ -1,17 +1,28 @@
-"""Read OpenLineage RunEvents from other tools into the graph, one event at a time."""
+"""Read OpenLineage events from other tools into the graph, one event at a time.
+
+A RunEvent records its run, what it read and wrote, and the run it ran inside (the ``parent``
+run facet: an Airflow task run's DAG run, as a ``parent`` edge). A JobEvent (a job's static
+lineage, as dbt and Airflow send it) links each input to each output with a ``job`` edge; a
+DatasetEvent records its dataset. Every event and each facet in it is validated against the
+schemas shipped (``strata.lineage.schemas``)."""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from strata.errors import UserInputError
+from strata.errors import RefSyntaxError, StrataError, UserInputError
 from strata.lineage import store
+from strata.lineage.catalog import table_at
 from strata.lineage.ids import uuid_to_run_id
-from strata.lineage.openlineage import run_event_validator
+from strata.lineage.schemas import event_validator, facet_problem
+from strata.refs import Ref, Timestamp, Version, dataset_name, format_ref, parse_ref
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -19,6 +30,16 @@ if TYPE_CHECKING:
     from strata.lineage.service import Lineage
 
 _ENDS = {"COMPLETE": "completed", "FAIL": "failed", "ABORT": "failed"}
+MAX_NESTING = 200
+"""Deeper JSON is refused before it is parsed: the parser recurses once per level."""
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def nesting(text: str) -> int:
+    """The deepest nesting of arrays and objects in JSON ``text`` (strings skipped)."""
+    steps = [_BRACKETS.get(ord(c), 0) for c in _STRING.sub("", text) if c in "[]{}"]
+    return max(accumulate(steps), default=0)
 
 
 @dataclass
@@ -35,11 +56,17 @@ class IngestResult:
 
 def read_events(path: Path) -> list[tuple[int, Any]]:
     """(line or position, parsed JSON or the parse error) of every event in ``path``: JSON
-    Lines, or one JSON array."""
+    Lines, one JSON array, or events pretty-printed one after another."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UserInputError(f"cannot read {path}: {exc}", hint="name a JSON Lines file") from None
+    depth = nesting(text)
+    if depth > MAX_NESTING:
+        raise UserInputError(
+            f"cannot read {path}: JSON nested {depth} levels deep (at most {MAX_NESTING})",
+            hint="check that it holds OpenLineage events",
+        )
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
@@ -47,25 +74,39 @@ def read_events(path: Path) -> list[tuple[int, Any]]:
         except ValueError as exc:
             raise UserInputError(f"{path} is not valid JSON: {exc}") from None
         return list(enumerate(items, 1))
+    return _json_values(text)
+
+
+def _json_values(text: str) -> list[tuple[int, Any]]:
+    """(line, value or parse error) of each JSON value in ``text``: one a line (JSON Lines),
+    or pretty-printed over many lines, one after another; a line that does not parse is
+    reported and reading goes on at the next line."""
+    decoder = json.JSONDecoder()
     found: list[tuple[int, Any]] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                found.append((number, json.loads(line)))
-            except ValueError as exc:
-                found.append((number, ValueError(f"not JSON: {exc}")))
-    return found
+    pos, line, counted = 0, 1, 0
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            return found
+        line, counted = line + text.count("\n", counted, pos), pos
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except ValueError as exc:
+            found.append((line, ValueError(f"not JSON: {exc}")))
+            end = text.find("\n", pos)
+            pos = len(text) if end < 0 else end + 1
+            continue
+        found.append((line, value))
 
 
 def ingest(lineage: Lineage, path: Path) -> IngestResult:
     result = IngestResult()
-    validator = run_event_validator()
     for number, event in read_events(path):
-        reason = _problem(validator, event)
+        kind, reason = _problem(event)
         if reason is None:
             try:
-                with lineage.db.transaction("cannot ingest event", write=True) as connection:
-                    _store_event(lineage, connection, event)
+                _take(lineage, kind, event)
             except ValueError as exc:
                 reason = str(exc)
         if reason is None:
@@ -75,39 +116,110 @@ def ingest(lineage: Lineage, path: Path) -> IngestResult:
     return result
 
 
-def _problem(validator: Any, event: Any) -> str | None:
+def _kind(event: dict[str, Any]) -> str | None:
+    if "run" in event:
+        return "RunEvent"
+    if "dataset" in event:
+        return "DatasetEvent"
+    return "JobEvent" if "job" in event else None
+
+
+def _problem(event: Any) -> tuple[str, str | None]:
+    """The kind of ``event`` and why it cannot be taken (None when it can)."""
     if isinstance(event, ValueError):
-        return str(event)
+        return "", str(event)
     if not isinstance(event, dict):
-        return "not a JSON object"
-    if "run" not in event or "job" not in event:
-        return "not an OpenLineage RunEvent (no run or job): dataset and job events are not taken"
-    error = next(iter(sorted(validator.iter_errors(event), key=lambda e: list(e.path))), None)
+        return "", "not a JSON object"
+    kind = _kind(event)
+    if kind is None:
+        return "", "not an OpenLineage event (no run, job or dataset)"
+    errors = event_validator(kind).iter_errors(event)
+    error = next(iter(sorted(errors, key=lambda e: list(e.path))), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "event"
-        return f"invalid at {where}: {error.message[:200]}"
-    return None
+        return kind, f"invalid {kind} at {where}: {error.message[:200]}"
+    return kind, facet_problem(event)
 
 
-def _dataset_ref(item: dict[str, Any]) -> str:
-    """A foreign dataset as a node: ``dataset:NAMESPACE/NAME@VERSION``; one of ours (same
-    names Strata emits, ``table:x``) maps back to its ref."""
+def _take(lineage: Lineage, kind: str, event: dict[str, Any]) -> None:
+    when = _event_time(event)
+    if kind == "DatasetEvent":
+        ref = _dataset_ref(lineage, event["dataset"], when)
+        with lineage.db.transaction("cannot ingest event", write=True) as connection:
+            store.node_ids(connection, [ref])
+        return
+    inputs = [_dataset_ref(lineage, i, when) for i in event.get("inputs") or []]
+    outputs = [_dataset_ref(lineage, o, when) for o in event.get("outputs") or []]
+    with lineage.db.transaction("cannot ingest event", write=True) as connection:
+        if kind == "RunEvent":
+            _store_event(connection, event, when, inputs, outputs)
+        else:
+            store.node_ids(connection, [*inputs, *outputs])
+            edges = [(i, o, "job") for i in inputs for o in outputs]
+            store.add_edges(connection, edges, run_id=None, now=when)
+
+
+def _dataset_ref(lineage: Lineage, item: dict[str, Any], when: datetime) -> str:
+    """A dataset of an event as a node. One of ours (the names Strata emits, ``table:x``) maps
+    back to its ref; one stored where a catalog table is (Spark's ``file`` + ``/path``,
+    ``s3://bucket`` + ``path``) is that table, at the version the event names (Delta) or the
+    one current at the event's time; any other is ``dataset:NAMESPACE/NAME@VERSION``."""
     name, namespace = str(item["name"]), str(item["namespace"])
     version = ((item.get("facets") or {}).get("version") or {}).get("datasetVersion")
+    version = None if version is None else str(version)
     if name.startswith(("table:", "file:", "model:", "features:")) and version:
         return f"{name}@{version}"
-    base = f"dataset:{namespace}/{name}"
-    return f"{base}@{version}" if version else base
-
-
-def _store_event(lineage: Lineage, connection: sa.Connection, event: dict[str, Any]) -> None:
+    with lineage.db.transaction("cannot read the table catalog", write=False) as connection:
+        table = table_at(connection, namespace, name)
+    if table is not None:
+        found = _table_version(lineage, *table, version, when)
+        if found is not None:
+            return found
+    base = f"dataset:{dataset_name(namespace, name)}"
+    if not version:
+        return base
     try:
-        run_id = uuid_to_run_id(event["run"]["runId"])
-    except ValueError:
-        raise ValueError(f"run id {event['run']['runId']!r} is not a UUID") from None
+        return format_ref(parse_ref(f"{base}@{version}"))
+    except RefSyntaxError:  # a version with whitespace or such: kept, encoded
+        return f"{base}@{quote(version, safe='')}"
+
+
+def _table_version(
+    lineage: Lineage, table: str, fmt: str, version: str | None, when: datetime
+) -> str | None:
+    """``table:NAME@N``: Delta names its version in events; otherwise (Iceberg's snapshot
+    ids are not Strata's numbers) the version current at ``when``, when it can be read."""
+    if fmt == "delta" and version is not None and version.isdigit():
+        return f"table:{table}@{int(version)}"
+    if lineage.resolver is None:
+        return None
+    try:
+        found = lineage.resolver(Ref("table", table, Timestamp(when)))
+    except StrataError:
+        return None
+    if found is None or not isinstance(found.selector, Version):
+        return None
+    return format_ref(found)
+
+
+def _event_time(event: dict[str, Any]) -> datetime:
     when = datetime.fromisoformat(event["eventTime"].replace("Z", "+00:00"))
     if when.tzinfo is None:
         raise ValueError(f"eventTime {event['eventTime']!r} has no UTC offset")
+    return when
+
+
+def _store_event(
+    connection: sa.Connection,
+    event: dict[str, Any],
+    when: datetime,
+    inputs: list[str],
+    outputs: list[str],
+) -> None:
+    run_id = _run_id(event["run"]["runId"])
+    facets = event["run"].get("facets") or {}
+    parent = (facets.get("parent") or {}).get("run", {}).get("runId")
+    parent_id = None if parent is None else _run_id(parent, "parent run")
     event_type = event.get("eventType", "OTHER")
     existing = store.get_run(connection, run_id, with_edges=False)
     if existing is None:
@@ -130,7 +242,6 @@ def _store_event(lineage: Lineage, connection: sa.Connection, event: dict[str, A
             },
         )
     if event_type in _ENDS:
-        facets = event["run"].get("facets") or {}
         error = (facets.get("errorMessage") or {}).get("message")
         store.finish_run(
             connection,
@@ -143,7 +254,16 @@ def _store_event(lineage: Lineage, connection: sa.Connection, event: dict[str, A
             error=error,
         )
     node = f"run:{run_id}"
-    edges = [(_dataset_ref(i), node, "input") for i in event.get("inputs") or []]
-    edges += [(node, _dataset_ref(o), "output") for o in event.get("outputs") or []]
+    edges = [(ref, node, "input") for ref in inputs]
+    edges += [(node, ref, "output") for ref in outputs]
+    if parent_id is not None and parent_id != run_id:
+        edges.append((f"run:{parent_id}", node, store.PARENT))
     store.node_ids(connection, [node])
     store.add_edges(connection, edges, run_id=run_id, now=when)
+
+
+def _run_id(uuid: str, what: str = "run") -> str:
+    try:
+        return uuid_to_run_id(uuid)
+    except ValueError:
+        raise ValueError(f"{what} id {uuid!r} is not a UUID") from None

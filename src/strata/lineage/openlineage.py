@@ -13,7 +13,7 @@ apply too (``OPENLINEAGE_DISABLED``, filters and tags from ``openlineage.yml``).
 An event that cannot be sent is appended to a queue file and resent, in order, before the next
 event, or by ``strata openlineage flush``: never lost, and never failing the run.
 
-In: ``ingest`` reads RunEvents (JSON Lines or one JSON array) written by Spark, Airflow, dbt or
+In: ``ingest`` reads events (RunEvents, DatasetEvents, JobEvents) written by Spark, Airflow, dbt or
 Flink integrations into the same graph; each event is validated on its own and rejected with
 its reason, the rest are stored.
 
@@ -27,13 +27,18 @@ import logging
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from strata import __version__
 from strata.config import OPENLINEAGE_TRANSPORTS, OPTIONS
-from strata.errors import ConfigError, LineageEndpointError, RunNotFoundError, UserInputError
+from strata.errors import (
+    ConfigError,
+    LineageEndpointError,
+    RunNotFoundError,
+    StrataError,
+    UserInputError,
+)
 from strata.lineage.ids import run_id_to_uuid
 from strata.refs import Version, parse_ref
 
@@ -321,23 +326,36 @@ def input_dataset(lineage: Lineage, ref_text: str) -> InputDataset:
 
 
 def output_dataset(lineage: Lineage, ref_text: str) -> OutputDataset:
-    """A ref a run wrote, with its output statistics when they are known."""
+    """A ref a run wrote, with its output statistics when they are known: the rows the
+    commit that made that version wrote (a table's total is in its schema and input facets)."""
     from openlineage.client.event_v2 import OutputDataset
     from openlineage.client.facet_v2 import output_statistics_output_dataset as statistics
 
-    name, facets, described = _dataset_parts(lineage, ref_text)
+    name, facets, _ = _dataset_parts(lineage, ref_text)
     item = OutputDataset(namespace=lineage.namespace, name=name, facets=facets)
-    rows = _count(described, "row_count")
+    rows = _rows_written(lineage, ref_text)
     if rows is not None:
         item.outputFacets = {
             "outputStatistics": statistics.OutputStatisticsOutputDatasetFacet(
-                rowCount=rows,
-                size=_count(described, "size_bytes"),
-                fileCount=_count(described, "file_count"),
-                producer=PRODUCER,
+                rowCount=rows, producer=PRODUCER
             )
         }
     return item
+
+
+def _rows_written(lineage: Lineage, ref_text: str) -> int | None:
+    if lineage.rows_written is None:
+        return None
+    try:
+        ref = parse_ref(ref_text)
+    except UserInputError:
+        return None
+    if ref.kind != "table" or not isinstance(ref.selector, Version):
+        return None
+    try:
+        return lineage.rows_written(ref.name, ref.selector.number)
+    except StrataError:  # the table is gone or unreadable: no statistics, the event still goes
+        return None
 
 
 def _dataset_parts(
@@ -462,21 +480,3 @@ def _source_code_location(record: RunRecord) -> JobFacet | None:
         branch=git.get("branch") or None,
         producer=PRODUCER,
     )
-
-
-@cache
-def run_event_validator() -> Any:
-    """A jsonschema validator of RunEvents, from the copy of the OpenLineage 2-0-2 spec
-    shipped in this package (Apache License 2.0, from the OpenLineage project)."""
-    import jsonschema  # type: ignore[import-untyped]
-
-    spec = json.loads(_spec_text())
-    schema = {key: value for key, value in spec.items() if key != "oneOf"}
-    schema["$ref"] = "#/$defs/RunEvent"
-    return jsonschema.Draft202012Validator(schema)
-
-
-def _spec_text() -> str:
-    from importlib import resources
-
-    return resources.files("strata.lineage").joinpath("OpenLineage.json").read_text("utf-8")

@@ -30,6 +30,8 @@ class RunRecord:
     error: str | None
     inputs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
+    parent: str | None = None
+    """The run this one ran inside (``run:ID``), when an event named it."""
 
     @property
     def ref(self) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from strata.lineage.analysis import Impact
+from strata.lineage.compare import shown
 from strata.lineage.records import RunRecord
 
 
@@ -95,7 +96,7 @@ def compare_text(result: Mapping[str, Any]) -> str:
         lines.append(f"{section}:")
         for row in result[section]:
             mark = "changed" if row["changed"] else "same"
-            lines.append(f"  {row['name']}: {row['a']} -> {row['b']} ({mark})")
+            lines.append(f"  {row['name']}: {shown(row['a'])} -> {shown(row['b'])} ({mark})")
             for key, (old, new) in (row.get("stats") or {}).items():
                 lines.append(f"    {key}: {old} -> {new}")
             for key, (old, new) in (row.get("columns") or {}).items():
@@ -106,15 +107,25 @@ def compare_text(result: Mapping[str, Any]) -> str:
         lines.append(f"  files changed: {', '.join(code['files_changed'])}")
     if code.get("commits_between"):
         lines.append(f"  commits: {len(code['commits_between'])}")
-    lines.append("params:" + ("" if result["params"] else " same"))
-    lines += [f"  {k}: {v[0]} -> {v[1]}" for k, v in result["params"].items()]
+    unknown = list(result.get("unknown") or [])
+    params_unknown = any(n.startswith("params ") for n in unknown)
+    lines.append(
+        "params:" + (" unknown" if params_unknown else "" if result["params"] else " same")
+    )
+    lines += [f"  {k}: {_value(v[0])} -> {_value(v[1])}" for k, v in result["params"].items()]
     lines.append("metrics:")
-    lines += [f"  {k}: {v[0]} -> {v[1]}" for k, v in result["metrics"].items()]
+    lines += [f"  {k}: {_value(v[0])} -> {_value(v[1])}" for k, v in result["metrics"].items()]
     env = result["environment"]
-    lines.append(f"environment: python {env['python'][0]} -> {env['python'][1]}")
-    lines += [f"  {k}: {v[0]} -> {v[1]}" for k, v in env["packages"].items()]
+    python = [_value(v) for v in env["python"]]
+    lines.append(f"environment: python {python[0]} -> {python[1]}")
+    lines += [f"  {k}: {_value(v[0])} -> {_value(v[1])}" for k, v in env["packages"].items()]
+    lines += [f"unknown: {note}" for note in unknown]
     lines.append(f"verdict: {result['verdict']}")
     return "\n".join(lines)
+
+
+def _value(value: object) -> str:
+    return "(not recorded)" if value is None else str(value)
 
 
 def _commit(git: Mapping[str, Any] | None) -> str:
@@ -143,6 +154,8 @@ def run_text(run: RunRecord) -> str:
         f"  params: {run.params}",
         f"  metrics: {run.metrics}",
     ]
+    if run.parent:
+        lines.append(f"  parent {run.parent}")
     lines += [f"  input  {ref}" for ref in run.inputs]
     partial = " (partial: the run did not complete)" if run.partial_outputs else ""
     lines += [f"  output {ref}{partial}" for ref in run.outputs]

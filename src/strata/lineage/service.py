@@ -28,6 +28,7 @@ from strata.refs import Latest, Ref, Revision, Version, format_ref, parse_ref
 
 if TYPE_CHECKING:
     from strata.lineage.analysis import Impact
+    from strata.lineage.catalog import RowsWritten
     from strata.lineage.graph import Direction, Graph
     from strata.lineage.ingest import IngestResult
     from strata.lineage.openlineage import Emitter
@@ -61,6 +62,7 @@ class Lineage:
         emitter: Emitter | None = None,
         objects: ObjectStore | None = None,
         archiver: Archiver | None = None,
+        rows_written: RowsWritten | None = None,
         clock: Clock = _utc_now,
     ) -> None:
         self.db = db
@@ -72,6 +74,7 @@ class Lineage:
         self.emitter = emitter
         self.objects = objects
         self.archiver = archiver
+        self.rows_written = rows_written
         self.clock = clock
         self._open_runs: list[Run] = []  # started here and not yet finished, innermost last
 
@@ -102,6 +105,8 @@ class Lineage:
             return format_ref(ref)
         if ref.kind == "file" and isinstance(ref.selector, Revision):
             return self._file_ref(ref.name, ref.selector.text)
+        if ref.kind == "dataset":  # as an OpenLineage event named it: nothing to resolve
+            return format_ref(ref)
         return None
 
     def _feature_ref(self, ref: Ref) -> str | None:

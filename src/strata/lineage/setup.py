@@ -24,7 +24,7 @@ from strata.lineage.describe import Describer, Materializer, Resolver
 from strata.lineage.service import Archiver, Lineage
 
 if TYPE_CHECKING:
-    from strata.lineage.catalog import StatsOf
+    from strata.lineage.catalog import RowsWritten, StatsOf
     from strata.meta import MetadataDB
     from strata.objects import ObjectStore
 
@@ -42,6 +42,7 @@ def open_lineage(
     objects: ObjectStore | None = None,
     archiver: Archiver | None = None,
     table_stats: StatsOf | None = None,
+    rows_written: RowsWritten | None = None,
 ) -> Lineage:
     from strata.lineage.openlineage import emitter_from_settings
 
@@ -67,4 +68,5 @@ def open_lineage(
         emitter=emitter,
         objects=objects,
         archiver=archiver,
+        rows_written=rows_written,
     )

@@ -20,6 +20,10 @@ from strata.meta.schema import (
 )
 
 _VERSIONED = ("table", "model", "features")
+PARENT = "parent"
+"""The kind of an edge from a run to a run it started."""
+RunEdges = tuple[list[str], list[str], str | None]
+"""A run's inputs, outputs and parent run."""
 
 
 def _insert(connection: sa.Connection, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
@@ -105,20 +109,16 @@ def nodes_in_range(
     return list(connection.execute(query).scalars())
 
 
-def run_edges(connection: sa.Connection, run_id: str) -> tuple[list[str], list[str]]:
-    """The refs a run read and the refs it wrote."""
-    src, dst = lineage_nodes.alias("src"), lineage_nodes.alias("dst")
-    e = lineage_edges.c
-    node = f"run:{run_id}"
-    inputs = sa.select(src.c.ref).select_from(
-        lineage_edges.join(src, src.c.id == e.src_id).join(dst, dst.c.id == e.dst_id)
-    )
-    outputs = sa.select(dst.c.ref).select_from(
-        lineage_edges.join(src, src.c.id == e.src_id).join(dst, dst.c.id == e.dst_id)
-    )
-    read = connection.execute(inputs.where(dst.c.ref == node).order_by(e.id)).scalars()
-    wrote = connection.execute(outputs.where(src.c.ref == node).order_by(e.id)).scalars()
-    return list(read), list(wrote)
+def nodes_named(connection: sa.Connection, kind: str, name: str) -> list[str]:
+    """Refs of every recorded node of one thing, with or without a version."""
+    c = lineage_nodes.c
+    query = sa.select(c.ref).where(c.kind == kind, c.name == name).order_by(c.id)
+    return list(connection.execute(query).scalars())
+
+
+def run_edges(connection: sa.Connection, run_id: str) -> RunEdges:
+    """The refs a run read and wrote, and the run it ran inside (or None)."""
+    return runs_edges(connection, [run_id])[run_id]
 
 
 # -- runs -----------------------------------------------------------------------------------
@@ -160,7 +160,9 @@ def finish_run(
     return connection.execute(statement).rowcount == 1
 
 
-def _run_from_row(row: sa.Row[Any], inputs: Sequence[str], outputs: Sequence[str]) -> RunRecord:
+def _run_from_row(
+    row: sa.Row[Any], inputs: Sequence[str], outputs: Sequence[str], parent: str | None
+) -> RunRecord:
     return RunRecord(
         id=row.id,
         job=row.job,
@@ -178,6 +180,7 @@ def _run_from_row(row: sa.Row[Any], inputs: Sequence[str], outputs: Sequence[str
         error=row.error,
         inputs=tuple(inputs),
         outputs=tuple(outputs),
+        parent=parent,
     )
 
 
@@ -185,15 +188,46 @@ def get_run(connection: sa.Connection, run_id: str, *, with_edges: bool = True) 
     row = connection.execute(sa.select(lineage_runs).where(lineage_runs.c.id == run_id)).first()
     if row is None:
         return None
-    inputs, outputs = run_edges(connection, run_id) if with_edges else ([], [])
-    return _run_from_row(row, inputs, outputs)
+    inputs, outputs, parent = run_edges(connection, run_id) if with_edges else ([], [], None)
+    return _run_from_row(row, inputs, outputs, parent)
 
 
 def list_runs(connection: sa.Connection, *, job: str | None, limit: int) -> list[RunRecord]:
     query = sa.select(lineage_runs).order_by(lineage_runs.c.id.desc()).limit(limit)
     if job is not None:
         query = query.where(lineage_runs.c.job == job)
-    return [_run_from_row(row, (), ()) for row in connection.execute(query)]
+    rows = list(connection.execute(query))
+    edges = runs_edges(connection, [row.id for row in rows])
+    return [_run_from_row(row, *edges[row.id]) for row in rows]
+
+
+def runs_edges(connection: sa.Connection, run_ids: Sequence[str]) -> dict[str, RunEdges]:
+    """The refs each run read and wrote, and its parent run, for many runs in a few queries.
+    A ``parent`` edge goes from a parent run to a run it started (an Airflow DAG run to its
+    task runs): neither an input nor an output."""
+    src, dst = lineage_nodes.alias("src"), lineage_nodes.alias("dst")
+    e = lineage_edges.c
+    joined = lineage_edges.join(src, src.c.id == e.src_id).join(dst, dst.c.id == e.dst_id)
+    found: dict[str, RunEdges] = {i: ([], [], None) for i in run_ids}
+    nodes = [f"run:{i}" for i in run_ids]
+    for start in range(0, len(nodes), 250):
+        chunk = nodes[start : start + 250]
+        query = (
+            sa.select(src.c.ref.label("src"), dst.c.ref.label("dst"), e.kind)
+            .select_from(joined)
+            .where(sa.or_(src.c.ref.in_(chunk), dst.c.ref.in_(chunk)))
+            .order_by(e.id)
+        )
+        for row in connection.execute(query):
+            into, out_of = row.dst.removeprefix("run:"), row.src.removeprefix("run:")
+            if row.kind == PARENT:
+                if row.dst.startswith("run:") and into in found:
+                    found[into] = (*found[into][:2], row.src)
+            elif row.dst.startswith("run:") and into in found:
+                found[into][0].append(row.src)
+            elif row.src.startswith("run:") and out_of in found:
+                found[out_of][1].append(row.dst)
+    return found
 
 
 # -- feature sets ---------------------------------------------------------------------------

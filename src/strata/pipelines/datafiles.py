@@ -29,6 +29,8 @@ def load_data(name: str, data: bytes) -> Any:
     if kind == "json":
         try:
             return json.loads(text)
+        except RecursionError:
+            raise PipelineFileError(f"cannot parse {name}: it is nested too deep") from None
         except json.JSONDecodeError as exc:
             raise PipelineFileError(f"cannot parse {name}:{exc.lineno}: {exc.msg}") from None
     if kind == "toml":
@@ -40,8 +42,12 @@ def load_data(name: str, data: bytes) -> Any:
             raise PipelineFileError(f"cannot parse {name}: {exc}") from None
     import yaml
 
+    from strata.pipelines import yamlnodes
+
     try:
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return yamlnodes.load(text)
+    except yamlnodes.YamlTooLarge as exc:
+        raise PipelineFileError(f"cannot parse {name}: refused: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{name}:{mark.line + 1}" if mark is not None else name

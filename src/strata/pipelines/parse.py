@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from strata.errors import PipelineFileError, RefSyntaxError
 from strata.paths import unsafe_reason
+from strata.pipelines import yamlnodes
 from strata.pipelines.datafiles import load_data, lookup
 from strata.pipelines.spec import PARAMS_FILE, PIPELINE_FILE, ParamKey, Pipeline, PlotSpec, Stage
 from strata.refs import parse_ref
@@ -57,7 +58,9 @@ def parse_pipeline(text: str, read: Reader, source_name: str = PIPELINE_FILE) ->
     import yaml
 
     try:
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        root = yamlnodes.compose(text)
+    except yamlnodes.YamlTooLarge as exc:
+        raise PipelineFileError(f"{source_name}: refused: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source_name}:{mark.line + 1}" if mark is not None else source_name

@@ -85,6 +85,7 @@ class Commit:
     user: str | None = None
     run_id: str | None = None
     row_count: int | None = None
+    rows_written: int | None = None  # added or changed, per the format's operation metrics
 
     def to_dict(self) -> dict[str, Any]:
         return {

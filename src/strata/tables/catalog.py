@@ -89,6 +89,11 @@ class TableCatalog:
         info = self.info(name)
         return self._implementation(info.format)(info, self._hooks(name))
 
+    def rows_written(self, name: str, version: int) -> int | None:
+        """Rows the commit that made ``version`` wrote (not the table's total), when known."""
+        commits = self.open(name)._commits()
+        return next((c.rows_written for c in commits if c.version == version), None)
+
     def default_location(self, name: str) -> str:
         if _is_uri(self.tables_root):
             return f"{self.tables_root.rstrip('/')}/{name}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -421,7 +421,26 @@ def _commit(entry: dict[str, Any]) -> Commit:
         message=entry.get(MESSAGE_KEY),
         user=entry.get(USER_KEY) or entry.get("userName"),
         run_id=entry.get(RUN_KEY),
+        rows_written=_rows_written(entry.get("operationMetrics") or {}),
     )
+
+
+_ROWS_WRITTEN = (
+    "num_added_rows",  # WRITE
+    "num_updated_rows",  # UPDATE
+    "num_target_rows_inserted",  # MERGE
+    "num_target_rows_updated",
+)
+
+
+def _rows_written(metrics: Mapping[str, Any]) -> int | None:
+    """Rows a commit wrote, from delta-rs's operation metrics: added, updated, or inserted
+    and updated by a merge (copied rows are rewritten, not written by it); 0 for a commit
+    that wrote none (DELETE, OPTIMIZE), None when its metrics say nothing of rows."""
+    found = [int(metrics[k]) for k in _ROWS_WRITTEN if isinstance(metrics.get(k), int)]
+    if found:
+        return sum(found)
+    return 0 if any(k.startswith("num_") for k in metrics) else None
 
 
 def _check_columns(name: str, schema: pa.Schema, columns: Sequence[str] | None) -> list[str] | None:

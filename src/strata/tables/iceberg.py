@@ -472,4 +472,5 @@ def _commit(snapshot: Snapshot) -> Commit:
         message=summary.get(MESSAGE_KEY),
         user=summary.get(USER_KEY),
         run_id=summary.get(RUN_KEY),
+        rows_written=int(summary.get("added-records", 0)) if "total-records" in summary else None,
     )

@@ -11,6 +11,10 @@ One parser (``parse_ref``), one formatter (``format_ref``); every other module u
     features  [A-Za-z0-9][A-Za-z0-9._-]*   N | latest
     run       [A-Za-z0-9][A-Za-z0-9_-]*    (none)
     release   [A-Za-z0-9][A-Za-z0-9._-]*   (none)
+    dataset   NAMESPACE/NAME               its OpenLineage version (datasetVersion)
+
+A dataset is one OpenLineage names (ingested from Spark, Airflow, dbt...): how its namespace
+and name make one ref name, and are read back apart, is in ``strata.refs.names``.
 
     STAGE = none | staging | production | archived        (any case on input)
     ALIAS = [A-Za-z][A-Za-z0-9_-]*, not a stage and not "latest"
@@ -32,6 +36,7 @@ from datetime import datetime, timedelta
 from typing import Final, Literal, TypeAlias
 
 from strata.errors import RefSyntaxError
+from strata.refs.names import MAX_PATH_LENGTH, dataset_name, path_problem, split_dataset_name
 
 __all__ = [
     "KINDS",
@@ -51,19 +56,22 @@ __all__ = [
     "Timestamp",
     "Version",
     "VersionRange",
+    "dataset_name",
     "format_ref",
     "parse_ref",
     "parse_selector",
+    "split_dataset_name",
 ]
 
-Kind: TypeAlias = Literal["file", "table", "model", "features", "run", "release"]
-KINDS: Final[tuple[Kind, ...]] = ("file", "table", "model", "features", "run", "release")
+Kind: TypeAlias = Literal["file", "table", "model", "features", "run", "release", "dataset"]
+KINDS: Final[tuple[Kind, ...]] = (
+    "file", "table", "model", "features", "run", "release", "dataset",
+)  # fmt: skip
 
 StageName: TypeAlias = Literal["none", "staging", "production", "archived"]
 STAGES: Final[tuple[StageName, ...]] = ("none", "staging", "production", "archived")
 
 MAX_NAME_LENGTH: Final = 200
-MAX_PATH_LENGTH: Final = 4096
 MAX_NUMBER: Final = 2**63 - 1  # version numbers fit a SQL BIGINT
 
 _MLFLOW_PREFIX: Final = "models:/"
@@ -88,6 +96,7 @@ _EXAMPLES: Final[dict[Kind, str]] = {
     "features": "features:delivery@2",
     "run": "run:01JD5Z3W7Q8R9S0T1V2W3X4Y5Z",
     "release": "release:2024.10.15",
+    "dataset": "dataset:s3://bucket/raw/deliveries@3",
 }
 _SELECTOR_HELP: Final[dict[Kind, str]] = {
     "file": "a file selector is a git revision or content-hash prefix, without whitespace",
@@ -102,6 +111,7 @@ _SELECTOR_HELP: Final[dict[Kind, str]] = {
     "features": "a features selector is a version number or 'latest'",
     "run": "a run ref takes no selector",
     "release": "a release ref takes no selector",
+    "dataset": "a dataset selector is its version as OpenLineage names it, without whitespace",
 }
 _MLFLOW_HELP: Final = (
     "an MLflow model URI is models:/NAME/VERSION, models:/NAME/STAGE, models:/NAME/latest "
@@ -318,6 +328,7 @@ _ALLOWED: Final[dict[Kind, tuple[type, ...]]] = {
     "features": (Version, Latest),
     "run": (),
     "release": (),
+    "dataset": (Revision,),
 }
 
 
@@ -356,7 +367,13 @@ def _name_problem(kind: Kind, name: object) -> str | None:
     if not isinstance(name, str) or not name:
         return f"a {kind} ref needs a name after '{kind}:'"
     if kind == "file":
-        return _path_problem(name)
+        return path_problem(name)
+    if kind == "dataset":
+        try:
+            split_dataset_name(name)
+        except ValueError as exc:
+            return str(exc)
+        return None
     if len(name) > MAX_NAME_LENGTH:
         return f"a {kind} name is at most {MAX_NAME_LENGTH} characters"
     pattern, allowed = (_RUN_RE, "'_' and '-'") if kind == "run" else (_NAME_RE, "'.', '_', '-'")
@@ -365,28 +382,6 @@ def _name_problem(kind: Kind, name: object) -> str | None:
             f"a {kind} name starts with a letter or digit and contains only letters, "
             f"digits and {allowed}"
         )
-    return None
-
-
-def _path_problem(path: str) -> str | None:
-    if len(path) > MAX_PATH_LENGTH:
-        return f"a file path is at most {MAX_PATH_LENGTH} characters"
-    if path.startswith("/"):
-        return "a file path is relative to the workspace, without a leading '/'"
-    if "@" in path:
-        return "a file path can't contain '@'"
-    if not path.isprintable():
-        return "a file path can't contain tabs, newlines or other control characters"
-    return next(filter(None, map(_path_part_problem, path.split("/"))), None)
-
-
-def _path_part_problem(part: str) -> str | None:
-    if not part:
-        return "a file path has no empty components ('//' or a trailing '/')"
-    if part in (".", ".."):
-        return "a file path has no '.' or '..' components"
-    if part != part.strip():
-        return f"file path component {part!r} starts or ends with whitespace"
     return None
 
 
@@ -480,6 +475,7 @@ _PARSERS: Final[dict[Kind, tuple[_Parser, ...]]] = {
     "features": (_try_latest, _try_version),
     "run": (),
     "release": (),
+    "dataset": (_try_revision,),
 }
 
 
