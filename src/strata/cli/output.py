@@ -71,7 +71,8 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             ) from None
         except KeyboardInterrupt:
             raise fail(
-                "interrupted; nothing was left half-written: run the command again to finish",
+                "interrupted: each write either landed whole or left no trace; run the command "
+                "again to finish (a table write or model registration that landed is not repeated)",
                 EXIT_INTERRUPTED,
             ) from None
         finally:

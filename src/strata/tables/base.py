@@ -85,6 +85,7 @@ class Commit:
     user: str | None = None
     run_id: str | None = None
     row_count: int | None = None
+    input: str | None = None  # MODE:HASH of the file a write read (see tables.retry)
     rows_written: int | None = None  # added or changed, per the format's operation metrics
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,6 +98,7 @@ class Commit:
             "user": self.user,
             "run": self.run_id,
             "row_count": self.row_count,
+            "input": self.input,
         }
 
 
@@ -327,8 +329,13 @@ class Table(ABC):
         merge_schema: bool = False,
         overwrite_schema: bool = False,
         message: str | None = None,
+        allow_duplicate: bool = False,
     ) -> WriteResult:
-        """Append or overwrite rows (a file path, pyarrow, pandas or polars data)."""
+        """Append or overwrite rows (a file path, pyarrow, pandas or polars data). Writing the
+        same file again right after it was written (a rerun) commits nothing, unless
+        ``allow_duplicate``; the result then names the earlier commit, ``committed`` False."""
+        from strata.tables.retry import INPUT_KEY, input_key, is_rerun
+
         if overwrite_schema and mode != "overwrite":
             raise UserInputError(
                 "--overwrite-schema replaces the table's schema, which only an overwrite can do",
@@ -336,10 +343,14 @@ class Table(ABC):
             )
         if overwrite_schema and merge_schema:
             raise UserInputError("give --merge-schema or --overwrite-schema, not both")
+        meta, key = self._meta(message), None if allow_duplicate else input_key(data, mode)
+        if key is not None:
+            latest = next(iter(self._commits()), None)
+            if latest is not None and is_rerun(latest, key, meta[USER_KEY]):
+                return WriteResult(self.name, latest.version, latest.operation, committed=False)
+            meta[INPUT_KEY] = key
         rows = self._rows(data)
-        return self._committed(
-            self._write(rows, mode, merge_schema, overwrite_schema, self._meta(message))
-        )
+        return self._committed(self._write(rows, mode, merge_schema, overwrite_schema, meta))
 
     def append(self, data: object, **options: Any) -> WriteResult:
         return self.write(data, mode="append", **options)

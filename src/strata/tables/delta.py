@@ -47,6 +47,7 @@ from strata.tables.base import (
     first_line,
 )
 from strata.tables.delta_stats import stats_from_actions
+from strata.tables.retry import INPUT_KEY
 from strata.tables.schemas import check_compatible, conform, quote
 from strata.tables.stats import TableStats
 
@@ -421,6 +422,7 @@ def _commit(entry: dict[str, Any]) -> Commit:
         message=entry.get(MESSAGE_KEY),
         user=entry.get(USER_KEY) or entry.get("userName"),
         run_id=entry.get(RUN_KEY),
+        input=entry.get(INPUT_KEY),
         rows_written=_rows_written(entry.get("operationMetrics") or {}),
     )
 

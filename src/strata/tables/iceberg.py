@@ -45,6 +45,7 @@ from strata.tables.iceberg_catalog import (
     translating,
 )
 from strata.tables.iceberg_values import label_of, stats_from_manifests, transform_of
+from strata.tables.retry import INPUT_KEY
 from strata.tables.schemas import check_compatible
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
     from strata.tables.stats import TableStats
 
 PIN_TAG = "strata-pin-{version}"
-_STRATA_KEYS = (MESSAGE_KEY, RUN_KEY, USER_KEY)
+_STRATA_KEYS = (MESSAGE_KEY, RUN_KEY, USER_KEY, INPUT_KEY)
 
 
 class IcebergTable(Table):
@@ -472,5 +473,6 @@ def _commit(snapshot: Snapshot) -> Commit:
         message=summary.get(MESSAGE_KEY),
         user=summary.get(USER_KEY),
         run_id=summary.get(RUN_KEY),
+        input=summary.get(INPUT_KEY),
         rows_written=int(summary.get("added-records", 0)) if "total-records" in summary else None,
     )
