@@ -15,12 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from strata.errors import ConfigError
+from strata.errors import ConfigError, GitError, NotAWorkspaceError, WorkspaceError
 from strata.paths import atomic_write
 
 STRATA_DIR = ".strata"
 CONFIG_FILE = "config.toml"
 LOCAL_CONFIG_FILE = "config.local.toml"
+
+_STRATA_GITIGNORE = (
+    "/cache\n/tmp\n/strata.db*\n/state.db*\n/config.local.toml\n/openlineage*.jsonl\n"
+)
 
 LinkType = Literal["reflink", "hardlink", "copy"]
 LINK_TYPES: tuple[LinkType, ...] = ("reflink", "hardlink", "copy")
@@ -378,3 +382,32 @@ def remove_section(root: Path, prefix: str, *, scope: Scope = "project") -> bool
         return False
     write_toml(path, kept)
     return True
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` that holds ``.strata/``."""
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        if (folder / STRATA_DIR).is_dir():
+            return folder
+    raise NotAWorkspaceError(f"{start} is not inside a Strata workspace")
+
+
+def init_project(root: Path, *, git: bool, force: bool = False) -> None:
+    """Create ``.strata/`` with its ignore list and ``core.git``; refused where it exists
+    unless ``force``."""
+    from strata.scm import Git
+
+    strata_dir = root / STRATA_DIR
+    if strata_dir.exists() and not force:
+        raise WorkspaceError(
+            f"{root} is already a Strata workspace", hint="pass --force to initialise again"
+        )
+    if git and not Git(root).is_repo():
+        raise GitError(
+            f"{root} is not in a git repository",
+            hint="run `git init` first, or pass --no-git for a plain folder",
+        )
+    strata_dir.mkdir(parents=True, exist_ok=True)
+    (strata_dir / ".gitignore").write_text(_STRATA_GITIGNORE, encoding="utf-8")
+    set_value(root, "core.git", "true" if git else "false")

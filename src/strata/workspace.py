@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from strata.activity import Activity, CurrentActivity, NoActivity
-from strata.config import STRATA_DIR, Config, LinkType, set_value
-from strata.errors import GitError, NotAWorkspaceError, WorkspaceError
-from strata.files import POINTER_SUFFIX, FilesContext, Pointer, Tracked
+from strata.config import STRATA_DIR, Config, LinkType, find_root, init_project
+from strata.files import FilesContext
 from strata.files.service import Files, StrPath
 from strata.objects import ObjectStore, StateCache
 from strata.scm import Git
@@ -43,26 +42,9 @@ if TYPE_CHECKING:
     from strata.recovery import Recovery
     from strata.tables import Table, TableCatalog
 
-_STRATA_GITIGNORE = (
-    "/cache\n/tmp\n/strata.db*\n/state.db*\n/config.local.toml\n/openlineage*.jsonl\n"
-)
-
-
-def _no_progress(_: int) -> None:
-    return None
-
 
 def _is_superuser() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def find_root(start: Path) -> Path:
-    """The nearest folder at or above ``start`` that holds ``.strata/``."""
-    here = start.resolve()
-    for folder in (here, *here.parents):
-        if (folder / STRATA_DIR).is_dir():
-            return folder
-    raise NotAWorkspaceError(f"{start} is not inside a Strata workspace")
 
 
 class Workspace:
@@ -80,20 +62,10 @@ class Workspace:
     # -- setting up -------------------------------------------------------------------------
     @classmethod
     def init(cls, path: StrPath = ".", *, git: bool = True, force: bool = False) -> Workspace:
+        """Make ``path`` a workspace (``.strata/``), in a git repository unless ``git`` is
+        False, and create its metadata database."""
         root = Path(path).resolve()
-        strata_dir = root / STRATA_DIR
-        if strata_dir.exists() and not force:
-            raise WorkspaceError(
-                f"{root} is already a Strata workspace", hint="pass --force to initialise again"
-            )
-        if git and not Git(root).is_repo():
-            raise GitError(
-                f"{root} is not in a git repository",
-                hint="run `git init` first, or pass --no-git for a plain folder",
-            )
-        strata_dir.mkdir(parents=True, exist_ok=True)
-        (strata_dir / ".gitignore").write_text(_STRATA_GITIGNORE, encoding="utf-8")
-        set_value(root, "core.git", "true" if git else "false")
+        init_project(root, git=git, force=force)
         workspace = cls(root)
         workspace.db  # noqa: B018 - creates the metadata database and applies migrations
         return workspace
@@ -141,7 +113,7 @@ class Workspace:
             self.files,
             lambda: self.config,
             reload_config,
-            registered=lambda: self._registered_objects(),
+            registered=lambda: [*self.models.artifacts(), *self.references.as_artifacts()],
             also_keep=lambda: self._kept_objects(),
         )
 
@@ -149,20 +121,6 @@ class Workspace:
         """Objects gc keeps besides what pointers need, locally and on remotes alike: the
         registry's artifacts and the reference profiles kept with them."""
         return self.models.artifact_objects() + self.references.objects()
-
-    def _registered_objects(self) -> list[Tracked]:
-        """Registered model artifacts and reference profiles as pointers that push and fetch
-        understand (they travel with a whole-workspace push, fetch or pull)."""
-        artifacts = [
-            Tracked(f"{a.name}{POINTER_SUFFIX}", Pointer(a.name, a.kind, a.hash, a.size, a.files))
-            for a in self.models.artifacts()
-        ]
-        profiles = [  # fetch brings them as it brings artifacts; push sends what is cached
-            Tracked(f"{name}{POINTER_SUFFIX}", Pointer(name, "file", digest, 0, 1))
-            for digest in self.references.objects()
-            for name in [f"reference-profile-{digest[:12]}"]
-        ]
-        return artifacts + profiles
 
     @cached_property
     def db(self) -> MetadataDB:

@@ -11,16 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from strata.config import Config, remove_section, set_value, unset_value
 from strata.errors import UserInputError
+from strata.files.discover import Tracked
+from strata.files.pointer import POINTER_SUFFIX, Kind, Pointer
 from strata.files.service import Progress, StrPath, no_progress
 from strata.files.verify import VerifyResult
 
 if TYPE_CHECKING:
     from strata.files.checkout import CheckoutResult
-    from strata.files.discover import Tracked
     from strata.files.gc import CloudGcResult
     from strata.files.imports import ImportResult
     from strata.files.service import Files
@@ -30,6 +31,22 @@ if TYPE_CHECKING:
 _REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
+class Registered(Protocol):
+    """An object set outside any pointer that travels with push and fetch (a registered
+    model's artifact, a reference profile)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> Kind: ...
+    @property
+    def hash(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def files(self) -> int: ...
+
+
 class Remotes:
     def __init__(
         self,
@@ -37,7 +54,7 @@ class Remotes:
         config: Callable[[], Config],
         reload_config: Callable[[], None],
         *,
-        registered: Callable[[], list[Tracked]],
+        registered: Callable[[], Sequence[Registered]],
         also_keep: Callable[[], list[str]],
     ) -> None:
         self._files = files
@@ -132,7 +149,13 @@ class Remotes:
     def _tracked(self, paths: Sequence[StrPath], rev: str | None) -> list[Tracked]:
         """The pointers to move; registered models and profiles travel with a whole-workspace
         push, fetch or pull (no paths named)."""
-        return self._files.tracked(paths, rev) + ([] if paths else self._registered())
+        if paths:
+            return self._files.tracked(paths, rev)
+        registered = [
+            Tracked(f"{a.name}{POINTER_SUFFIX}", Pointer(a.name, a.kind, a.hash, a.size, a.files))
+            for a in self._registered()
+        ]
+        return self._files.tracked(paths, rev) + registered
 
     def push(
         self,

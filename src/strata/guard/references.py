@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from strata.guard.drift import Profile
     from strata.models import Registry
+    from strata.models.records import Artifact
     from strata.objects import ObjectStore
 
 PROFILE_TAG = "strata.reference_profile"
@@ -78,3 +79,13 @@ class ReferenceProfiles:
     def objects(self) -> list[str]:
         """Every stored reference profile (gc keeps them; push sends them)."""
         return self._registry.tag_values(PROFILE_TAG)
+
+    def as_artifacts(self) -> list[Artifact]:
+        """The profiles as artifacts travel: fetch brings them as it brings models' (push
+        sends what is cached)."""
+        from strata.models.records import Artifact
+
+        return [
+            Artifact(digest, "file", f"reference-profile-{digest[:12]}", 0, 1)
+            for digest in self.objects()
+        ]
