@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -36,9 +36,6 @@ from strata.errors import (
     UserInputError,
 )
 from strata.tables.base import (
-    MESSAGE_KEY,
-    RUN_KEY,
-    USER_KEY,
     Commit,
     Table,
     VacuumResult,
@@ -46,8 +43,8 @@ from strata.tables.base import (
     WriteResult,
     first_line,
 )
+from strata.tables.delta_history import commit_of
 from strata.tables.delta_stats import stats_from_actions
-from strata.tables.retry import INPUT_KEY
 from strata.tables.schemas import check_compatible, conform, quote
 from strata.tables.stats import TableStats
 
@@ -190,7 +187,7 @@ class DeltaLakeTable(Table):
     def _commits(self) -> list[Commit]:
         with _translating("read the history of", self.name):
             entries = self._open().history()
-        return [_commit(entry) for entry in entries]
+        return [commit_of(entry) for entry in entries]
 
     def _check_version(self, version: int) -> None:
         self._open(version)
@@ -410,39 +407,6 @@ class DeltaLakeTable(Table):
 
     def unprotect(self, version: int) -> None:
         return None  # the extra checkpoint is harmless; log clean-up may remove it later
-
-
-def _commit(entry: dict[str, Any]) -> Commit:
-    params = entry.get("operationParameters") or {}
-    return Commit(
-        version=int(entry["version"]),
-        timestamp=datetime.fromtimestamp(int(entry["timestamp"]) / 1000, UTC),
-        operation=str(entry.get("operation", "")),
-        parameters={str(k): v for k, v in params.items()},
-        message=entry.get(MESSAGE_KEY),
-        user=entry.get(USER_KEY) or entry.get("userName"),
-        run_id=entry.get(RUN_KEY),
-        input=entry.get(INPUT_KEY),
-        rows_written=_rows_written(entry.get("operationMetrics") or {}),
-    )
-
-
-_ROWS_WRITTEN = (
-    "num_added_rows",  # WRITE
-    "num_updated_rows",  # UPDATE
-    "num_target_rows_inserted",  # MERGE
-    "num_target_rows_updated",
-)
-
-
-def _rows_written(metrics: Mapping[str, Any]) -> int | None:
-    """Rows a commit wrote, from delta-rs's operation metrics: added, updated, or inserted
-    and updated by a merge (copied rows are rewritten, not written by it); 0 for a commit
-    that wrote none (DELETE, OPTIMIZE), None when its metrics say nothing of rows."""
-    found = [int(metrics[k]) for k in _ROWS_WRITTEN if isinstance(metrics.get(k), int)]
-    if found:
-        return sum(found)
-    return 0 if any(k.startswith("num_") for k in metrics) else None
 
 
 def _check_columns(name: str, schema: pa.Schema, columns: Sequence[str] | None) -> list[str] | None:
