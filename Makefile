@@ -17,9 +17,14 @@ demo: $(STAMP)
 
 test: lint typecheck unit
 
+# The layer check: no import circles, no upward imports, no module over 500 lines
+# (tests/test_layers.py holds the same rules where the shared tool is not beside the project).
+LAYERS_TOOL := ../shared/tools/layers.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	if [ -f $(LAYERS_TOOL) ]; then $(BIN)/python $(LAYERS_TOOL); fi
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -1,7 +1,7 @@
 """How the capabilities report what they read and wrote, so that the active run records it.
 
 ``tables/`` and ``models/`` take an ``Activity`` and call it with exact refs
-(``table:deliveries@47``, never ``@latest``); ``Workspace`` hands them one that forwards to
+(``table:deliveries@47``, never ``@latest``); the workspace hands them one that forwards to
 the run in progress, if any. Capabilities never import each other: this is the seam.
 """
 

@@ -91,7 +91,7 @@ class Git:
         return [line for line in out.decode().splitlines() if line]
 
     def files_at(self, commit: str, suffix: str) -> list[str]:
-        """Workspace-relative paths of the files ending in ``suffix`` at ``commit``."""
+        """Paths, relative to the workspace, of the files ending in ``suffix`` at ``commit``."""
         args = ["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit]
         if self.prefix:
             args += ["--", self.prefix]

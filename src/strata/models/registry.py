@@ -1,4 +1,4 @@
-"""The model registry: ``Workspace.models``.
+"""The model registry: ``ws.models``.
 
     reg = ws.models
     v = reg.register("delay-classifier", "model.skops", metrics={"auc": 0.91},

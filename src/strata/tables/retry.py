@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from strata.tables.base import Commit
+from typing import Protocol
 
 INPUT_KEY = "strata.input"
+
+
+class Written(Protocol):
+    """What a commit says of the write that made it."""
+
+    @property
+    def input(self) -> str | None: ...
+    @property
+    def user(self) -> str | None: ...
 
 
 def input_key(data: object, mode: str) -> str | None:
@@ -35,6 +41,6 @@ def input_key(data: object, mode: str) -> str | None:
     return None  # a missing path is reported by the reader
 
 
-def is_rerun(latest: Commit | None, key: str, user: str) -> bool:
+def is_rerun(latest: Written | None, key: str, user: str) -> bool:
     """Whether ``latest`` is this very write, committed earlier by the same user."""
     return latest is not None and latest.input == key and latest.user == user
