@@ -16,13 +16,13 @@ from strata.meta.schema import file_versions
 from strata.refs import Ref, Timestamp, Version, VersionRange, format_ref, parse_ref
 
 if TYPE_CHECKING:
+    from strata.lineage.protocols import LineageView
     from strata.lineage.records import RunRecord
-    from strata.lineage.service import Lineage
 
 DATA_KINDS = ("table", "file", "dataset")
 
 
-def describe(lineage: Lineage, ref_text: str) -> dict[str, Any]:
+def describe(lineage: LineageView, ref_text: str) -> dict[str, Any]:
     """What is known about one exact version: recorded here (files, feature sets) or by the
     describers the workspace wired (tables, models)."""
     kind = ref_text.partition(":")[0]
@@ -40,7 +40,7 @@ def describe(lineage: Lineage, ref_text: str) -> dict[str, Any]:
     return {}
 
 
-def describe_files(lineage: Lineage, refs: Sequence[str]) -> dict[str, dict[str, Any]]:
+def describe_files(lineage: LineageView, refs: Sequence[str]) -> dict[str, dict[str, Any]]:
     """``file:PATH@PREFIX`` → its recorded version (hash, kind, size, files, recorded_at), for
     many refs in one query."""
     wanted = {r: r.removeprefix("file:").partition("@")[::2] for r in refs if r.startswith("file:")}
@@ -67,7 +67,7 @@ def describe_files(lineage: Lineage, refs: Sequence[str]) -> dict[str, dict[str,
     return found
 
 
-def roots(lineage: Lineage, text: str) -> list[str]:
+def roots(lineage: LineageView, text: str) -> list[str]:
     """The recorded nodes a ref names: one exact version, or every version of a range."""
     ref = parse_ref(text, expect=("table", "file", "features", "model", "run", "dataset"))
     if isinstance(ref.selector, VersionRange):
@@ -89,7 +89,7 @@ def roots(lineage: Lineage, text: str) -> list[str]:
     )
 
 
-def _range_roots(lineage: Lineage, ref: Ref, selector: VersionRange) -> list[str]:
+def _range_roots(lineage: LineageView, ref: Ref, selector: VersionRange) -> list[str]:
     if isinstance(selector.start, Timestamp) or isinstance(selector.end, Timestamp):
         raise LineageError(
             f"cannot use the timestamp range {format_ref(ref)} for lineage",
@@ -107,7 +107,7 @@ def _range_roots(lineage: Lineage, ref: Ref, selector: VersionRange) -> list[str
     return found
 
 
-def graph(lineage: Lineage, text: str, *, direction: str, depth: int) -> Graph:
+def graph(lineage: LineageView, text: str, *, direction: str, depth: int) -> Graph:
     if depth < 1:
         raise LineageError(f"bad depth {depth}", hint="give --depth 1 or more")
     found = roots(lineage, text)
@@ -121,7 +121,7 @@ def producing_runs(g: Graph, ref: str) -> list[str]:
     return [e.src for e in g.edges if e.dst == ref and e.src.startswith("run:")]
 
 
-def provenance(lineage: Lineage, text: str) -> dict[str, Any]:
+def provenance(lineage: LineageView, text: str) -> dict[str, Any]:
     """The whole chain behind one version: data → features → code → run → version → serving.
 
     Every upstream data version is listed with the path that links it; the direct inputs (read
@@ -227,7 +227,7 @@ class Impact:
         }
 
 
-def impact(lineage: Lineage, text: str, *, depth: int = 1000) -> Impact:
+def impact(lineage: LineageView, text: str, *, depth: int = 1000) -> Impact:
     """Every run, data version, model version and deployment downstream of ``text``."""
     found = roots(lineage, text)
     with lineage.db.transaction("cannot read lineage", write=False) as connection:
@@ -254,7 +254,7 @@ def impact(lineage: Lineage, text: str, *, depth: int = 1000) -> Impact:
     return Impact(found, affected)
 
 
-def suggest_rollbacks(lineage: Lineage, result: Impact) -> dict[str, str | None]:
+def suggest_rollbacks(lineage: LineageView, result: Impact) -> dict[str, str | None]:
     """For each affected model, the newest recorded version trained on none of the affected
     data (None when there is none)."""
     bad = {a.ref for a in result.affected} | set(result.roots)

@@ -13,8 +13,8 @@ from strata.lineage.graph import walk
 from strata.scm import Git
 
 if TYPE_CHECKING:
+    from strata.lineage.protocols import LineageView
     from strata.lineage.records import RunRecord
-    from strata.lineage.service import Lineage
 
 _STAT_KEYS = ("row_count", "schema_hash", "timestamp", "hash", "size")
 
@@ -46,7 +46,7 @@ class RegisteredFacts:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def _run_behind(lineage: Lineage, text: str) -> tuple[str, RunRecord]:
+def _run_behind(lineage: LineageView, text: str) -> tuple[str, RunRecord]:
     """The ref ``text`` names and the run that produced it (or the run it names)."""
     found = _producing_run(lineage, text)
     if isinstance(found[1], str):
@@ -54,7 +54,7 @@ def _run_behind(lineage: Lineage, text: str) -> tuple[str, RunRecord]:
     return found[0], found[1]
 
 
-def _producing_run(lineage: Lineage, text: str) -> tuple[str, RunRecord | str]:
+def _producing_run(lineage: LineageView, text: str) -> tuple[str, RunRecord | str]:
     [ref] = roots(lineage, text)
     if ref.startswith("run:"):
         return ref, lineage.run(ref)
@@ -64,7 +64,7 @@ def _producing_run(lineage: Lineage, text: str) -> tuple[str, RunRecord | str]:
     return (ref, lineage.run(runs[-1])) if runs else (ref, ref)
 
 
-def _recorded_behind(lineage: Lineage, text: str) -> tuple[str, Recorded]:
+def _recorded_behind(lineage: LineageView, text: str) -> tuple[str, Recorded]:
     """The run that produced ``text``; for a model version registered outside any run, the
     facts the registry recorded with it."""
     ref, found = _producing_run(lineage, text)
@@ -102,7 +102,7 @@ def _by_name(refs: tuple[str, ...]) -> dict[str, str]:
     return {ref.partition("@")[0]: ref.partition("@")[2] for ref in refs}
 
 
-def _data(lineage: Lineage, a: Recorded, b: Recorded, kinds: tuple[str, ...]) -> list[Any]:
+def _data(lineage: LineageView, a: Recorded, b: Recorded, kinds: tuple[str, ...]) -> list[Any]:
     left = {n: v for n, v in _by_name(a.inputs).items() if n.partition(":")[0] in kinds}
     right = {n: v for n, v in _by_name(b.inputs).items() if n.partition(":")[0] in kinds}
     rows = []
@@ -120,7 +120,7 @@ def _data(lineage: Lineage, a: Recorded, b: Recorded, kinds: tuple[str, ...]) ->
     return rows
 
 
-def _code(lineage: Lineage, a: Recorded, b: Recorded) -> dict[str, Any]:
+def _code(lineage: LineageView, a: Recorded, b: Recorded) -> dict[str, Any]:
     ga, gb = a.environment.get("git") or {}, b.environment.get("git") or {}
     known = bool(ga.get("commit")) and bool(gb.get("commit"))
     code: dict[str, Any] = {
@@ -142,7 +142,7 @@ def _code(lineage: Lineage, a: Recorded, b: Recorded) -> dict[str, Any]:
     return code
 
 
-def _git_lines(lineage: Lineage, *args: str) -> list[str] | None:
+def _git_lines(lineage: LineageView, *args: str) -> list[str] | None:
     """Output lines of a read-only git command, or None when the commits are not here."""
     out = Git(lineage.root).try_output(*args)
     return None if out is None else out.decode(errors="replace").splitlines()
@@ -182,7 +182,7 @@ def _unknown(sides: tuple[tuple[str, Recorded], ...]) -> list[str]:
     ]
 
 
-def compare(lineage: Lineage, left: str, right: str) -> dict[str, Any]:
+def compare(lineage: LineageView, left: str, right: str) -> dict[str, Any]:
     ref_a, a = _recorded_behind(lineage, left)
     ref_b, b = _recorded_behind(lineage, right)
     data = _data(lineage, a, b, ("table", "file", "dataset"))

@@ -27,7 +27,7 @@ from strata.refs import Ref, Timestamp, Version, dataset_name, format_ref, parse
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-    from strata.lineage.service import Lineage
+    from strata.lineage.protocols import LineageView
 
 _ENDS = {"COMPLETE": "completed", "FAIL": "failed", "ABORT": "failed"}
 MAX_NESTING = 200
@@ -100,7 +100,7 @@ def _json_values(text: str) -> list[tuple[int, Any]]:
         found.append((line, value))
 
 
-def ingest(lineage: Lineage, path: Path) -> IngestResult:
+def ingest(lineage: LineageView, path: Path) -> IngestResult:
     result = IngestResult()
     for number, event in read_events(path):
         kind, reason = _problem(event)
@@ -141,7 +141,7 @@ def _problem(event: Any) -> tuple[str, str | None]:
     return kind, facet_problem(event)
 
 
-def _take(lineage: Lineage, kind: str, event: dict[str, Any]) -> None:
+def _take(lineage: LineageView, kind: str, event: dict[str, Any]) -> None:
     when = _event_time(event)
     if kind == "DatasetEvent":
         ref = _dataset_ref(lineage, event["dataset"], when)
@@ -159,7 +159,7 @@ def _take(lineage: Lineage, kind: str, event: dict[str, Any]) -> None:
             store.add_edges(connection, edges, run_id=None, now=when)
 
 
-def _dataset_ref(lineage: Lineage, item: dict[str, Any], when: datetime) -> str:
+def _dataset_ref(lineage: LineageView, item: dict[str, Any], when: datetime) -> str:
     """A dataset of an event as a node. One of ours (the names Strata emits, ``table:x``) maps
     back to its ref; one stored where a catalog table is (Spark's ``file`` + ``/path``,
     ``s3://bucket`` + ``path``) is that table, at the version the event names (Delta) or the
@@ -185,7 +185,7 @@ def _dataset_ref(lineage: Lineage, item: dict[str, Any], when: datetime) -> str:
 
 
 def _table_version(
-    lineage: Lineage, table: str, fmt: str, version: str | None, when: datetime
+    lineage: LineageView, table: str, fmt: str, version: str | None, when: datetime
 ) -> str | None:
     """``table:NAME@N``: Delta names its version in events; otherwise (Iceberg's snapshot
     ids are not Strata's numbers) the version current at ``when``, when it can be read."""

@@ -49,9 +49,9 @@ if TYPE_CHECKING:
     from openlineage.client.facet_v2 import DatasetFacet, JobFacet, RunFacet
     from openlineage.client.transport import Transport
 
+    from strata.lineage.protocols import LineageView
     from strata.lineage.records import RunRecord
     from strata.lineage.runs import Run
-    from strata.lineage.service import Lineage
 
 PRODUCER = f"https://github.com/strata-ml/strata/tree/v{__version__}"
 TRANSPORTS = OPENLINEAGE_TRANSPORTS
@@ -77,11 +77,11 @@ class Emitter:
         """Why events could not be sent, one line each, in this process."""
         return self.transport.failures
 
-    def run_started(self, lineage: Lineage, run: Run) -> None:
+    def run_started(self, lineage: LineageView, run: Run) -> None:
         record = lineage.run(run.ref)
         self.emit(run_event(lineage, record, "START", parent=_parent(lineage, run)))
 
-    def run_finished(self, lineage: Lineage, run: Run) -> None:
+    def run_finished(self, lineage: LineageView, run: Run) -> None:
         record = lineage.run(run.ref)
         state = "COMPLETE" if record.status == "completed" else "FAIL"
         self.emit(run_event(lineage, record, state, parent=_parent(lineage, run)))
@@ -291,7 +291,7 @@ def _http_transport(settings: Mapping[str, str]) -> tuple[Transport, str]:
 
 
 # -- building events --------------------------------------------------------------------------
-def _parent(lineage: Lineage, run: Run) -> RunRecord | None:
+def _parent(lineage: LineageView, run: Run) -> RunRecord | None:
     if run.parent_id is None:
         return None
     try:
@@ -300,7 +300,7 @@ def _parent(lineage: Lineage, run: Run) -> RunRecord | None:
         return None
 
 
-def input_dataset(lineage: Lineage, ref_text: str) -> InputDataset:
+def input_dataset(lineage: LineageView, ref_text: str) -> InputDataset:
     """A ref a run read, with the data-quality metrics of its stats when they are known."""
     from openlineage.client.event_v2 import InputDataset
     from openlineage.client.facet_v2 import data_quality_metrics_input_dataset as quality
@@ -325,7 +325,7 @@ def input_dataset(lineage: Lineage, ref_text: str) -> InputDataset:
     return item
 
 
-def output_dataset(lineage: Lineage, ref_text: str) -> OutputDataset:
+def output_dataset(lineage: LineageView, ref_text: str) -> OutputDataset:
     """A ref a run wrote, with its output statistics when they are known: the rows the
     commit that made that version wrote (a table's total is in its schema and input facets)."""
     from openlineage.client.event_v2 import OutputDataset
@@ -343,7 +343,7 @@ def output_dataset(lineage: Lineage, ref_text: str) -> OutputDataset:
     return item
 
 
-def _rows_written(lineage: Lineage, ref_text: str) -> int | None:
+def _rows_written(lineage: LineageView, ref_text: str) -> int | None:
     if lineage.rows_written is None:
         return None
     try:
@@ -359,7 +359,7 @@ def _rows_written(lineage: Lineage, ref_text: str) -> int | None:
 
 
 def _dataset_parts(
-    lineage: Lineage, ref_text: str
+    lineage: LineageView, ref_text: str
 ) -> tuple[str, dict[str, DatasetFacet], dict[str, Any]]:
     """A Strata ref as an OpenLineage dataset: its name without the version, the version as
     a facet, the schema facet where a describer knows it; and what the describer said."""
@@ -401,7 +401,7 @@ def _column_metrics(values: object) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k in _COLUMN_METRICS and v is not None}
 
 
-def _describe(lineage: Lineage, ref_text: str) -> dict[str, Any]:
+def _describe(lineage: LineageView, ref_text: str) -> dict[str, Any]:
     try:
         ref = parse_ref(ref_text)
     except UserInputError:
@@ -412,7 +412,7 @@ def _describe(lineage: Lineage, ref_text: str) -> dict[str, Any]:
 
 
 def run_event(
-    lineage: Lineage, record: RunRecord, event_type: str, *, parent: RunRecord | None = None
+    lineage: LineageView, record: RunRecord, event_type: str, *, parent: RunRecord | None = None
 ) -> RunEvent:
     """The RunEvent of ``record`` at ``event_type`` (START, COMPLETE or FAIL)."""
     from openlineage.client.constants import __version__ as client_version

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from strata.errors import LineageError, StorageError, StrataError
 from strata.lineage.compare import _run_behind
-from strata.lineage.service import METRICS_FILE, PARAMS_FILE
+from strata.lineage.run_files import METRICS_FILE, PARAMS_FILE
 from strata.objects import ObjectStore, Tree, TreeEntry, hash_file
 from strata.paths import unsafe_reason
 from strata.refs import parse_ref
 
 if TYPE_CHECKING:
+    from strata.lineage.protocols import LineageView
     from strata.lineage.records import RunRecord
-    from strata.lineage.service import Lineage
 
 REQUIREMENTS_FILE = "requirements.lock.txt"
 RECORD_FILE = "strata-reproduce.json"
@@ -71,7 +71,7 @@ def _close(a: float | None, b: float | None) -> bool:
 
 
 def reproduce(
-    lineage: Lineage, text: str, into: Path, *, objects: ObjectStore | None, rerun: bool
+    lineage: LineageView, text: str, into: Path, *, objects: ObjectStore | None, rerun: bool
 ) -> Reproduction:
     ref, run = _run_behind(lineage, text)
     git = run.environment.get("git")
@@ -111,7 +111,7 @@ def _worktree(root: Path, into: Path, commit: str) -> None:
 
 
 def _materialise(
-    lineage: Lineage, objects: ObjectStore | None, item: str, into: Path, result: Reproduction
+    lineage: LineageView, objects: ObjectStore | None, item: str, into: Path, result: Reproduction
 ) -> None:
     kind = item.partition(":")[0]
     try:
@@ -129,7 +129,7 @@ def _materialise(
     result.not_materialised[item] = f"nothing in this workspace materialises {kind} versions"
 
 
-def _file_version(lineage: Lineage, objects: ObjectStore, item: str, into: Path) -> None:
+def _file_version(lineage: LineageView, objects: ObjectStore, item: str, into: Path) -> None:
     path, _, prefix = item.removeprefix("file:").partition("@")
     if unsafe_reason(path) is not None:
         raise StorageError(f"unsafe path in {item}")
@@ -170,7 +170,7 @@ def _write_recorded(run: RunRecord, into: Path) -> None:
 
 
 def _rerun(
-    lineage: Lineage,
+    lineage: LineageView,
     run: RunRecord,
     into: Path,
     objects: ObjectStore | None,

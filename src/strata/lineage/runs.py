@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from strata.errors import LineageError, UserInputError
 
 if TYPE_CHECKING:
-    from strata.lineage.service import Lineage
+    from strata.lineage.protocols import RunRecorder
 
 RUN_ID_ENV = "STRATA_RUN_ID"
 
@@ -26,7 +26,7 @@ class Run:
 
     def __init__(
         self,
-        lineage: Lineage,
+        lineage: RunRecorder,
         run_id: str,
         job: str,
         started_at: datetime,
@@ -102,7 +102,7 @@ class Run:
 class AttachedActivity:
     """Records the reads and writes of a child process into its parent's run."""
 
-    def __init__(self, run_id: str, lineage: Callable[[], Lineage]) -> None:
+    def __init__(self, run_id: str, lineage: Callable[[], RunRecorder]) -> None:
         self._run_id = run_id
         self._lineage = lineage
         self._checked = False

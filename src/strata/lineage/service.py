@@ -4,6 +4,9 @@ lineage = ws.lineage
 with ws.run("train", params={"lr": 0.1}) as run:   # Workspace wraps start_run/finish_run
     run.input("table:deliveries@latest")           # stored as table:deliveries@47
 lineage.provenance("model:delay-classifier@3")
+
+``Lineage`` sits on top of the lineage package: the modules it calls take it as a
+``LineageView`` or a ``RunRecorder`` (``strata.lineage.protocols``) and never import it.
 """
 
 from __future__ import annotations
@@ -19,10 +22,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from strata.errors import LineageError, RunNotFoundError, UserInputError
-from strata.lineage import environment, store
+from strata.lineage import analysis, environment, store
+from strata.lineage.compare import compare
 from strata.lineage.describe import Describer, Describers, Materializer, Resolver
 from strata.lineage.ids import new_run_id
+from strata.lineage.ingest import IngestResult, ingest
 from strata.lineage.records import Deployment, FeatureSet, RunRecord
+from strata.lineage.reproduce import Reproduction, reproduce
+from strata.lineage.run_files import read_metrics, read_params
 from strata.lineage.runs import RUN_ID_ENV, Run
 from strata.refs import Latest, Ref, Revision, Version, format_ref, parse_ref
 
@@ -30,17 +37,13 @@ if TYPE_CHECKING:
     from strata.lineage.analysis import Impact
     from strata.lineage.catalog import RowsWritten
     from strata.lineage.graph import Direction, Graph
-    from strata.lineage.ingest import IngestResult
     from strata.lineage.openlineage import Emitter
-    from strata.lineage.reproduce import Reproduction
     from strata.meta import MetadataDB
     from strata.objects import ObjectStore
 
 Clock = Callable[[], datetime]
 Archiver = Callable[[str, str], object]
 """Archives one model version with a reason, through the registry (its audit trail)."""
-PARAMS_FILE = "params.yaml"
-METRICS_FILE = "metrics.json"
 _HASH_PREFIX = 12
 _HEX = frozenset("0123456789abcdef")
 
@@ -158,7 +161,7 @@ class Lineage:
         outputs; all checked first, then written in one transaction. A run started inside
         another (an open run here, or the ``strata run`` of ``STRATA_RUN_ID``) is its child."""
         _check_job(job)
-        merged = {**self._params_file(), **dict(params or {})}
+        merged = {**read_params(self.root), **dict(params or {})}
         exact_inputs = [self.exact(r) for r in inputs]
         exact_outputs = [self.exact(r) for r in outputs]
         env = environment.capture(self.root)
@@ -196,28 +199,9 @@ class Lineage:
             self.emitter.run_started(self, run)
         return run
 
-    def _params_file(self) -> dict[str, Any]:
-        path = self.root / PARAMS_FILE
-        if not path.is_file():
-            return {}
-        import yaml
-
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise LineageError(
-                f"cannot read {PARAMS_FILE}: {str(exc).splitlines()[0]}",
-                hint=f"fix {PARAMS_FILE} or remove it",
-            ) from None
-        if data is None:
-            return {}
-        if not isinstance(data, dict):
-            raise LineageError(f"{PARAMS_FILE} is not a mapping", hint="write key: value lines")
-        return {str(k): v for k, v in data.items()}
-
     def finish_run(self, run: Run, *, error: BaseException | None = None) -> RunRecord:
         """End a run: completed, or failed when ``error`` is given or the exit code is not 0."""
-        metrics = {**self._metrics_file(run), **run.metrics}
+        metrics = {**read_metrics(self.root, since=run.started_at), **run.metrics}
         failed = error is not None or (run.exit_code not in (None, 0))
         reason = None
         if error is not None:
@@ -241,17 +225,6 @@ class Lineage:
         if self.emitter is not None:
             self.emitter.run_finished(self, run)
         return self.run(run.ref)
-
-    def _metrics_file(self, run: Run) -> dict[str, float]:
-        """Numbers in a ``metrics.json`` written since the run started (nested keys dotted)."""
-        path = self.root / METRICS_FILE
-        try:
-            if path.stat().st_mtime < run.started_at.timestamp() - 1:
-                return {}
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return dict(_numbers(data)) if isinstance(data, dict) else {}
 
     def require_running(self, run_id: str) -> None:
         record = self.run(f"run:{run_id}")
@@ -346,31 +319,25 @@ class Lineage:
     # -- questions ----------------------------------------------------------------------------
     def graph(self, ref: str, *, direction: Direction = "both", depth: int = 1000) -> Graph:
         """What is upstream and/or downstream of ``ref`` (a version or a version range)."""
-        from strata.lineage.analysis import graph
-
-        return graph(self, ref, direction=direction, depth=depth)
+        return analysis.graph(self, ref, direction=direction, depth=depth)
 
     def provenance(self, ref: str) -> dict[str, Any]:
         """The chain behind a version: data, features, code, run, environment, serving."""
-        from strata.lineage.analysis import provenance
-
-        return provenance(self, ref)
+        return analysis.provenance(self, ref)
 
     def impact(
         self, ref: str, *, suggest: bool = False, archive_reason: str | None = None
     ) -> Impact:
         """Everything downstream of a version or range; optionally the rollback target of each
         affected model, and archiving the affected model versions."""
-        from strata.lineage.analysis import impact, suggest_rollbacks
-
         if archive_reason is not None and (self.archiver is None or not archive_reason.strip()):
             raise LineageError(
                 "cannot archive: " + ("no reason given" if self.archiver else "no model registry"),
                 hint="pass --reason TEXT" if self.archiver else "archive with the registry",
             )
-        result = impact(self, ref)
+        result = analysis.impact(self, ref)
         if suggest:
-            result.suggestions = suggest_rollbacks(self, result)
+            result.suggestions = analysis.suggest_rollbacks(self, result)
         if archive_reason is not None and self.archiver is not None:
             for model in result.models():
                 if model.details.get("stage") == "archived":
@@ -381,20 +348,14 @@ class Lineage:
 
     def compare(self, a: str, b: str) -> dict[str, Any]:
         """What differs between two model versions (or runs): data, code, params, env."""
-        from strata.lineage.compare import compare
-
         return compare(self, a, b)
 
     def reproduce(self, ref: str, into: Path, *, run: bool = False) -> Reproduction:
         """The code, inputs, params and packages of the run behind ``ref``, in ``into``."""
-        from strata.lineage.reproduce import reproduce
-
         return reproduce(self, ref, into, objects=self.objects, rerun=run)
 
     def ingest(self, path: Path) -> IngestResult:
         """OpenLineage RunEvents from a file, into the graph; bad ones rejected one by one."""
-        from strata.lineage.ingest import ingest
-
         return ingest(self, path)
 
     def flush_events(self) -> int:
@@ -417,17 +378,6 @@ _EXACT_HINTS = {
 def _check_job(job: str) -> None:
     if not isinstance(job, str) or not job or len(job) > 200 or not job.isprintable():
         raise UserInputError(f"bad job name {job!r}", hint="name the job, e.g. --name train")
-
-
-def _numbers(data: Mapping[str, Any], prefix: str = "") -> list[tuple[str, float]]:
-    found: list[tuple[str, float]] = []
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            found += _numbers(value, name + ".")
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            found.append((name, float(value)))
-    return found
 
 
 def _seen_from_here(record: RunRecord) -> RunRecord:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from strata.activity import Activity
 from strata.errors import TableVersionNotFoundError, UnsupportedByFormatError, UserInputError
+from strata.tables.inputs import read_input
 
 if TYPE_CHECKING:
     import pandas
@@ -162,12 +163,6 @@ class Hooks:
         self.pinned_versions = pinned_versions
         self.stored_stats = stored_stats
         self.store_stats = store_stats
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of a format library's error, for a one-line message."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def commit_metadata(activity: Activity, message: str | None, user: str) -> dict[str, str]:
@@ -386,8 +381,6 @@ class Table(ABC):
         )
 
     def _rows(self, data: object) -> pa.Table:
-        from strata.tables.inputs import read_input
-
         return read_input(data, self._schema)  # CSV and JSON are parsed as the table's types
 
     def delete(self, where: str, *, message: str | None = None) -> WriteResult:

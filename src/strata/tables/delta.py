@@ -41,10 +41,10 @@ from strata.tables.base import (
     VacuumResult,
     WriteMode,
     WriteResult,
-    first_line,
 )
 from strata.tables.delta_history import commit_of
 from strata.tables.delta_stats import stats_from_actions
+from strata.tables.error_text import first_line
 from strata.tables.schemas import check_compatible, conform, quote
 from strata.tables.stats import TableStats
 

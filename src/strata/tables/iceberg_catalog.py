@@ -31,7 +31,7 @@ from pyiceberg.exceptions import (
 from pyparsing import ParseException
 
 from strata.errors import TableConflictError, TableError, UserInputError
-from strata.tables.base import first_line
+from strata.tables.error_text import first_line
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem

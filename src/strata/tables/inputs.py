@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from strata.errors import UserInputError
-from strata.tables.base import first_line
+from strata.tables.error_text import first_line
 
 if TYPE_CHECKING:
     import pyarrow as pa
