@@ -87,7 +87,7 @@ def create(
 
     Example: strata table create deliveries --from deliveries.parquet --partition-by day
     """
-    from strata.tables.base import FORMATS
+    from strata.tables.records import FORMATS
 
     if format_ not in FORMATS:
         raise UserInputError(f"unknown table format {format_!r}", hint="use delta or iceberg")

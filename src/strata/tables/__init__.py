@@ -10,18 +10,17 @@ pyiceberg; the format modules are imported when a table of that format is opened
     ws.table("deliveries").at(47).to_polars()
 """
 
-from strata.tables.base import (
+from strata.tables.base import Table, TableVersion
+from strata.tables.catalog import MANUAL_PIN, TableCatalog
+from strata.tables.records import (
     FORMATS,
     Commit,
     Format,
     Pin,
-    Table,
     TableInfo,
-    TableVersion,
     VacuumResult,
     WriteResult,
 )
-from strata.tables.catalog import MANUAL_PIN, TableCatalog
 
 __all__ = [
     "FORMATS",

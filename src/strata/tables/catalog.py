@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 from strata.activity import Activity
 from strata.errors import TableError, TableNotFoundError, UserInputError
 from strata.scm import user_identity
-from strata.tables.base import FORMATS, Format, Hooks, Pin, Table, TableInfo, commit_metadata
+from strata.tables.base import Hooks, Table, commit_metadata
+from strata.tables.records import FORMATS, Format, Pin, TableInfo
 
 if TYPE_CHECKING:
     import pyarrow as pa

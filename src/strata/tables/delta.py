@@ -35,16 +35,11 @@ from strata.errors import (
     TableVersionNotFoundError,
     UserInputError,
 )
-from strata.tables.base import (
-    Commit,
-    Table,
-    VacuumResult,
-    WriteMode,
-    WriteResult,
-)
+from strata.tables.base import Table
 from strata.tables.delta_history import commit_of
 from strata.tables.delta_stats import stats_from_actions
 from strata.tables.error_text import first_line
+from strata.tables.records import Commit, VacuumResult, WriteMode, WriteResult
 from strata.tables.schemas import check_compatible, conform, quote
 from strata.tables.stats import TableStats
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from strata.tables.base import MESSAGE_KEY, RUN_KEY, USER_KEY, Commit
+from strata.tables.records import MESSAGE_KEY, RUN_KEY, USER_KEY, Commit
 from strata.tables.retry import INPUT_KEY
 
 

@@ -26,16 +26,7 @@ from strata.errors import (
     UnsupportedByFormatError,
     UserInputError,
 )
-from strata.tables.base import (
-    MESSAGE_KEY,
-    RUN_KEY,
-    USER_KEY,
-    Commit,
-    Table,
-    VacuumResult,
-    WriteMode,
-    WriteResult,
-)
+from strata.tables.base import Table
 from strata.tables.iceberg_catalog import (
     conform,
     hinted_metadata,
@@ -45,6 +36,15 @@ from strata.tables.iceberg_catalog import (
     translating,
 )
 from strata.tables.iceberg_values import label_of, stats_from_manifests, transform_of
+from strata.tables.records import (
+    MESSAGE_KEY,
+    RUN_KEY,
+    USER_KEY,
+    Commit,
+    VacuumResult,
+    WriteMode,
+    WriteResult,
+)
 from strata.tables.retry import INPUT_KEY
 from strata.tables.schemas import check_compatible
 

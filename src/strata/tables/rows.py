@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from strata.meta.schema import table_catalog, table_pins, table_stats
-from strata.tables.base import Format, Pin, TableInfo
+from strata.tables.records import Format, Pin, TableInfo
 from strata.tables.stats import TableStats
 
 
