@@ -1,5 +1,7 @@
-"""Reading a git repository through the ``git`` command: revisions, refs and files at a revision;
-and who is acting, which every record Strata writes names.
+"""Reading a git repository through the ``git`` command: revisions, refs and files at a revision,
+the state of the working tree (``Git.state``: the one answer to "which code, and was it dirty" for
+runs, the model registry and provenance alike); and who is acting, which every record Strata
+writes names.
 
 Paths going in and out are relative to the workspace root, which may sit below the git top level.
 """
@@ -10,10 +12,21 @@ import getpass
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from strata.errors import GitError, RevisionNotFoundError
+
+
+@dataclass(frozen=True)
+class GitState:
+    """The code a record comes from: the HEAD commit, its branch (None when detached) and
+    whether the working tree differs from it (see ``Git.state`` for the rule)."""
+
+    commit: str
+    branch: str | None
+    dirty: bool
 
 
 class Git:
@@ -74,6 +87,31 @@ class Git:
             return self.resolve("HEAD")
         except RevisionNotFoundError:
             return None
+
+    def state(self) -> GitState | None:
+        """Commit, branch and dirty flag of the repository ``root`` is in, from one
+        ``git status``; None when git is missing, outside a repository or before the first
+        commit.
+
+        Dirty means a tracked file anywhere in the repository differs from HEAD, staged or not
+        (a modified, deleted, renamed or type-changed file, a modified ``.strata`` pointer, a
+        file added to the index): what ``git status --porcelain --untracked-files=no`` lists.
+        Untracked and ignored files do not count, as in DVC and MLflow: outputs, caches and
+        scratch files are not the code that ran, and ``git add`` makes a new file count."""
+        out = self.try_output("status", "--porcelain=v2", "--branch", "--untracked-files=no")
+        if out is None:
+            return None
+        commit, branch, dirty = None, None, False
+        for line in out.decode(errors="replace").splitlines():
+            if line.startswith("# branch.oid "):
+                commit = line.split()[2]
+            elif line.startswith("# branch.head "):
+                branch = line.split(" ", 2)[2]
+            elif line and not line.startswith("#"):
+                dirty = True
+        if commit is None or commit == "(initial)":
+            return None
+        return GitState(commit, None if branch == "(detached)" else branch, dirty)
 
     def refs(self, *, remote_tracking: bool = False) -> list[str]:
         """Every branch and tag, as full ref names; with ``remote_tracking``, also the

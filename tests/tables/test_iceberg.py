@@ -216,3 +216,28 @@ def test_update_sets_literals_and_columns_on_matching_rows(ice_ws: Workspace) ->
         table.update({"delay_min": "'soon'"})
     with pytest.raises(UserInputError, match="has no column nope"):
         table.update({"nope": "1"})
+
+
+def test_reading_an_expired_version_names_it_and_the_readable_ones(
+    ice_ws: Workspace, cli: Cli
+) -> None:
+    table = ice_ws.table("events")
+    first = table.latest_version()
+    ice_ws.tables.pin("events", first)
+    table.overwrite(deliveries(range(20, 22)))  # expired below
+    table.overwrite(deliveries(range(30, 32)))  # expired below
+    table.append(deliveries(range(40, 41)))
+    table.vacuum(retain_hours=0)
+    latest = table.latest_version()
+    out = cli("table", "show", f"table:events@{first + 1}", cwd=ice_ws.root)
+    assert_one_line_error(
+        out,
+        TableVersionNotFoundError.exit_code,
+        f"version {first + 1} of table events is no longer readable: its snapshot was expired",
+        f"versions still readable: {first}, {latest}",
+    )
+    with pytest.raises(TableVersionNotFoundError, match="expired"):
+        table.at(latest - 1).to_arrow()
+    out = cli("table", "show", f"table:events@{latest + 1}", cwd=ice_ws.root)
+    assert_one_line_error(out, TableVersionNotFoundError.exit_code, f"has no version {latest + 1}")
+    assert _ids(table.at(first).to_arrow()) == list(range(10))

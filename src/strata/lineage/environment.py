@@ -47,25 +47,22 @@ def installed_packages() -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def _git(root: Path, *args: str) -> bytes | None:
-    return Git(root).try_output(*args)
-
-
 def git_state(root: Path) -> dict[str, Any] | None:
-    """Repository, commit, branch, dirty flag and the hash of the uncommitted diff; None
-    outside a git repository or before the first commit."""
-    top = _git(root, "rev-parse", "--show-toplevel")
-    commit = _git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
-    if top is None or commit is None:
+    """Repository, commit, branch, dirty flag (``Git.state``'s rule: tracked files only) and
+    the hash of the uncommitted diff; None outside a git repository or before the first
+    commit."""
+    git = Git(root)
+    state = git.state()
+    if state is None:
         return None
-    branch = (_git(root, "rev-parse", "--abbrev-ref", "HEAD") or b"").decode().strip()
-    remote = (_git(root, "config", "--get", "remote.origin.url") or b"").decode().strip()
-    diff = _git(root, "diff", "HEAD", "--binary") or b""
+    top = (git.try_output("rev-parse", "--show-toplevel") or b"").decode().strip()
+    remote = (git.try_output("config", "--get", "remote.origin.url") or b"").decode().strip()
+    diff = (git.try_output("diff", "HEAD", "--binary") or b"") if state.dirty else b""
     return {
-        "repository": remote or top.decode().strip(),
-        "commit": commit.decode().strip(),
-        "branch": None if branch in ("", "HEAD") else branch,
-        "dirty": bool(diff),
+        "repository": remote or top,
+        "commit": state.commit,
+        "branch": state.branch,
+        "dirty": state.dirty,
         "diff_hash": hashlib.sha256(diff).hexdigest() if diff else None,
     }
 

@@ -42,6 +42,7 @@ from strata.tables.error_text import first_line
 from strata.tables.records import Commit, VacuumResult, WriteMode, WriteResult
 from strata.tables.schemas import check_compatible, conform, quote
 from strata.tables.stats import TableStats
+from strata.tables.unreadable import version_gone
 
 if TYPE_CHECKING:
     from deltalake.table import TableMerger
@@ -159,16 +160,12 @@ class DeltaLakeTable(Table):
 
     def _gone(self, version: int, why: str) -> TableVersionNotFoundError:
         """The error for a version whose files or log entries are gone, naming those left."""
-        from strata.tables.delta_readable import describe, readable_versions
+        from strata.tables.delta_readable import readable_versions
 
         with _translating("list the readable versions of", self.name):
             history = [c.version for c in self._commits()]
             readable = readable_versions(self.location, history, self.pinned_versions())
-        return TableVersionNotFoundError(
-            f"version {version} of table {self.name} is no longer readable: {why}",
-            hint=f"versions still readable: {describe(readable)} "
-            "(pin versions you need with `strata table pin` before vacuuming)",
-        )
+        return version_gone(self.name, version, why, readable)
 
     def _made(self, dt: DeltaTable, operation: str, metrics: dict[str, Any]) -> WriteResult:
         """The result of a commit ``dt`` just made (kept for the stats of that version)."""

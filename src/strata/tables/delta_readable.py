@@ -1,4 +1,5 @@
-"""Which versions of a Delta table can still be read: for the error that says one cannot."""
+"""Which versions of a Delta table can still be read: for the error that says one cannot
+(worded by ``unreadable.version_gone``)."""
 
 from __future__ import annotations
 
@@ -20,17 +21,6 @@ def readable_versions(location: str, versions: Sequence[int], pinned: Sequence[i
             break
     found += [v for v in pinned if v not in found and _readable(location, v, present)]
     return sorted(found)
-
-
-def describe(versions: Sequence[int]) -> str:
-    """``[1, 5, 6, 7]`` → ``"1, 5..7"``."""
-    runs: list[list[int]] = []
-    for version in sorted(versions):
-        if runs and version == runs[-1][-1] + 1:
-            runs[-1].append(version)
-        else:
-            runs.append([version])
-    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}..{r[-1]}" for r in runs) or "none"
 
 
 def _readable(location: str, version: int, present: set[str]) -> bool:

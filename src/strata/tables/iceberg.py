@@ -22,7 +22,6 @@ from pyiceberg.expressions import AlwaysTrue
 
 from strata.errors import (
     TableError,
-    TableVersionNotFoundError,
     UnsupportedByFormatError,
     UserInputError,
 )
@@ -35,27 +34,28 @@ from strata.tables.iceberg_catalog import (
     sql_catalog,
     translating,
 )
+from strata.tables.iceberg_snapshots import (
+    committed_version,
+    history,
+    schema_of,
+    sequence,
+    snapshot_at,
+)
 from strata.tables.iceberg_values import label_of, stats_from_manifests, transform_of
 from strata.tables.records import (
-    MESSAGE_KEY,
-    RUN_KEY,
-    USER_KEY,
     Commit,
     VacuumResult,
     WriteMode,
     WriteResult,
 )
-from strata.tables.retry import INPUT_KEY
 from strata.tables.schemas import check_compatible
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table as IceTable
-    from pyiceberg.table.snapshots import Snapshot
 
     from strata.tables.stats import TableStats
 
 PIN_TAG = "strata-pin-{version}"
-_STRATA_KEYS = (MESSAGE_KEY, RUN_KEY, USER_KEY, INPUT_KEY)
 
 
 class IcebergTable(Table):
@@ -65,44 +65,16 @@ class IcebergTable(Table):
         with translating("open", self.name):
             return sql_catalog(self.hooks.db_url).load_table(identifier(self.name))
 
-    def _snapshot(self, table: IceTable, version: int) -> Snapshot:
-        for snapshot in table.snapshots():
-            if _sequence(snapshot) == version:
-                return snapshot
-        raise TableVersionNotFoundError(
-            f"table {self.name} has no version {version}",
-            hint="see the versions with `strata table history NAME`",
-        )
-
     # -- versions -----------------------------------------------------------------------------
     def latest_version(self) -> int:
         current = self._load().current_snapshot()
-        return 0 if current is None else _sequence(current)
+        return 0 if current is None else sequence(current)
 
     def _commits(self) -> list[Commit]:
-        """The current snapshot and its ancestors; where expiry cut that chain, the older
-        tagged (pinned) snapshots that are still readable."""
-        table = self._load()
-        by_id = {s.snapshot_id: s for s in table.snapshots()}
-        current, chain = table.current_snapshot(), []
-        while current is not None:
-            chain.append(current)
-            parent = current.parent_snapshot_id
-            current = by_id.get(parent) if parent is not None else None
-        if chain:  # expiry cuts the chain (and clears the parent id of what it keeps)
-            tagged = {
-                r.snapshot_id for r in table.metadata.refs.values() if r.snapshot_ref_type == "tag"
-            }
-            oldest = _sequence(chain[-1])
-            chain += sorted(
-                (by_id[i] for i in tagged if i in by_id and _sequence(by_id[i]) < oldest),
-                key=_sequence,
-                reverse=True,
-            )
-        return [_commit(s) for s in chain]
+        return history(self._load())
 
     def _check_version(self, version: int) -> None:
-        self._snapshot(self._load(), version)
+        snapshot_at(self._load(), self.name, version)
 
     def _named_version(self, name: str) -> int | None:
         table = self._load()
@@ -110,7 +82,7 @@ class IcebergTable(Table):
         if ref is None:
             return None
         snapshot = table.snapshot_by_id(ref.snapshot_id)
-        return None if snapshot is None else _sequence(snapshot)
+        return None if snapshot is None else sequence(snapshot)
 
     def _schema(self) -> pa.Schema:
         return self._load().schema().as_arrow()
@@ -120,8 +92,8 @@ class IcebergTable(Table):
         self, version: int, columns: Sequence[str] | None, where: str | None, limit: int | None
     ) -> pa.Table:
         table = self._load()
-        snapshot = self._snapshot(table, version)
-        schema = _schema_of(table, snapshot)
+        snapshot = snapshot_at(table, self.name, version)
+        schema = schema_of(table, snapshot)
         if columns is not None:
             unknown = [c for c in columns if c not in schema.names]
             if unknown:
@@ -165,7 +137,7 @@ class IcebergTable(Table):
                     tx.overwrite(conformed, snapshot_properties=meta)
                 else:
                     tx.append(conformed, snapshot_properties=meta)
-            return _committed_version(table)
+            return committed_version(table)
 
         with translating(mode, self.name):
             version = retrying(commit)
@@ -198,7 +170,7 @@ class IcebergTable(Table):
             conformed = conform(rows, table.schema())
             result = table.upsert(conformed, join_cols=on, snapshot_properties=meta)
             counts = {"rows_updated": result.rows_updated, "rows_inserted": result.rows_inserted}
-            return _committed_version(table), counts
+            return committed_version(table), counts
 
         with translating("merge into", self.name):
             version, metrics = retrying(commit)
@@ -214,7 +186,7 @@ class IcebergTable(Table):
     def _delete_in(self, where: str, meta: dict[str, str]) -> int:
         table = self._load()
         table.delete(where, snapshot_properties=meta)
-        return _committed_version(table)
+        return committed_version(table)
 
     def _update(self, set_: dict[str, str], where: str | None, meta: dict[str, str]) -> WriteResult:
         """Rewrite the matching rows with the new values: one overwrite of those rows."""
@@ -229,7 +201,7 @@ class IcebergTable(Table):
             changed = conform(assign(self.name, rows, set_), table.schema())
             props = {**meta, "strata.operation": "update"}
             table.overwrite(changed, overwrite_filter=matching, snapshot_properties=props)
-            return _committed_version(table), rows.num_rows
+            return committed_version(table), rows.num_rows
 
         with translating("update", self.name):
             version, updated = retrying(commit)
@@ -241,7 +213,7 @@ class IcebergTable(Table):
         """A new snapshot whose data files are the old version's: metadata only, no copy."""
 
         table = self._load()
-        if _schema_of(table, self._snapshot(table, version)) != table.schema().as_arrow():
+        if schema_of(table, snapshot_at(table, self.name, version)) != table.schema().as_arrow():
             raise UnsupportedByFormatError(
                 f"cannot restore Iceberg table {self.name} to version {version}: "
                 "its schema differs from the current one",
@@ -250,7 +222,7 @@ class IcebergTable(Table):
 
         def commit() -> int:
             table = self._load()
-            target = self._snapshot(table, version).snapshot_id
+            target = snapshot_at(table, self.name, version).snapshot_id
             old = {t.file.file_path: t.file for t in table.scan(snapshot_id=target).plan_files()}
             now = {t.file.file_path: t.file for t in table.scan().plan_files()}
             with table.transaction() as tx:
@@ -262,7 +234,7 @@ class IcebergTable(Table):
                     for path, data_file in old.items():
                         if path not in now:
                             overwrite.append_data_file(data_file)
-            return _committed_version(table)
+            return committed_version(table)
 
         with translating("restore", self.name):
             made = retrying(commit)
@@ -271,15 +243,15 @@ class IcebergTable(Table):
     # -- metadata -----------------------------------------------------------------------------
     def _stats(self, version: int) -> TableStats:
         table = self._load()
-        snapshot = self._snapshot(table, version)
-        schema = _schema_of(table, snapshot)
+        snapshot = snapshot_at(table, self.name, version)
+        schema = schema_of(table, snapshot)
         with translating("read the stats of", self.name):
             files = table.inspect.files(snapshot_id=snapshot.snapshot_id)
         return stats_from_manifests(self.name, version, schema, files)
 
     def files(self, version: int) -> dict[str, int]:
         table = self._load()
-        snapshot = self._snapshot(table, version)
+        snapshot = snapshot_at(table, self.name, version)
         with translating("list the files of", self.name):
             files = table.inspect.files(snapshot_id=snapshot.snapshot_id)
         return dict(
@@ -305,7 +277,7 @@ class IcebergTable(Table):
             if _compact(table):
                 return None
             table.overwrite(table.scan().to_arrow(), snapshot_properties=meta)
-            return _committed_version(table)
+            return committed_version(table)
 
         with translating("optimize", self.name):
             version = retrying(commit)
@@ -371,7 +343,7 @@ class IcebergTable(Table):
     def protect(self, version: int) -> None:
         """Tag the pinned snapshot: expiring snapshots never removes a tagged one."""
         table = self._load()
-        snapshot = self._snapshot(table, version)
+        snapshot = snapshot_at(table, self.name, version)
         tag = PIN_TAG.format(version=version)
         if tag not in table.metadata.refs:
             with translating("pin a version of", self.name):
@@ -401,7 +373,7 @@ class IcebergTable(Table):
 
     def tag(self, version: int, name: str) -> None:
         table = self._load()
-        snapshot = self._snapshot(table, version)
+        snapshot = snapshot_at(table, self.name, version)
         if name in table.metadata.refs:
             raise TableError(f"table {self.name} has a tag or branch {name!r} already")
         with translating("tag", self.name):
@@ -409,27 +381,13 @@ class IcebergTable(Table):
 
     def branch(self, name: str, version: int | None = None) -> None:
         table = self._load()
-        snapshot = self._snapshot(table, version if version is not None else self.latest_version())
+        snapshot = snapshot_at(
+            table, self.name, version if version is not None else self.latest_version()
+        )
         if name in table.metadata.refs:
             raise TableError(f"table {self.name} has a tag or branch {name!r} already")
         with translating("branch", self.name):
             table.manage_snapshots().create_branch(snapshot.snapshot_id, name).commit()
-
-
-def _schema_of(table: IceTable, snapshot: Snapshot) -> pa.Schema:
-    schema_id = snapshot.schema_id
-    for schema in table.schemas().values():
-        if schema.schema_id == schema_id:
-            return schema.as_arrow()
-    return table.schema().as_arrow()
-
-
-def _committed_version(table: IceTable) -> int:
-    """The version this process just committed on ``table`` (pyiceberg refreshes a table's
-    metadata from its own commit), not whatever another writer committed since."""
-    snapshot = table.current_snapshot()
-    assert snapshot is not None, "a commit always leaves a current snapshot"
-    return _sequence(snapshot)
 
 
 def _compact(table: IceTable) -> bool:
@@ -444,11 +402,6 @@ def _compact(table: IceTable) -> bool:
     return bool(files.num_rows <= max(len(partitions), 1))
 
 
-def _sequence(snapshot: Snapshot) -> int:
-    """A snapshot's sequence number: Strata's version number of it (format v1 has none: 0)."""
-    return snapshot.sequence_number or 0
-
-
 def _plain(path: str) -> str:
     return path.split("://", 1)[-1]
 
@@ -456,23 +409,3 @@ def _plain(path: str) -> str:
 def _mtime(info: dict[str, Any]) -> float:
     value = info.get("mtime", info.get("LastModified", 0))
     return value.timestamp() if isinstance(value, datetime) else float(value)
-
-
-def _commit(snapshot: Snapshot) -> Commit:
-    summary = dict(snapshot.summary.additional_properties) if snapshot.summary else {}
-    operation = snapshot.summary.operation.value.upper() if snapshot.summary else "UNKNOWN"
-    if summary.get("strata.operation") in ("optimize", "update"):
-        operation = summary["strata.operation"].upper()
-    elif "strata.restored-version" in summary:
-        operation = "RESTORE"
-    return Commit(
-        version=_sequence(snapshot),
-        timestamp=datetime.fromtimestamp(snapshot.timestamp_ms / 1000, UTC),
-        operation=operation,
-        parameters={k: v for k, v in summary.items() if k not in _STRATA_KEYS},
-        message=summary.get(MESSAGE_KEY),
-        user=summary.get(USER_KEY),
-        run_id=summary.get(RUN_KEY),
-        input=summary.get(INPUT_KEY),
-        rows_written=int(summary.get("added-records", 0)) if "total-records" in summary else None,
-    )
