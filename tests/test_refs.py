@@ -654,3 +654,20 @@ def test_a_dataset_ref_without_a_namespace_and_a_name_is_refused(text: str) -> N
 def test_any_dataset_round_trips_through_its_ref(namespace: str, name: str) -> None:
     ref = parse_ref(f"dataset:{dataset_name(namespace, name)}")
     assert split_dataset_name(ref.name) == (namespace, name)
+
+
+# --- the public surface --------------------------------------------------------------------
+
+
+def test_the_package_exports_exactly_its_public_surface() -> None:
+    import strata.refs
+
+    assert sorted(strata.refs.__all__) == sorted(
+        [
+            *("KINDS", "MAX_NAME_LENGTH", "MAX_NUMBER", "MAX_PATH_LENGTH", "STAGES"),
+            *("Alias", "Kind", "Latest", "Ref", "Revision", "Selector", "SemVer", "Stage"),
+            *("StageName", "Timestamp", "Version", "VersionRange"),
+            *("dataset_name", "format_ref", "parse_ref", "parse_selector", "split_dataset_name"),
+        ]
+    )
+    assert all(hasattr(strata.refs, name) for name in strata.refs.__all__)

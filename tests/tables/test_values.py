@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strata.cli.table_cmds import _hours
+from strata.cli.table_options import hours as _hours
 from strata.errors import UserInputError
 from strata.tables.inputs import parse_schema
 from strata.tables.stats import ColumnStats, Field, TableStats

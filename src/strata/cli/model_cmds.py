@@ -8,12 +8,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from strata.cli.output import console, err_console, handle_errors, human_size, print_json
+from strata.cli.output import (
+    JsonOpt,
+    err_console,
+    handle_errors,
+    human_size,
+    print_records,
+    print_result,
+)
 from strata.errors import UserInputError
 from strata.workspace import Workspace
 
 if TYPE_CHECKING:
-    from strata.models import Event, ModelVersion, Transition
+    from strata.models import Event, ModelSummary, ModelVersion, Transition
 
 app = typer.Typer(
     help="The model registry: versions, semvers, stages, aliases and an audit trail.\n\n"
@@ -26,7 +33,6 @@ alias_app = typer.Typer(
 )
 app.add_typer(alias_app, name="alias")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why; kept in the trail.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Override; needs --reason.")]
 PairsOpt = Annotated[list[str] | None, typer.Option(help="KEY=VALUE, repeatable.")]
@@ -64,7 +70,7 @@ def _name(text: str) -> str:
     return ref.name
 
 
-def _print_version(v: ModelVersion) -> None:
+def _version_lines(v: ModelVersion) -> list[str]:
     lines = [
         f"{v.ref}  {v.semver}  stage {v.stage}"
         + (f"  aliases {', '.join(v.aliases)}" if v.aliases else ""),
@@ -89,7 +95,7 @@ def _print_version(v: ModelVersion) -> None:
             for c in v.signature["inputs"]
         )
         lines.append(f"  inputs:    {inputs}")
-    console.print("\n".join(lines), markup=False)
+    return lines
 
 
 def _event_line(e: Event) -> str:
@@ -100,13 +106,10 @@ def _event_line(e: Event) -> str:
 
 
 def _report(result: Transition, json_out: bool) -> None:
+    lines = [_event_line(event) for event in result.events]
+    print_result(result, lines or [f"{result.ref}: nothing to change"], json_out=json_out)
     if json_out:
-        print_json(result.to_dict())
         return
-    if not result.events:
-        console.print(f"{result.ref}: nothing to change", markup=False)
-    for event in result.events:
-        console.print(_event_line(event), markup=False)
     for warning in result.warnings:
         err_console.print(f"warning: {warning}", markup=False)
 
@@ -174,19 +177,15 @@ def register(
         if reference is not None:
             ws.references.keep(version.ref, reference)
             version = ws.models.show(version.ref)
-    if json_out:
-        print_json(version.to_dict())
-    elif version.reused:
-        console.print(
+    if version.reused:
+        text = (
             f"{version.ref} already holds this registration (by {version.created_by} at "
             f"{version.created_at:%Y-%m-%d %H:%M:%S}): nothing registered; "
-            "pass --allow-duplicate for a new version",
-            markup=False,
+            "pass --allow-duplicate for a new version"
         )
     else:
-        console.print(
-            f"registered {version.ref} as {version.semver}: {version.semver_reason}", markup=False
-        )
+        text = f"registered {version.ref} as {version.semver}: {version.semver_reason}"
+    print_result(version, text, json_out=json_out)
 
 
 @app.command("list")
@@ -195,12 +194,12 @@ def list_(json_out: JsonOpt = False) -> None:
     """Every registered model. Example: strata model list --json"""
     with Workspace() as ws:
         found = ws.models.list_models()
-    if json_out:
-        print_json([m.to_dict() for m in found])
-        return
-    for m in found:
-        prod = f"production v{m.production}" if m.production else "nothing in production"
-        console.print(f"{m.name}\t{m.versions} versions, latest {m.latest}, {prod}", markup=False)
+    print_records(found, _summary_line, json_out=json_out)
+
+
+def _summary_line(m: ModelSummary) -> str:
+    prod = f"production v{m.production}" if m.production else "nothing in production"
+    return f"{m.name}\t{m.versions} versions, latest {m.latest}, {prod}"
 
 
 @app.command("show")
@@ -209,10 +208,7 @@ def show(ref: str, json_out: JsonOpt = False) -> None:
     """One version, and why it got its semver. Example: strata model show model:clf@production"""
     with Workspace() as ws:
         version = ws.models.show(ref)
-    if json_out:
-        print_json(version.to_dict())
-    else:
-        _print_version(version)
+    print_result(version, _version_lines(version), json_out=json_out)
 
 
 @app.command("versions")
@@ -243,16 +239,14 @@ def versions(
             limit=limit,
             offset=offset,
         )
-    if json_out:
-        print_json([v.to_dict() for v in found])
-        return
-    for v in found:
-        extra = f"  aliases {', '.join(v.aliases)}" if v.aliases else ""
-        console.print(
-            f"{v.number}\t{v.semver}\t{v.stage}\t{v.created_at.isoformat(timespec='seconds')}"
-            + extra,
-            markup=False,
-        )
+    print_records(found, _version_row, json_out=json_out)
+
+
+def _version_row(v: ModelVersion) -> str:
+    extra = f"  aliases {', '.join(v.aliases)}" if v.aliases else ""
+    return (
+        f"{v.number}\t{v.semver}\t{v.stage}\t{v.created_at.isoformat(timespec='seconds')}" + extra
+    )
 
 
 @app.command("tag")
@@ -292,10 +286,11 @@ def download(ref: str, out: Path, json_out: JsonOpt = False) -> None:
     with Workspace() as ws:
         version = ws.models.show(ref)
         written = ws.models.download(version.ref, out)
-    if json_out:
-        print_json({"ref": version.ref, "path": str(written), "hash": version.artifact_hash})
-    else:
-        console.print(f"wrote {version.ref} to {written}", markup=False)
+    print_result(
+        {"ref": version.ref, "path": str(written), "hash": version.artifact_hash},
+        f"wrote {version.ref} to {written}",
+        json_out=json_out,
+    )
 
 
 @app.command("promote")
@@ -358,11 +353,7 @@ def history(name: str, json_out: JsonOpt = False) -> None:
     """The audit trail: who changed what, when and why. Example: strata model history clf"""
     with Workspace() as ws:
         found = ws.models.history(_name(name))
-    if json_out:
-        print_json([e.to_dict() for e in found])
-        return
-    for event in found:
-        console.print(_event_line(event), markup=False)
+    print_records(found, _event_line, json_out=json_out)
 
 
 def _instant(text: str | None) -> datetime | None:
@@ -389,10 +380,7 @@ def resolve(
     """
     with Workspace() as ws:
         found = ws.models.resolve(ref, at=_instant(at))
-    if json_out:
-        print_json(found.to_dict())
-    else:
-        console.print(f"{found.ref}  {found.semver}", markup=False)
+    print_result(found, f"{found.ref}  {found.semver}", json_out=json_out)
 
 
 @app.command("rollback")

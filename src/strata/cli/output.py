@@ -8,9 +8,9 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 import typer
 from rich.console import Console
@@ -22,6 +22,7 @@ from strata.parallel import request_cancel, reset_cancel
 
 P = ParamSpec("P")
 R = TypeVar("R")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False)
@@ -36,6 +37,41 @@ def set_debug(debug: bool) -> None:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+@runtime_checkable
+class Record(Protocol):
+    """A result that has a JSON form."""
+
+    def to_dict(self) -> Mapping[str, object]: ...
+
+
+T = TypeVar("T", bound=Record)
+
+
+def say(text: str) -> None:
+    """Print plain text: rich markup is not read, so a ``[name]`` prints as it is."""
+    console.print(text, markup=False)
+
+
+def print_result(data: Record | Any, text: str | Iterable[str], *, json_out: bool) -> None:
+    """With ``--json`` ``data`` as JSON (a Record's ``to_dict()``, else ``data`` as it is);
+    otherwise ``text``, one line at a time (a generator of lines runs only for the text)."""
+    if json_out:
+        print_json(data.to_dict() if isinstance(data, Record) else data)
+        return
+    for line in [text] if isinstance(text, str) else text:
+        say(line)
+
+
+def print_records(records: Iterable[T], line: Callable[[T], str], *, json_out: bool) -> None:
+    """A listing: with ``--json`` one JSON array of the records' ``to_dict()``, else a text
+    line for each record."""
+    if json_out:
+        print_json([record.to_dict() for record in records])
+        return
+    for record in records:
+        say(line(record))
 
 
 def fail(message: str, code: int) -> typer.Exit:

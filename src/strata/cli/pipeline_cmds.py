@@ -3,21 +3,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from strata.cli.output import console, err_console, handle_errors, print_json
+from strata.cli.output import JsonOpt, console, err_console, handle_errors, print_json
 from strata.errors import UserInputError
 from strata.workspace import Workspace
 
 if TYPE_CHECKING:
     from strata.pipelines.compare import DiffRow, Values
+    from strata.pipelines.service import Pipelines
 
 STDERR_FD = 2
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 MdOpt = Annotated[bool, typer.Option("--md", help="Print a Markdown table (for a pull request).")]
 AllOpt = Annotated[bool, typer.Option("--all", help="Unchanged values too.")]
 RevOpt = Annotated[list[str] | None, typer.Option("--rev", help="A git revision (repeatable).")]
@@ -30,15 +30,6 @@ stage_app = typer.Typer(
     help="Pipeline stages in strata.yaml.\n\n"
     "Example: strata stage add train --cmd 'python train.py' -d data/features.csv "
     "-p train.lr -o models/clf.json -M metrics.json",
-    no_args_is_help=True,
-)
-metrics_app = typer.Typer(
-    help="Metrics the stages write, across revisions. Example: strata metrics diff main",
-    no_args_is_help=True,
-)
-params_app = typer.Typer(
-    help="Params the stages use, across revisions. "
-    "Example: strata params diff main feature/weather-features",
     no_args_is_help=True,
 )
 plots_app = typer.Typer(
@@ -241,74 +232,76 @@ def _diff(rows: list[DiffRow], a: str | None, b: str | None, json_out: bool, md:
     _table(["Path", "Key", old, new, "Change"], table, md)
 
 
-@metrics_app.command("show")
-@handle_errors
-def metrics_show(
-    rev: RevOpt = None,
-    all_branches: BranchesOpt = False,
-    all_tags: TagsOpt = False,
-    json_out: JsonOpt = False,
-    md: MdOpt = False,
-) -> None:
-    """The metrics files' values, now or at revisions.
+def _compare_app(
+    what: str,
+    help_text: str,
+    show: Callable[[Pipelines, list[str | None]], dict[str, Values]],
+    diff: Callable[[Pipelines, str | None, str | None, bool], list[DiffRow]],
+    docs: tuple[str, str],
+) -> typer.Typer:
+    """The ``show`` and ``diff`` commands of one kind of recorded values (metrics, params):
+    ``show`` reads them at revisions, ``diff`` compares two; ``docs`` is their help."""
+    compare_app = typer.Typer(help=help_text, no_args_is_help=True)
 
-    Example: strata metrics show --all-branches --md
-    """
-    with Workspace() as ws:
-        found = ws.pipelines.metrics_show(_revisions(ws, rev, all_branches, all_tags))
-    _show(found, json_out, md, "metrics")
+    def show_values(
+        rev: RevOpt = None,
+        all_branches: BranchesOpt = False,
+        all_tags: TagsOpt = False,
+        json_out: JsonOpt = False,
+        md: MdOpt = False,
+    ) -> None:
+        with Workspace() as ws:
+            found = show(ws.pipelines, _revisions(ws, rev, all_branches, all_tags))
+        _show(found, json_out, md, what)
 
+    def diff_values(
+        a: RevA = None,
+        b: RevB = None,
+        all_: AllOpt = False,
+        json_out: JsonOpt = False,
+        md: MdOpt = False,
+    ) -> None:
+        with Workspace() as ws:
+            rows = diff(ws.pipelines, a, b, all_)
+        _diff(rows, a, b, json_out, md)
 
-@metrics_app.command("diff")
-@handle_errors
-def metrics_diff(
-    a: RevA = None,
-    b: RevB = None,
-    all_: AllOpt = False,
-    json_out: JsonOpt = False,
-    md: MdOpt = False,
-) -> None:
-    """Old, new and change per metric between revisions, or between model versions.
-
-    Example: strata metrics diff main feature/weather-features;
-    strata metrics diff model:delay-classifier@3 model:delay-classifier@4
-    """
-    with Workspace() as ws:
-        rows = ws.pipelines.metrics_diff(a, b, everything=all_)
-    _diff(rows, a, b, json_out, md)
-
-
-@params_app.command("show")
-@handle_errors
-def params_show(
-    rev: RevOpt = None,
-    all_branches: BranchesOpt = False,
-    all_tags: TagsOpt = False,
-    json_out: JsonOpt = False,
-    md: MdOpt = False,
-) -> None:
-    """The params the stages use, now or at revisions. Example: strata params show --rev main"""
-    with Workspace() as ws:
-        found = ws.pipelines.params_show(_revisions(ws, rev, all_branches, all_tags))
-    _show(found, json_out, md, "params")
+    show_values.__doc__, diff_values.__doc__ = docs
+    compare_app.command("show")(handle_errors(show_values))
+    compare_app.command("diff")(handle_errors(diff_values))
+    return compare_app
 
 
-@params_app.command("diff")
-@handle_errors
-def params_diff(
-    a: RevA = None,
-    b: RevB = None,
-    all_: AllOpt = False,
-    json_out: JsonOpt = False,
-    md: MdOpt = False,
-) -> None:
-    """Params that differ between revisions.
+metrics_app = _compare_app(
+    "metrics",
+    "Metrics the stages write, across revisions. Example: strata metrics diff main",
+    lambda pipelines, revs: pipelines.metrics_show(revs),
+    lambda pipelines, a, b, everything: pipelines.metrics_diff(a, b, everything=everything),
+    (
+        """The metrics files' values, now or at revisions.
 
-    Example: strata params diff main feature/weather-features
-    """
-    with Workspace() as ws:
-        rows = ws.pipelines.params_diff(a, b, everything=all_)
-    _diff(rows, a, b, json_out, md)
+        Example: strata metrics show --all-branches --md
+        """,
+        """Old, new and change per metric between revisions, or between model versions.
+
+        Example: strata metrics diff main feature/weather-features;
+        strata metrics diff model:delay-classifier@3 model:delay-classifier@4
+        """,
+    ),
+)
+params_app = _compare_app(
+    "params",
+    "Params the stages use, across revisions. Example: strata params diff main "
+    "feature/weather-features",
+    lambda pipelines, revs: pipelines.params_show(revs),
+    lambda pipelines, a, b, everything: pipelines.params_diff(a, b, everything=everything),
+    (
+        "The params the stages use, now or at revisions. Example: strata params show --rev main",
+        """Params that differ between revisions.
+
+        Example: strata params diff main feature/weather-features
+        """,
+    ),
+)
 
 
 # -- plots ----------------------------------------------------------------------------------
