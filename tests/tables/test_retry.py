@@ -64,3 +64,15 @@ def test_a_rerun_from_the_command_line_says_nothing_was_written(ws: Workspace, c
     assert again.code == 0, again.stderr
     assert again.json()["committed"] is False and again.json()["version"] == version
     assert ws.table("t").latest_version() == version
+
+
+def test_the_command_line_names_a_rerun_and_allow_duplicate_writes_again(
+    ws: Workspace, cli: Cli
+) -> None:
+    october = _parquet(ws.root / "october.parquet", [3])
+    assert cli("table", "append", "t", str(october), cwd=ws.root).code == 0
+    again = cli("table", "append", "t", str(october), cwd=ws.root)
+    assert "already holds this write" in again.stdout and "--allow-duplicate" in again.stdout
+    forced = cli("table", "append", "t", str(october), "--allow-duplicate", cwd=ws.root)
+    assert forced.code == 0, forced.stderr
+    assert sorted(ws.table("t").to_arrow().column("id").to_pylist()) == [1, 2, 3, 3]

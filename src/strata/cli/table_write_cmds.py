@@ -25,17 +25,32 @@ def register(app: typer.Typer) -> None:
         app.command()(handle_errors(command))
 
 
+AllowDuplicateOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-duplicate",
+        help="Write even if the latest commit is this same file, written by you (a rerun).",
+    ),
+]
+
+
 def append(
     name: NameArg,
     file: DataFileArg,
     merge_schema: MergeSchemaOpt = False,
     message: MessageOpt = None,
+    allow_duplicate: AllowDuplicateOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Append rows as a new version. Example: strata table append deliveries oct.csv -m october"""
+    """Append rows as a new version. Example: strata table append deliveries oct.csv -m october
+
+    Running it again right after it committed (after an interrupt) appends nothing twice.
+    """
     with Workspace() as ws:
-        result = ws.table(name).append(file, merge_schema=merge_schema, message=message)
-    print_commit(result, json_out)
+        result = ws.table(name).append(
+            file, merge_schema=merge_schema, message=message, allow_duplicate=allow_duplicate
+        )
+    print_commit(result, json_out, rerun_of=file)
 
 
 def overwrite(
@@ -46,6 +61,7 @@ def overwrite(
         bool, typer.Option("--overwrite-schema", help="Replace the schema with the data's.")
     ] = False,
     message: MessageOpt = None,
+    allow_duplicate: AllowDuplicateOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Replace all rows as a new version (old versions stay readable).
@@ -54,9 +70,13 @@ def overwrite(
     """
     with Workspace() as ws:
         result = ws.table(name).overwrite(
-            file, merge_schema=merge_schema, overwrite_schema=overwrite_schema, message=message
+            file,
+            merge_schema=merge_schema,
+            overwrite_schema=overwrite_schema,
+            message=message,
+            allow_duplicate=allow_duplicate,
         )
-    print_commit(result, json_out)
+    print_commit(result, json_out, rerun_of=file)
 
 
 def merge(
