@@ -32,6 +32,20 @@ def test_a_shifted_distribution_drifts_significantly() -> None:
     assert result.psi > 0.25
 
 
+@pytest.mark.parametrize(
+    "type_", [pa.date32(), pa.date64(), pa.timestamp("us"), pa.time32("s"), pa.time64("us")]
+)
+def test_dates_and_times_drift_as_their_ticks(type_: pa.DataType) -> None:
+    width = pa.int32() if type_.bit_width == 32 else pa.int64()
+    values = np.arange(1, 1001) % 800
+    reference = pa.table({"at": pa.array(values, width).cast(type_)})
+    shifted = pa.table({"at": pa.array(values + 500, width).cast(type_)})
+    [same] = drift(profile(reference), reference)
+    [moved] = drift(profile(reference), shifted)
+    assert (same.kind, same.psi) == ("numeric", 0.0)
+    assert moved.psi > 0.25
+
+
 def test_categorical_psi_matches_the_formula() -> None:
     reference = pa.table({"weather": ["sun"] * 50 + ["rain"] * 50})
     current = pa.table({"weather": ["sun"] * 90 + ["rain"] * 10})

@@ -59,6 +59,18 @@ def test_history_holds_every_change_in_order_with_who_and_why(reg: Registry) -> 
     assert [e.id for e in reg.history("clf")] == sorted(e.id for e in reg.history("clf"))
 
 
+def test_a_new_or_removed_tag_or_description_reads_none_or_removed(reg: Registry) -> None:
+    reg.tag("model:clf@1", {"reviewed": "yes"})
+    reg.tag("model:clf@1", remove=["reviewed"])
+    reg.describe("model:clf", "Minutes of delay")
+    lines = [e.describe() for e in reg.history("clf")][-3:]
+    assert lines == [
+        "v1 tag reviewed: none → yes",
+        "v1 tag reviewed: yes → removed",
+        "model description: none → 'Minutes of delay'",
+    ]
+
+
 def test_resolve_at_an_instant_answers_from_the_trail(reg: Registry) -> None:
     # registrations took hours 1-4; these changes happen at hours 5, 6, 7 and 8
     reg.promote("model:clf@1", "production")

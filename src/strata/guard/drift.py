@@ -123,8 +123,8 @@ def _numbers(column: pa.ChunkedArray) -> np.ndarray[Any, Any]:
     import pyarrow.compute as pc
 
     values = column.drop_null()
-    if pa.types.is_temporal(values.type):
-        values = values.cast(pa.int64())
+    if pa.types.is_temporal(values.type):  # date32 and time32 cast only to their own width
+        values = values.cast(pa.int32() if values.type.bit_width == 32 else pa.int64())
     array = np.asarray(pc.cast(values, pa.float64()).to_numpy(), dtype=np.float64)
     return array[~np.isnan(array)]
 

@@ -157,8 +157,12 @@ class Event:
             new = "removed" if self.to_value is None else f"v{self.to_value}"
             return f"alias {self.subject}: {old} → {new}"
         if self.action == "tag":
-            return f"{target} tag {self.subject}: {self.from_value} → {self.to_value}"
-        return f"{target} description: {self.from_value!r} → {self.to_value!r}"
+            old = "none" if self.from_value is None else self.from_value
+            new = "removed" if self.to_value is None else self.to_value
+            return f"{target} tag {self.subject}: {old} → {new}"
+        old = "none" if self.from_value is None else repr(self.from_value)
+        new = "removed" if self.to_value is None else repr(self.to_value)
+        return f"{target} description: {old} → {new}"
 
     def to_dict(self) -> dict[str, object]:
         return {
