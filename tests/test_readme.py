@@ -8,7 +8,6 @@ in the failure with its README line and output. The inputs the tour names are ma
 table (``substitutions``): the S3 bucket by a bucket on the loopback S3 server, the GitHub
 repository by a local one, and guard.yaml, the README's own policy block, asks a loopback port
 nothing listens on instead of http://prometheus:9090 (so the guard reads no data, as designed).
-Commands that wait for a fix made elsewhere are listed in ``WAITING``.
 
 Blocks fenced ```text on purpose:
 - the Quickstart: ``make test`` runs this whole suite, and both targets build a ``.venv``.
@@ -124,17 +123,6 @@ def substitutions(scratch: Scratch) -> list[tuple[str, str]]:
     ]
 
 
-# Commands that fail today only because of an issue being fixed elsewhere. Each runs; when it
-# fails, the stand-in (if any) puts the workspace where the command would have, so the rest
-# of the tour still runs; test_command_waiting_for_a_fix fails (strictly) once it passes.
-WAITING: dict[str, tuple[str, str | None]] = {
-    "strata compare model:delay-classifier@2 model:delay-classifier@3": (
-        "item 8: compare of a model registered outside a run",
-        None,
-    ),
-}
-
-
 # -- the scratch workspace --------------------------------------------------------------------
 @dataclass
 class Scratch:
@@ -147,12 +135,6 @@ class Scratch:
     s3_endpoint: str
     env: dict[str, str]
     failed_block: int | None = None
-
-    def results(self) -> dict[str, int]:
-        """Exit code of each WAITING command that ran."""
-        path = self.base / "waiting.tsv"
-        rows = path.read_text().splitlines() if path.exists() else []
-        return {text: int(code) for code, text in (row.split("\t", 1) for row in rows)}
 
 
 def _environment(base: Path) -> dict[str, str]:
@@ -330,7 +312,7 @@ MARK = "@@README@@"
 
 def script_for(commands: list[Command], scratch: Scratch) -> str:
     """One bash script: each command in a ``set -e`` subshell, stopping at the first failure
-    with the command's README line; commands in WAITING record their exit code instead."""
+    with the command's README line."""
     lines = ["set -u"]
     for command in commands:
         text = command.text
@@ -342,13 +324,6 @@ def script_for(commands: list[Command], scratch: Scratch) -> str:
             f"( set -e\n{text}\n)",
             "rc=$?",
         ]
-        if command.text in WAITING:
-            _, stand_in = WAITING[command.text]
-            results = shlex.quote(str(scratch.base / "waiting.tsv"))
-            lines.append(f"printf '%s\\t%s\\n' $rc {shlex.quote(command.text)} >> {results}")
-            if stand_in:
-                lines.append(f"if [ $rc -ne 0 ]; then {stand_in} || exit 1; fi")
-            continue
         lines.append(f"if [ $rc -ne 0 ]; then printf '%s exit %s\\n' {MARK} $rc; exit 1; fi")
     return "\n".join(lines) + "\n"
 
@@ -383,15 +358,3 @@ def test_readme_block_runs_as_shown(index: int, scratch: Scratch) -> None:
     if done.returncode != 0:
         scratch.failed_block = index
         pytest.fail(failure(done.stdout), pytrace=False)
-
-
-@pytest.mark.parametrize(
-    "command",
-    [
-        pytest.param(text, marks=pytest.mark.xfail(strict=True, reason=reason))
-        for text, (reason, _) in WAITING.items()
-    ],
-)
-def test_command_waiting_for_a_fix(command: str, scratch: Scratch) -> None:
-    """Runs after the blocks: the command ran in its place in the tour and exited 0."""
-    assert scratch.results().get(command) == 0, command
