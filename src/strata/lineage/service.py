@@ -1,7 +1,7 @@
 """``Lineage``: runs, the graph of what they read and wrote, feature sets and deployments.
 
 lineage = ws.lineage
-with ws.run("train", params={"lr": 0.1}) as run:   # Workspace wraps start_run/finish_run
+with ws.run("train", params={"lr": 0.1}) as run:   # the workspace wraps start_run/finish_run
     run.input("table:deliveries@latest")           # stored as table:deliveries@47
 lineage.provenance("model:delay-classifier@3")
 

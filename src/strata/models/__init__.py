@@ -1,7 +1,7 @@
 """The model registry: versions, semantic versions, stages, aliases, gates and an audit trail.
 
 Artifacts are content-addressed objects in the workspace's object store; everything else is
-in the metadata database. ``Workspace.models`` is the entry point.
+in the metadata database. ``ws.models`` is the entry point.
 """
 
 from strata.models.records import Event, ModelSummary, ModelVersion, Resolved, Transition
