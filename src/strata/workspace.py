@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from strata.guard.references import ReferenceProfiles
     from strata.lineage import Lineage, Run
     from strata.meta import MetadataDB
+    from strata.meta.users import Users
     from strata.models import Registry
     from strata.pipelines.service import Pipelines
     from strata.recovery import Recovery
@@ -194,6 +195,13 @@ class Workspace:
             self.lineage.finish_run(run)
         finally:
             self.activity = previous
+
+    @cached_property
+    def users(self) -> Users:
+        """Who may use a server on this workspace: users, roles, tokens, grants."""
+        from strata.meta.users import Users
+
+        return Users(self.db)
 
     @cached_property
     def tables(self) -> TableCatalog:

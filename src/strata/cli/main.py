@@ -18,6 +18,7 @@ from strata.cli import (
     release_cmds,
     remote_cmds,
     table_cmds,
+    user_cmds,
 )
 from strata.cli.output import console, handle_errors, print_json, set_debug
 from strata.workspace import Workspace
@@ -40,6 +41,7 @@ app.add_typer(model_cmds.app, name="model")
 guard_cmds.register(app)
 app.add_typer(release_cmds.app, name="release")
 app.add_typer(release_cmds.incident_app, name="incident")
+user_cmds.register(app)
 
 
 def _version(value: bool) -> None:

@@ -321,3 +321,40 @@ releases = sa.Table(
     sa.Column("content_json", sa.Text, nullable=False),
     sa.UniqueConstraint("name"),
 )
+
+
+# -- users, their tokens (as hashes) and per-thing grants ----------------------------------------
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.UniqueConstraint("name"),
+)
+
+user_tokens = sa.Table(
+    "user_tokens",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),  # public: names the token, not a secret
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("secret_hash", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=True),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.Index(None, "user_id"),
+)
+
+user_grants = sa.Table(
+    "user_grants",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),  # KIND:NAME, e.g. model:delay-classifier
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("granted_at", UTCDateTime, nullable=False),
+    sa.Column("granted_by", sa.Text, nullable=False),
+    sa.UniqueConstraint("user_id", "target"),
+)
