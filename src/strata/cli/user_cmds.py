@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from strata.cli.output import JsonOpt, console, handle_errors, print_records, print_result
 from strata.errors import UserInputError
-from strata.meta.users import Token
 from strata.scm import user_identity
 from strata.workspace import Workspace
+
+if TYPE_CHECKING:
+    from strata.meta.users import Token
 
 user_app = typer.Typer(
     help="Users of a Strata server and their roles (viewer, editor, maintainer, admin).\n\n"
