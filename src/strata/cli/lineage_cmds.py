@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 import typer
 
 from strata.cli.output import console, err_console, handle_errors, print_json
+from strata.core import safe_yaml
 from strata.errors import UserInputError
 from strata.workspace import Workspace
 
@@ -46,8 +47,8 @@ def _parse_params(pairs: list[str]) -> dict[str, object]:
         if not eq or not key.strip():
             raise UserInputError(f"bad --param {pair!r}", hint="write --param name=value")
         try:
-            params[key.strip()] = yaml.safe_load(value) if value else ""
-        except yaml.YAMLError:
+            params[key.strip()] = safe_yaml.load(value) if value else ""
+        except (yaml.YAMLError, safe_yaml.YamlTooLarge):
             params[key.strip()] = value
     return params
 
