@@ -34,6 +34,7 @@ LAYERS: list[tuple[str, ...]] = [
         "strata.scm",
         "strata.parallel",
         "strata.activity",
+        "strata.core",
     ),
 ]
 EDGE_ONLY = ("typer", "rich", "fastapi", "uvicorn")

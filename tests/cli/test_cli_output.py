@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,21 @@ def test_every_command_that_shows_something_has_json() -> None:
         if name not in SHOW_NOTHING and not any("--json" in p.opts for p in command.params)  # type: ignore[attr-defined]
     ]
     assert missing == []
+
+
+def test_every_json_option_is_the_one_of_the_output_layer() -> None:
+    """``--json`` is declared once (``strata.cli.output.JsonOpt``), so its help and form are
+    the same on every command."""
+    import strata.cli
+
+    folder = Path(strata.cli.__file__).parent
+    declared = sorted(
+        path.name
+        for path in folder.glob("*.py")
+        if path.name != "output.py"
+        and re.search(r"^JsonOpt\b", path.read_text(encoding="utf-8"), re.MULTILINE)
+    )
+    assert declared == []
 
 
 def test_json_output_of_every_command_parses(

@@ -131,3 +131,22 @@ def test_yaml_tags_are_refused_not_executed() -> None:
 def test_a_missing_policy_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(GuardError, match="not found"):
         load_policy(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("bomb", "fragment"),
+    [
+        ("models:\n  m:\n    conditions: " + "[" * 100_000 + "]" * 100_000, "nested more than"),
+        ("x: &a [1, *a]\nmodels: {}\n", "contains itself"),
+    ],
+)
+def test_a_yaml_bomb_in_a_policy_is_refused_naming_the_file(
+    tmp_path: Path, bomb: str, fragment: str
+) -> None:
+    path = tmp_path / "guard.yaml"
+    path.write_text(bomb)
+    with pytest.raises(GuardError) as caught:
+        load_policy(path)
+    message = caught.value.message
+    assert message.startswith(f"{path}: refused:") and fragment in message, message
+    assert "\n" not in message

@@ -37,6 +37,15 @@ def test_a_succeeding_command_is_a_completed_run(sqlite_ws: Workspace, cli: Cli)
     assert [i.split("@")[0] for i in shown["inputs"]] == ["file:raw.csv"]
 
 
+def test_a_param_too_deep_for_yaml_is_kept_as_text(sqlite_ws: Workspace, cli: Cli) -> None:
+    deep = "[" * 5_000 + "]" * 5_000
+    args = ("run", "--name", "t", "--param", f"deep={deep}", "--json", "--", "true")
+    out = cli(*args, cwd=sqlite_ws.root)
+    assert out.code == 0, out.stderr
+    shown = out.json()
+    assert isinstance(shown, dict) and shown["params"] == {"deep": deep}
+
+
 def test_a_failing_command_fails_the_run_and_strata_exits_with_its_code(
     sqlite_ws: Workspace, cli: Cli
 ) -> None:

@@ -105,6 +105,23 @@ def test_a_malformed_params_yaml_writes_nothing(sqlite_ws: Workspace) -> None:
     assert row_counts(sqlite_ws) == before
 
 
+@pytest.mark.parametrize(
+    ("bomb", "fragment"),
+    [
+        ("lr: " + "[" * 100_000 + "]" * 100_000 + "\n", "nested more than"),
+        ("a: &a 1\nb: [" + ", ".join(["*a"] * 10_001) + "]\n", "aliases more"),
+    ],
+)
+def test_a_yaml_bomb_in_params_yaml_is_refused_and_writes_nothing(
+    sqlite_ws: Workspace, bomb: str, fragment: str
+) -> None:
+    write(sqlite_ws.root / "params.yaml", bomb)
+    before = row_counts(sqlite_ws)
+    with pytest.raises(LineageError, match=rf"params\.yaml: .*{fragment}"), sqlite_ws.run("t"):
+        pass
+    assert row_counts(sqlite_ws) == before
+
+
 def test_metrics_json_written_during_the_run_is_recorded(sqlite_ws: Workspace) -> None:
     with sqlite_ws.run("train") as run:
         write(sqlite_ws.root / "metrics.json", json.dumps({"auc": 0.91, "loss": {"val": 0.2}}))

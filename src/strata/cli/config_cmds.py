@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from strata.cli.output import console, err_console, handle_errors, print_json
+from strata.cli.output import JsonOpt, console, err_console, handle_errors, print_json, print_result
 from strata.config import LOCAL_CONFIG_FILE, STRATA_DIR, set_value, shown, unset_value
 from strata.workspace import Workspace
 
@@ -19,7 +19,6 @@ app = typer.Typer(
 LocalOpt = Annotated[
     bool, typer.Option("--local", help="Use the git-ignored .strata/config.local.toml.")
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def warn_moved(keys: list[str]) -> None:
@@ -38,10 +37,7 @@ def warn_moved(keys: list[str]) -> None:
 def get(key: str, json_out: JsonOpt = False) -> None:
     """Print one value (credentials as ***). Example: strata config get cache.type"""
     value = shown(key, Workspace().config.get(key))
-    if json_out:
-        print_json({"key": key, "value": value})
-    else:
-        console.print(value, markup=False)
+    print_result({"key": key, "value": value}, value, json_out=json_out)
 
 
 @app.command("set")

@@ -8,13 +8,20 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from strata.cli.output import console, handle_errors, human_size, print_json, progress_bar
+from strata.cli.output import (
+    JsonOpt,
+    console,
+    handle_errors,
+    human_size,
+    print_json,
+    print_result,
+    progress_bar,
+)
 from strata.errors import ObjectCorruptError, UserInputError
 from strata.files import PathStatus
 from strata.paths import shown
 from strata.workspace import Workspace
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 PathsArg = Annotated[list[Path] | None, typer.Argument(help="Tracked paths (default: all).")]
 TargetsArg = Annotated[
     list[str] | None,
@@ -212,16 +219,13 @@ def gc(
 def _gc_cloud(remote: str | None, dry_run: bool, force: bool, json_out: bool) -> None:
     with Workspace() as ws, progress_bar("Collecting") as advance:
         result = ws.remotes.gc(remote=remote, dry_run=dry_run, force=force, progress=advance)
-    if json_out:
-        print_json(result.to_dict())
-        return
     verb = "would remove" if dry_run else "removed"
-    console.print(
+    text = (
         f"{verb} {len(result.removed)} objects and {result.chunks_removed} chunks "
         f"({human_size(result.bytes_freed)}) from remote {result.remote!r}; "
-        f"kept {result.kept} needed by {len(result.revisions)} revisions",
-        markup=False,
+        f"kept {result.kept} needed by {len(result.revisions)} revisions"
     )
+    print_result(result, text, json_out=json_out)
 
 
 def verify(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from strata.cli.output import console, err_console, handle_errors, print_json
+from strata.cli.output import JsonOpt, console, err_console, handle_errors, print_json, print_result
 from strata.errors import StrataError
 from strata.workspace import Workspace
 
@@ -22,7 +22,6 @@ app = typer.Typer(
     "Example: strata guard check --policy guard.yaml",
     no_args_is_help=True,
 )
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 PolicyOpt = Annotated[Path, typer.Option("--policy", "-p", help="Guard policy YAML file.")]
 ModelOpt = Annotated[
     list[str] | None, typer.Option("--model", "-m", help="Only this model (repeatable).")
@@ -130,12 +129,11 @@ def history(model: ModelOpt = None, json_out: JsonOpt = False) -> None:
     ws = Workspace()
     names: list[str | None] = list(model) if model else [None]
     events = [e for name in names for e in ws.guard.events(name)]
-    if json_out:
-        print_json([e.to_json() for e in events])
-        return
-    for event in events:
-        when = event.checked_at.isoformat(timespec="seconds")
-        console.print(f"{when}  {event.model}  {event.outcome}  {event.message}", markup=False)
+    lines = (
+        f"{e.checked_at.isoformat(timespec='seconds')}  {e.model}  {e.outcome}  {e.message}"
+        for e in events
+    )
+    print_result([e.to_json() for e in events], lines, json_out=json_out)
 
 
 def drift(
@@ -228,10 +226,7 @@ def rollback(
             raise typer.Exit(50)
         return
     done = ws.recovery.roll_back(ref, to=to, reason=reason)
-    if json_out:
-        print_json(done)
-    else:
-        console.print(f"rolled back {done['from']} → {done['to']}", markup=False)
+    print_result(done, f"rolled back {done['from']} → {done['to']}", json_out=json_out)
 
 
 def register(root: typer.Typer) -> None:

@@ -11,11 +11,19 @@ from typing import Annotated, Literal
 
 import typer
 
-from strata.cli.output import console, err_console, handle_errors, print_json
+from strata.cli.output import (
+    JsonOpt,
+    console,
+    err_console,
+    handle_errors,
+    print_json,
+    print_records,
+    print_result,
+)
+from strata.core import safe_yaml
 from strata.errors import UserInputError
 from strata.workspace import Workspace
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 RefArg = Annotated[str, typer.Argument(help="A ref, e.g. model:delay-classifier@3.")]
 
 runs_app = typer.Typer(
@@ -46,8 +54,8 @@ def _parse_params(pairs: list[str]) -> dict[str, object]:
         if not eq or not key.strip():
             raise UserInputError(f"bad --param {pair!r}", hint="write --param name=value")
         try:
-            params[key.strip()] = yaml.safe_load(value) if value else ""
-        except yaml.YAMLError:
+            params[key.strip()] = safe_yaml.load(value) if value else ""
+        except (yaml.YAMLError, safe_yaml.YamlTooLarge):
             params[key.strip()] = value
     return params
 
@@ -109,10 +117,7 @@ def _show(ref: str, json_out: bool) -> None:
 
     with Workspace() as ws:
         record = ws.lineage.run(ref)
-    if json_out:
-        print_json(record.to_dict())
-    else:
-        console.print(run_text(record), markup=False)
+    print_result(record, run_text(record), json_out=json_out)
 
 
 @runs_app.callback()
@@ -130,10 +135,7 @@ def runs(
 
     with Workspace() as ws:
         found = ws.lineage.runs(job=job, limit=limit)
-    if json_out:
-        print_json([r.to_dict() for r in found])
-    else:
-        console.print(runs_text(found), markup=False)
+    print_result([r.to_dict() for r in found], runs_text(found), json_out=json_out)
 
 
 @runs_app.command("show")
@@ -188,10 +190,7 @@ def provenance(ref: RefArg, json_out: JsonOpt = False) -> None:
 
     with Workspace() as ws:
         chain = ws.lineage.provenance(ref)
-    if json_out:
-        print_json(chain)
-    else:
-        console.print(provenance_text(chain), markup=False)
+    print_result(chain, provenance_text(chain), json_out=json_out)
 
 
 @handle_errors
@@ -212,10 +211,7 @@ def impact(
         raise UserInputError("--archive needs --reason", hint='add --reason "bad rows in 40..52"')
     with Workspace() as ws:
         result = ws.lineage.impact(ref, suggest=suggest, archive_reason=reason if archive else None)
-    if json_out:
-        print_json(result.to_dict())
-    else:
-        console.print(impact_text(result), markup=False)
+    print_result(result, impact_text(result), json_out=json_out)
 
 
 @handle_errors
@@ -228,10 +224,7 @@ def compare(a: RefArg, b: RefArg, json_out: JsonOpt = False) -> None:
 
     with Workspace() as ws:
         result = ws.lineage.compare(a, b)
-    if json_out:
-        print_json(result)
-    else:
-        console.print(compare_text(result), markup=False)
+    print_result(result, compare_text(result), json_out=json_out)
 
 
 @handle_errors
@@ -287,10 +280,7 @@ def features_register(
             raise UserInputError(f"cannot read {definition}: {exc}") from None
     with Workspace() as ws:
         found = ws.lineage.register_features(name, features.split(","), text)
-    if json_out:
-        print_json(found.to_dict())
-    else:
-        console.print(f"{found.ref}" + ("" if found.new else " (unchanged)"), markup=False)
+    print_result(found, f"{found.ref}" + ("" if found.new else " (unchanged)"), json_out=json_out)
 
 
 @features_app.command("list")
@@ -301,11 +291,7 @@ def features_list(
     """Every feature set version. Example: strata features list delivery"""
     with Workspace() as ws:
         found = ws.lineage.feature_sets(name)
-    if json_out:
-        print_json([f.to_dict() for f in found])
-        return
-    for fs in found:
-        console.print(f"{fs.ref}  {', '.join(fs.features)}", markup=False)
+    print_records(found, lambda fs: f"{fs.ref}  {', '.join(fs.features)}", json_out=json_out)
 
 
 @deploy_app.command("record")
@@ -322,10 +308,7 @@ def deploy_record(
     """
     with Workspace() as ws:
         found = ws.lineage.record_deployment(model, target=target, image=image)
-    if json_out:
-        print_json(found.to_dict())
-    else:
-        console.print(f"{found.model} -> {found.target} ({found.ref})", markup=False)
+    print_result(found, f"{found.model} -> {found.target} ({found.ref})", json_out=json_out)
 
 
 @deploy_app.command("list")
@@ -337,22 +320,18 @@ def deploy_list(
     """Recorded deployments, oldest first. Example: strata deploy list --json"""
     with Workspace() as ws:
         found = ws.lineage.deployments(model)
-    if json_out:
-        print_json([d.to_dict() for d in found])
-        return
-    for d in found:
-        console.print(
-            f"{d.deployed_at:%Y-%m-%d %H:%M}  {d.model}  {d.target}  {d.image or ''}", markup=False
-        )
+    print_records(
+        found,
+        lambda d: f"{d.deployed_at:%Y-%m-%d %H:%M}  {d.model}  {d.target}  {d.image or ''}",
+        json_out=json_out,
+    )
 
 
 def _ingest(file: Path, json_out: bool) -> None:
     with Workspace() as ws:
         result = ws.lineage.ingest(file)
-    if json_out:
-        print_json(result.to_dict())
-    else:
-        console.print(f"ingested {result.ingested} events", markup=False)
+    print_result(result, f"ingested {result.ingested} events", json_out=json_out)
+    if not json_out:
         for number, reason in result.rejected:
             err_console.print(f"rejected event {number}: {reason}", markup=False, soft_wrap=True)
     if result.rejected:
@@ -376,10 +355,7 @@ def openlineage_flush(json_out: JsonOpt = False) -> None:
     """Resend events queued while the endpoint was unreachable. Example: strata openlineage flush"""
     with Workspace() as ws:
         sent = ws.lineage.flush_events()
-    if json_out:
-        print_json({"sent": sent})
-    else:
-        console.print(f"sent {sent} queued events", markup=False)
+    print_result({"sent": sent}, f"sent {sent} queued events", json_out=json_out)
 
 
 def register(root: typer.Typer) -> None:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from strata.cli.output import console, handle_errors, print_json
+from strata.cli.output import JsonOpt, console, handle_errors, print_json, print_result
 from strata.workspace import Workspace
+
+if TYPE_CHECKING:
+    from strata.recovery.releases import Release
 
 app = typer.Typer(
     help="Named sets of code, model, table and file versions that ship together.\n\n"
     "Example: strata release create 2024.10.15",
     no_args_is_help=True,
 )
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @app.command("create")
@@ -47,15 +50,12 @@ def create(
         features=features or (),
         description=description,
     )
-    if json_out:
-        print_json(release.to_json())
-        return
-    console.print(
+    text = (
         f"release {release.name}: {len(release.models)} model versions, "
         f"{len(release.tables)} tables (pinned), {len(release.files)} tracked paths, "
-        f"commit {(release.commit or '-')[:12]}",
-        markup=False,
+        f"commit {(release.commit or '-')[:12]}"
     )
+    print_result(release.to_json(), text, json_out=json_out)
 
 
 @app.command("list")
@@ -63,12 +63,11 @@ def create(
 def list_(json_out: JsonOpt = False) -> None:
     """Every release, oldest first. Example: strata release list --json"""
     releases = Workspace().recovery.releases.all()
-    if json_out:
-        print_json([r.to_json() for r in releases])
-        return
-    for r in releases:
-        when = r.created_at.isoformat(timespec="seconds")
-        console.print(f"{r.name}\t{when}\t{r.created_by}\t{r.description}", markup=False)
+    lines = (
+        f"{r.name}\t{r.created_at.isoformat(timespec='seconds')}\t{r.created_by}\t{r.description}"
+        for r in releases
+    )
+    print_result([r.to_json() for r in releases], lines, json_out=json_out)
 
 
 @app.command("show")
@@ -76,19 +75,20 @@ def list_(json_out: JsonOpt = False) -> None:
 def show(name: str, json_out: JsonOpt = False) -> None:
     """What a release holds. Example: strata release show 2024.10.15"""
     release = Workspace().recovery.releases.get(name)
-    if json_out:
-        print_json(release.to_json())
-        return
-    console.print(f"release {release.name}  commit {release.commit or '-'}", markup=False)
+    print_result(release.to_json(), _contents(release), json_out=json_out)
+
+
+def _contents(release: Release) -> Iterator[str]:
+    yield f"release {release.name}  commit {release.commit or '-'}"
     for m in release.models:
         aliases = f" ({', '.join(m.aliases)})" if m.aliases else ""
-        console.print(f"  {m.ref}  {m.stage}{aliases}", markup=False)
+        yield f"  {m.ref}  {m.stage}{aliases}"
     for table, version in sorted(release.tables.items()):
-        console.print(f"  table:{table}@{version}", markup=False)
+        yield f"  table:{table}@{version}"
     for path, digest in sorted(release.files.items()):
-        console.print(f"  file:{path}@{digest[:12]}", markup=False)
+        yield f"  file:{path}@{digest[:12]}"
     for ref in release.features:
-        console.print(f"  {ref}", markup=False)
+        yield f"  {ref}"
 
 
 @app.command("diff")
@@ -120,14 +120,11 @@ def rollback(
     Example: strata release rollback 2024.10.15 --reason "bad weather features"
     """
     done = Workspace().recovery.releases.rollback(name, reason=reason)
-    if json_out:
-        print_json(done.to_json())
-        return
-    for step in done.steps:
-        console.print(f"  {step}", markup=False)
-    console.print(f"rolled back to {done.release}: {len(done.steps)} steps", markup=False)
+    lines = [f"  {step}" for step in done.steps]
+    lines.append(f"rolled back to {done.release}: {len(done.steps)} steps")
     if done.git_command:
-        console.print(f"code and file pointers: {done.git_command}", markup=False)
+        lines.append(f"code and file pointers: {done.git_command}")
+    print_result(done.to_json(), lines, json_out=json_out)
 
 
 incident_app = typer.Typer(

@@ -10,7 +10,15 @@ import typer
 from rich.markup import escape
 
 from strata.cli.config_cmds import warn_moved
-from strata.cli.output import console, handle_errors, human_size, print_json, progress_bar
+from strata.cli.output import (
+    JsonOpt,
+    console,
+    handle_errors,
+    human_size,
+    print_json,
+    print_result,
+    progress_bar,
+)
 from strata.config import shown
 from strata.errors import RemoteError
 from strata.objects.remote import TransferResult
@@ -24,7 +32,6 @@ app = typer.Typer(
     "Example: strata remote add storage s3://bucket/strata --default",
     no_args_is_help=True,
 )
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 RemoteOpt = Annotated[str | None, typer.Option("--remote", "-r", help="Remote name.")]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel transfers.")]
 RevOpt = Annotated[str | None, typer.Option("--rev", help="Pointers of this git revision.")]
@@ -56,12 +63,11 @@ def list_(json_out: JsonOpt = False) -> None:
         }
         for name, settings in ws.remotes.configured().items()
     ]
-    if json_out:
-        print_json(rows)
-        return
-    for row in rows:
-        mark = " (default)" if row["default"] else ""
-        console.print(f"{row['name']}\t{row.get('url', '')}{mark}", markup=False)
+    lines = (
+        f"{row['name']}\t{row.get('url', '')}{' (default)' if row['default'] else ''}"
+        for row in rows
+    )
+    print_result(rows, lines, json_out=json_out)
 
 
 @app.command("remove")

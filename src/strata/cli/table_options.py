@@ -45,16 +45,24 @@ def hours(text: str) -> float:
     return float(match[1]) * _UNIT_HOURS[match[2]]
 
 
-def print_commit(result: WriteResult, json_out: bool, *, rerun_of: Path | None = None) -> None:
+def print_commit(
+    result: WriteResult,
+    json_out: bool,
+    *,
+    rerun_of: Path | None = None,
+    nothing_because: str | None = None,
+) -> None:
     """What a write did: the new version and its operation, or that nothing was committed
-    (nothing to do, or, for a write from ``rerun_of``, that it had landed already)."""
+    (nothing to do, for ``nothing_because`` when given, or, for a write from ``rerun_of``,
+    that it had landed already)."""
     if not result.committed and rerun_of is not None:
         text = (
             f"{result.ref} already holds this write of {rerun_of} (a rerun): nothing written; "
             "pass --allow-duplicate to write it again"
         )
     elif not result.committed:
-        text = f"nothing to do: {result.ref} stays the latest version (no commit)"
+        why = f"{nothing_because}; " if nothing_because else ""
+        text = f"nothing to do: {why}{result.ref} stays the latest version (no commit)"
     else:
         text = f"{result.ref} ({result.operation.lower()})"
     print_result(result, text, json_out=json_out)

@@ -25,6 +25,8 @@ def register(app: typer.Typer) -> None:
         app.command()(handle_errors(command))
 
 
+NO_MATCH = "no rows matched"
+
 AllowDuplicateOpt = Annotated[
     bool,
     typer.Option(
@@ -113,7 +115,7 @@ def delete(
     """Delete rows. Example: strata table delete deliveries --where "weather = 'test'\""""
     with Workspace() as ws:
         result = ws.table(name).delete(where, message=message)
-    print_commit(result, json_out)
+    print_commit(result, json_out, nothing_because=NO_MATCH)
 
 
 def update(
@@ -135,7 +137,7 @@ def update(
         assignments[column.strip()] = expression.strip()
     with Workspace() as ws:
         result = ws.table(name).update(assignments, where=where, message=message)
-    print_commit(result, json_out)
+    print_commit(result, json_out, nothing_because=NO_MATCH)
 
 
 def restore(

@@ -31,6 +31,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from strata.core import safe_yaml
 from strata.errors import GuardError
 
 if TYPE_CHECKING:
@@ -148,7 +149,9 @@ def parse_policy(text: str, source_name: str = "<policy>") -> Policy:
     import yaml
 
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = safe_yaml.compose(text)
+    except safe_yaml.YamlTooLarge as exc:
+        raise GuardError(f"{source_name}: refused: {exc}", hint="fix the guard policy") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source_name}:{mark.line + 1}" if mark else source_name

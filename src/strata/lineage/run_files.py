@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from strata.core import safe_yaml
 from strata.errors import LineageError
 
 PARAMS_FILE = "params.yaml"
@@ -24,8 +25,8 @@ def read_params(root: Path) -> dict[str, Any]:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        data = safe_yaml.load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, safe_yaml.YamlTooLarge) as exc:
         raise LineageError(
             f"cannot read {PARAMS_FILE}: {str(exc).splitlines()[0]}",
             hint=f"fix {PARAMS_FILE} or remove it",

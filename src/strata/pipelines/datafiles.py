@@ -42,11 +42,11 @@ def load_data(name: str, data: bytes) -> Any:
             raise PipelineFileError(f"cannot parse {name}: {exc}") from None
     import yaml
 
-    from strata.pipelines import yamlnodes
+    from strata.core import safe_yaml
 
     try:
-        return yamlnodes.load(text)
-    except yamlnodes.YamlTooLarge as exc:
+        return safe_yaml.load(text)
+    except safe_yaml.YamlTooLarge as exc:
         raise PipelineFileError(f"cannot parse {name}: refused: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

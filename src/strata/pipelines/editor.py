@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from strata.core import safe_yaml
 from strata.errors import PipelineError, PipelineFileError
 from strata.paths import atomic_write
 from strata.pipelines.graph import StageGraph
@@ -58,7 +59,7 @@ def add_stage(root: Path, name: str, doc: dict[str, Any], read: Reader, *, force
         old = path.read_text(encoding="utf-8") if path.exists() else ""
     except (OSError, UnicodeDecodeError) as exc:
         raise PipelineFileError(f"cannot read {PIPELINE_FILE}: {exc}") from None
-    current = parse_pipeline(old, read)
+    current = parse_pipeline(old, read)  # refuses a file that is not YAML or over a bound
     family = [s for s in current.stages if s == name or s.startswith(name + "@")]
     if family and not force:
         raise PipelineError(
@@ -67,7 +68,7 @@ def add_stage(root: Path, name: str, doc: dict[str, Any], read: Reader, *, force
         )
     new = _append(old, name, doc) if not family else None
     if new is None:
-        data = yaml.safe_load(old) or {}
+        data = safe_yaml.load(old) or {}
         data.setdefault("stages", {})[name] = doc
         new = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
     pipeline = parse_pipeline(new, read)
@@ -84,7 +85,7 @@ def _append(text: str, name: str, doc: dict[str, Any]) -> str | None:
     block = yaml.safe_dump({name: doc}, sort_keys=False, default_flow_style=False)
     if not text.strip():
         return "stages:\n" + "".join(f"  {line}" for line in block.splitlines(keepends=True))
-    root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    root = safe_yaml.compose(text)
     if not isinstance(root, yaml.MappingNode) or not root.value:
         return None
     last_key, last_value = root.value[-1]

@@ -31,9 +31,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from strata.core import safe_yaml
 from strata.errors import PipelineFileError, RefSyntaxError
 from strata.paths import unsafe_reason
-from strata.pipelines import yamlnodes
 from strata.pipelines.datafiles import load_data, lookup
 from strata.pipelines.spec import PARAMS_FILE, PIPELINE_FILE, ParamKey, Pipeline, PlotSpec, Stage
 from strata.refs import parse_ref
@@ -58,8 +58,8 @@ def parse_pipeline(text: str, read: Reader, source_name: str = PIPELINE_FILE) ->
     import yaml
 
     try:
-        root = yamlnodes.compose(text)
-    except yamlnodes.YamlTooLarge as exc:
+        root = safe_yaml.compose(text)
+    except safe_yaml.YamlTooLarge as exc:
         raise PipelineFileError(f"{source_name}: refused: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -172,6 +172,17 @@ class DeltaLakeTable(Table):
         self._recent = dt
         return WriteResult(self.name, dt.version(), operation, metrics)
 
+    def _made_unless_unmatched(
+        self, dt: DeltaTable, before: int, operation: str, metrics: dict[str, Any]
+    ) -> WriteResult:
+        """The result of a delete or update: delta-rs commits no version when the predicate
+        matches no row (there is no file to remove or add), so ``dt`` staying at ``before``
+        says nothing matched. That is why no count is run first: it would scan the table
+        once more, and could disagree with the write if another writer committed between."""
+        if dt.version() == before:
+            return WriteResult(self.name, before, operation, metrics, committed=False)
+        return self._made(dt, operation, metrics)
+
     # -- versions -----------------------------------------------------------------------------
     def latest_version(self) -> int:
         return self._open().version()
@@ -268,13 +279,14 @@ class DeltaLakeTable(Table):
 
     def _delete(self, where: str, meta: dict[str, str]) -> WriteResult:
         dt = self._open()
+        before = dt.version()
         with _translating("delete from", self.name):
             metrics = dt.delete(
                 where,
                 commit_properties=CommitProperties(custom_metadata=meta),
                 post_commithook_properties=KEEP_LOGS,
             )
-            return self._made(dt, "DELETE", metrics)
+            return self._made_unless_unmatched(dt, before, "DELETE", metrics)
 
     def _update(self, set_: dict[str, str], where: str | None, meta: dict[str, str]) -> WriteResult:
         dt = self._open()
@@ -285,6 +297,7 @@ class DeltaLakeTable(Table):
                 f"table {self.name} has no column {', '.join(unknown)}",
                 hint=f"its columns: {', '.join(schema.names)}",
             )
+        before = dt.version()
         with _translating("update", self.name):
             metrics = dt.update(
                 {quote(c): e for c, e in set_.items()},
@@ -292,7 +305,7 @@ class DeltaLakeTable(Table):
                 commit_properties=CommitProperties(custom_metadata=meta),
                 post_commithook_properties=KEEP_LOGS,
             )
-            return self._made(dt, "UPDATE", metrics)
+            return self._made_unless_unmatched(dt, before, "UPDATE", metrics)
 
     def _restore(self, version: int, meta: dict[str, str]) -> WriteResult:
         dt = self._open()

@@ -36,10 +36,12 @@ from strata.tables.iceberg_catalog import (
 )
 from strata.tables.iceberg_snapshots import (
     committed_version,
+    file_entries,
     history,
     schema_of,
     sequence,
     snapshot_at,
+    unborn,
 )
 from strata.tables.iceberg_values import label_of, stats_from_manifests, transform_of
 from strata.tables.records import (
@@ -74,7 +76,9 @@ class IcebergTable(Table):
         return history(self._load())
 
     def _check_version(self, version: int) -> None:
-        snapshot_at(self._load(), self.name, version)
+        table = self._load()
+        if not unborn(table, version):
+            snapshot_at(table, self.name, version)
 
     def _named_version(self, name: str) -> int | None:
         table = self._load()
@@ -92,8 +96,8 @@ class IcebergTable(Table):
         self, version: int, columns: Sequence[str] | None, where: str | None, limit: int | None
     ) -> pa.Table:
         table = self._load()
-        snapshot = snapshot_at(table, self.name, version)
-        schema = schema_of(table, snapshot)
+        snapshot = None if unborn(table, version) else snapshot_at(table, self.name, version)
+        schema = table.schema().as_arrow() if snapshot is None else schema_of(table, snapshot)
         if columns is not None:
             unknown = [c for c in columns if c not in schema.names]
             if unknown:
@@ -101,6 +105,9 @@ class IcebergTable(Table):
                     f"table {self.name} has no column {', '.join(unknown)}",
                     hint=f"its columns: {', '.join(schema.names)}",
                 )
+        if snapshot is None:  # no snapshot yet: no rows
+            empty = schema.empty_table()
+            return empty if columns is None else empty.select(list(columns))
         with translating("read", self.name):
             scan = table.scan(
                 snapshot_id=snapshot.snapshot_id,
@@ -178,14 +185,22 @@ class IcebergTable(Table):
 
     def _delete(self, where: str, meta: dict[str, str]) -> WriteResult:
         with translating("delete from", self.name), warnings.catch_warnings():
-            # A predicate that matches nothing deletes nothing; that is not worth a warning.
+            # A predicate that matches nothing deletes nothing (the result says so, below).
             warnings.filterwarnings("ignore", "Delete operation did not match any records")
             version = retrying(lambda: self._delete_in(where, meta))
+        if version is None:
+            return WriteResult(self.name, self.latest_version(), "DELETE", committed=False)
         return WriteResult(self.name, version, "DELETE")
 
-    def _delete_in(self, where: str, meta: dict[str, str]) -> int:
+    def _delete_in(self, where: str, meta: dict[str, str]) -> int | None:
+        """The version the delete committed; None when it matched no row (pyiceberg then
+        commits no snapshot, and the table's current snapshot stays the one it had)."""
         table = self._load()
+        before = table.current_snapshot()
         table.delete(where, snapshot_properties=meta)
+        after = table.current_snapshot()
+        if after is None or (before is not None and after.snapshot_id == before.snapshot_id):
+            return None
         return committed_version(table)
 
     def _update(self, set_: dict[str, str], where: str | None, meta: dict[str, str]) -> WriteResult:
@@ -243,17 +258,23 @@ class IcebergTable(Table):
     # -- metadata -----------------------------------------------------------------------------
     def _stats(self, version: int) -> TableStats:
         table = self._load()
+        if unborn(table, version):
+            return stats_from_manifests(self.name, 0, table.schema().as_arrow(), None)
         snapshot = snapshot_at(table, self.name, version)
         schema = schema_of(table, snapshot)
         with translating("read the stats of", self.name):
-            files = table.inspect.files(snapshot_id=snapshot.snapshot_id)
+            files = file_entries(table, snapshot)
         return stats_from_manifests(self.name, version, schema, files)
 
     def files(self, version: int) -> dict[str, int]:
         table = self._load()
+        if unborn(table, version):
+            return {}
         snapshot = snapshot_at(table, self.name, version)
         with translating("list the files of", self.name):
-            files = table.inspect.files(snapshot_id=snapshot.snapshot_id)
+            files = file_entries(table, snapshot)
+        if files is None:
+            return {}
         return dict(
             zip(
                 files["file_path"].to_pylist(),
@@ -343,6 +364,8 @@ class IcebergTable(Table):
     def protect(self, version: int) -> None:
         """Tag the pinned snapshot: expiring snapshots never removes a tagged one."""
         table = self._load()
+        if unborn(table, version):
+            return  # no snapshot to tag, and no data file that maintenance could remove
         snapshot = snapshot_at(table, self.name, version)
         tag = PIN_TAG.format(version=version)
         if tag not in table.metadata.refs:
@@ -393,9 +416,10 @@ class IcebergTable(Table):
 def _compact(table: IceTable) -> bool:
     """Whether the current version has no delete files and one data file per partition at
     most: rewriting it would only copy it."""
-    if table.current_snapshot() is None:
+    current = table.current_snapshot()
+    files = None if current is None else file_entries(table, current)
+    if files is None:
         return True
-    files = table.inspect.files()
     if any(c != 0 for c in files["content"].to_pylist()):
         return False
     partitions = {repr(p) for p in files["partition"].to_pylist()}

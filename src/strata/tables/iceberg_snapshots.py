@@ -1,6 +1,7 @@
 """The versions of an Iceberg table: Strata's version numbers are snapshot sequence numbers
-(1, 2, …). The snapshot of a version (and the error naming what is left when snapshot expiry
-removed it), the history, and the schema a version was written with."""
+(1, 2, …; 0 while the table has no snapshot yet). The snapshot of a version (and the error
+naming what is left when snapshot expiry removed it), the history, the schema a version was
+written with, and the files a snapshot lists."""
 
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ _STRATA_KEYS = (MESSAGE_KEY, RUN_KEY, USER_KEY, INPUT_KEY)
 def sequence(snapshot: Snapshot) -> int:
     """A snapshot's sequence number: Strata's version number of it (format v1 has none: 0)."""
     return snapshot.sequence_number or 0
+
+
+def unborn(table: IceTable, version: int) -> bool:
+    """Whether ``version`` is the 0 of a table that has no snapshot yet (made by another tool
+    and registered before its first write): an empty version, with the current schema."""
+    return version == 0 and table.current_snapshot() is None and not table.snapshots()
 
 
 def snapshot_at(table: IceTable, name: str, version: int) -> Snapshot:
@@ -72,6 +79,15 @@ def schema_of(table: IceTable, snapshot: Snapshot) -> pa.Schema:
         if schema.schema_id == schema_id:
             return schema.as_arrow()
     return table.schema().as_arrow()
+
+
+def file_entries(table: IceTable, snapshot: Snapshot) -> pa.Table | None:
+    """The data and delete files ``snapshot`` lists, as ``inspect.files`` gives them; None
+    when it lists no manifest at all (the first snapshot of a table created empty), which
+    ``inspect.files`` cannot take (it concatenates no tables)."""
+    if not snapshot.manifests(table.io):
+        return None
+    return table.inspect.files(snapshot_id=snapshot.snapshot_id)
 
 
 def committed_version(table: IceTable) -> int:

@@ -54,8 +54,13 @@ def label_of(transform: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", transform.lower())
 
 
-def stats_from_manifests(name: str, version: int, schema: pa.Schema, files: pa.Table) -> TableStats:
-    """Aggregate the per-file metrics Iceberg keeps in its manifests."""
+def stats_from_manifests(
+    name: str, version: int, schema: pa.Schema, files: pa.Table | None
+) -> TableStats:
+    """Aggregate the per-file metrics Iceberg keeps in its manifests (``files`` as
+    ``inspect.files`` lists them; None for a version without files: 0 rows)."""
+    if files is None:
+        files = pa.table({})
     data = files.filter(pc.equal(files["content"], 0)) if files.num_rows else files
     columns: dict[str, ColumnStats] = {}
     metrics = data["readable_metrics"].to_pylist() if data.num_rows else []

@@ -1,5 +1,7 @@
-"""YAML composed with bounds: a few hundred bytes of nested aliases ("billion laughs") stand
-for billions of nodes once expanded, and anything that walks the document as data expands them.
+"""YAML composed and loaded with bounds, the one way Strata reads YAML (strata.yaml,
+params.yaml, guard policies, values given on the command line): a few hundred bytes of nested
+aliases ("billion laughs") stand for billions of nodes once expanded, and anything that walks
+the document as data expands them.
 
 ``compose`` composes a document (aliases stay shared nodes, so composing is linear) and then
 measures it in one linear walk before anyone expands it: the number of alias uses, the size
