@@ -30,8 +30,6 @@ from strata.objects import ObjectStore, StateCache
 from strata.scm import Git
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from strata.files.remotes import Remotes
     from strata.guard.check import Guard
     from strata.guard.references import ReferenceProfiles
@@ -215,15 +213,6 @@ class Workspace:
         """A catalogued table: ``ws.table("deliveries").at(47).to_arrow()``."""
         return self.tables.open(name)
 
-    def read_data(self, source: str) -> pa.Table:
-        """``table:NAME@V`` at that version, or a Parquet, CSV or JSON Lines file, as Arrow."""
-        if source.startswith("table:"):
-            table, version = self.tables.version_of(source)
-            return table.at(version).to_arrow()
-        from strata.tables.inputs import read_file
-
-        return read_file(Path(source))
-
     @cached_property
     def pipelines(self) -> Pipelines:
         """``strata.yaml`` stages run as recorded runs when their inputs changed; metrics,
@@ -261,7 +250,9 @@ class Workspace:
         """Reference distributions kept with model versions, for drift checks."""
         from strata.guard.references import ReferenceProfiles
 
-        return ReferenceProfiles(self.models, self.store, self.read_data)
+        return ReferenceProfiles(
+            self.models, self.store, lambda source: self.tables.read_data(source)
+        )
 
     @cached_property
     def recovery(self) -> Recovery:

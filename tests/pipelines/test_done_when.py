@@ -25,7 +25,7 @@ from strata import Workspace
 
 scale = yaml.safe_load(open("params.yaml"))["featurize"]["scale"]
 with Workspace(".") as ws:
-    rows = ws.read_data("table:deliveries@latest").to_pylist()
+    rows = ws.tables.read_data("table:deliveries@latest").to_pylist()
 with open("data/features.csv", "w") as fh:
     fh.write("distance,delay\\n")
     for row in rows:

@@ -164,8 +164,8 @@ def drift(
     if reference.startswith(("model:", "models:/")):
         kept = ws.references.profile(reference)
     else:
-        kept = profile(ws.read_data(reference), names, bins)
-    results = compute_drift(kept, ws.read_data(current), names)
+        kept = profile(ws.tables.read_data(reference), names, bins)
+    results = compute_drift(kept, ws.tables.read_data(current), names)
     if json_out:
         print_json([r.to_json() for r in results])
         return

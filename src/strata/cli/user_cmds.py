@@ -51,11 +51,15 @@ def add(name: str, role: RoleOpt = "viewer", json_out: JsonOpt = False) -> None:
 
 @user_app.command("role")
 @handle_errors
-def role(name: str, new_role: Annotated[str, typer.Argument(help="The new role.")]) -> None:
+def role(
+    name: str,
+    new_role: Annotated[str, typer.Argument(help="The new role.")],
+    json_out: JsonOpt = False,
+) -> None:
     """Change a user's global role. Example: strata user role ana admin"""
     with Workspace() as ws:
         user = ws.users.set_role(name, new_role)
-    console.print(f"{user.name} is now {user.role}", markup=False)
+    print_result(user, f"{user.name} is now {user.role}", json_out=json_out)
 
 
 @user_app.command("list")
@@ -110,11 +114,13 @@ def tokens(
 def revoke(
     name: str,
     token_id: Annotated[str | None, typer.Option("--id", help="Only this token.")] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Revoke all of a user's tokens, or one. Example: strata token revoke ana --id 3f2a9c01b7de"""
     with Workspace() as ws:
         count = ws.users.revoke(name, token_id)
-    console.print(f"revoked {count} token{'s' if count != 1 else ''} of {name}", markup=False)
+    text = f"revoked {count} token{'s' if count != 1 else ''} of {name}"
+    print_result({"user": name, "revoked": count}, text, json_out=json_out)
 
 
 def grant(

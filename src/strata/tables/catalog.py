@@ -268,6 +268,15 @@ class TableCatalog:
             hint="write table:NAME@47 or table:NAME@2024-09-30T23:59:59",
         )
 
+    def read_data(self, source: str) -> pa.Table:
+        """``table:NAME@V`` at that version, or a Parquet, CSV or JSON Lines file, as Arrow."""
+        if source.startswith("table:"):
+            table, version = self.version_of(source)
+            return table.at(version).to_arrow()
+        from strata.tables.inputs import read_file
+
+        return read_file(Path(source))
+
     # -- helpers ------------------------------------------------------------------------------
     def _hooks(self, name: str) -> Hooks:
         return Hooks(
