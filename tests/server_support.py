@@ -92,7 +92,8 @@ class Server:
 
     def client(self, token: str | None = None, **options: object) -> httpx.Client:
         headers = {} if token is None else {"Authorization": f"Bearer {token}"}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=60, **options)  # type: ignore[arg-type]
+        options.setdefault("timeout", 60)
+        return httpx.Client(base_url=self.url, headers=headers, **options)  # type: ignore[arg-type]
 
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")

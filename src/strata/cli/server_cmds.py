@@ -13,6 +13,8 @@ from strata.cli.output import handle_errors
 from strata.errors import UserInputError
 from strata.workspace import Workspace
 
+DRAIN_SECONDS = 20  # on SIGTERM, requests in flight get this long to finish
+
 
 def register(app: typer.Typer) -> None:
     app.command("server")(handle_errors(server))
@@ -54,6 +56,7 @@ def server(
         workers=workers,
         access_log=False,  # the app logs one line per request, with its user
         log_level="info",
+        timeout_graceful_shutdown=DRAIN_SECONDS,
     )
 
 
