@@ -58,6 +58,7 @@ SHOW_NOTHING = {
     "table branch",
     "model alias set",
     "model alias rm",
+    "server",  # runs a service; its answers are the API's JSON
 }
 # The file, remote and config commands, whose JSON this module runs; the other capabilities'
 # test folders run theirs.

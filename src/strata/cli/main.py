@@ -17,6 +17,7 @@ from strata.cli import (
     pipeline_cmds,
     release_cmds,
     remote_cmds,
+    server_cmds,
     table_cmds,
     user_cmds,
 )
@@ -42,6 +43,7 @@ guard_cmds.register(app)
 app.add_typer(release_cmds.app, name="release")
 app.add_typer(release_cmds.incident_app, name="incident")
 user_cmds.register(app)
+server_cmds.register(app)
 
 
 def _version(value: bool) -> None:

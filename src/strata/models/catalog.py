@@ -436,3 +436,24 @@ def events(
     return [
         _event(name, dict(row._mapping)) for row in c.execute(query.order_by(model_events.c.id))
     ]
+
+
+def recent_events(
+    c: sa.Connection,
+    *,
+    mid: int | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+) -> list[Event]:
+    """The trail across models (or of model ``mid``), newest first, from ``since`` on."""
+    query = sa.select(model_events, models.c.name.label("model_name")).join(
+        models, models.c.id == model_events.c.model_id
+    )
+    if mid is not None:
+        query = query.where(model_events.c.model_id == mid)
+    if since is not None:
+        query = query.where(model_events.c.at >= since)
+    query = query.order_by(model_events.c.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return [_event(row.model_name, dict(row._mapping)) for row in c.execute(query)]

@@ -14,6 +14,7 @@ webhooks are posted after it commits.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -103,11 +104,26 @@ class Registry:
         self._git = git
         self._clock = clock
         self._scratch = config.root / STRATA_DIR / "tmp" / "models"
+        self._actor: str | None = None  # set by acting_as
+        self._context: dict[str, str] = {}  # kept in every event's detail
 
-    @cached_property
+    @property
     def actor(self) -> str:
         """Who the trail names for this registry's changes."""
+        return self._actor if self._actor is not None else self._own_identity
+
+    @cached_property
+    def _own_identity(self) -> str:
         return user_identity(self._config.root)
+
+    def acting_as(self, user: str, *, client: str | None = None) -> Registry:
+        """This registry, its changes recorded as ``user`` and, when given, with the
+        ``client`` address in each event's detail: what a server hands each request. The
+        copy shares the database and the store; this registry is left as it is."""
+        acting = copy.copy(self)
+        acting._actor = user
+        acting._context = {} if client is None else {"client": client}
+        return acting
 
     @cached_property
     def hooks(self) -> tuple[Hook, ...]:
@@ -117,7 +133,9 @@ class Registry:
     def _change(self, name: str, doing: str) -> Iterator[transitions.Change]:
         """A write transaction on model ``name`` (its row locked); webhooks after commit."""
         with self._db.transaction(f"cannot {doing}", write=True) as c:
-            change = transitions.Change.open(c, name, self.actor, self._clock())
+            change = transitions.Change.open(
+                c, name, self.actor, self._clock(), context=self._context
+            )
             yield change
         if self.hooks and change.events:
             notify(self.hooks, change.events)
@@ -257,6 +275,23 @@ class Registry:
         """The model's audit trail, oldest first (one version's events when given)."""
         with self._db.transaction(f"cannot read the history of {name!r}", write=False) as c:
             return catalog.events(c, catalog.model_id(c, name), name, version=version)
+
+    def audit(
+        self,
+        *,
+        model: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Event]:
+        """The trail across every model (or one), newest first; ``since`` an instant (a naive
+        one is local time), ``limit`` the newest N."""
+        if limit is not None and limit < 0:
+            raise UserInputError("the limit is not negative")
+        if since is not None and since.tzinfo is None:
+            since = since.astimezone()
+        with self._db.transaction("cannot read the registry trail", write=False) as c:
+            mid = None if model is None else catalog.model_id(c, model)
+            return catalog.recent_events(c, mid=mid, since=since, limit=limit)
 
     # -- artifacts ----------------------------------------------------------------------------
     def download(self, ref: str | Ref, out: str | Path) -> Path:

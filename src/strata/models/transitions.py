@@ -37,10 +37,19 @@ class Change:
     now: datetime
     mid: int = 0
     events: list[Event] = field(default_factory=list)
+    context: Mapping[str, Any] = field(default_factory=dict)  # added to each event's detail
 
     @classmethod
-    def open(cls, c: sa.Connection, name: str, actor: str, now: datetime) -> Change:
-        change = cls(c, name, actor, now)
+    def open(
+        cls,
+        c: sa.Connection,
+        name: str,
+        actor: str,
+        now: datetime,
+        *,
+        context: Mapping[str, Any] | None = None,
+    ) -> Change:
+        change = cls(c, name, actor, now, context=dict(context or {}))
         change.mid = catalog.model_id(c, name, lock=True)
         return change
 
@@ -58,6 +67,8 @@ class Change:
         return catalog.with_details(self.c, self.name, [row])[0]
 
     def record(self, **fields: Any) -> Event:
+        if self.context:
+            fields["detail"] = {**(fields.get("detail") or {}), **self.context}
         event = catalog.append_event(
             self.c, self.mid, self.name, actor=self.actor, at=self.now, **fields
         )

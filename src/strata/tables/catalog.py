@@ -12,6 +12,7 @@ tables themselves at their location: ``<tables.root>/<name>`` by default, or any
 from __future__ import annotations
 
 import builtins
+import copy
 import shutil
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -64,11 +65,23 @@ class TableCatalog:
         self.workspace_root = workspace_root
         self.tables_root = tables_root or "tables"
         self.activity = activity
+        self._user: str | None = None  # set by acting_as
 
-    @cached_property
+    @property
     def user(self) -> str:
         """Who the commits this catalog makes name."""
+        return self._user if self._user is not None else self._own_identity
+
+    @cached_property
+    def _own_identity(self) -> str:
         return user_identity(self.workspace_root)
+
+    def acting_as(self, user: str) -> TableCatalog:
+        """This catalog, its commits naming ``user``: what a server hands each request. The
+        copy shares the database; this catalog is left as it is."""
+        acting = copy.copy(self)
+        acting._user = user
+        return acting
 
     # -- the catalog --------------------------------------------------------------------------
     def list(self) -> builtins.list[TableInfo]:

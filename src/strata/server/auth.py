@@ -1,0 +1,125 @@
+"""Who calls, and what they may do.
+
+As soon as one user exists every request needs ``Authorization: Bearer TOKEN``, or HTTP Basic
+with the user's name and a token as the password (what MLflow clients send). With no user at
+all the server lets every request in as its own identity (and binds loopback only).
+
+    @router.post("/models/{name}/rollback")
+    def rollback(name: str, caller: CallerDep) -> dict[str, object]:
+        caller.require("promote", f"model:{name}")
+        return caller.registry().rollback(name).to_dict()
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import (
+    HTTPAuthorizationCredentials,
+    HTTPBasic,
+    HTTPBasicCredentials,
+    HTTPBearer,
+)
+
+from strata.meta.users import NEEDS, Action, Principal
+from strata.models import Registry
+from strata.tables import TableCatalog
+from strata.workspace import Workspace
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `strata token create`.")
+_basic = HTTPBasic(auto_error=False, description="User name, and a token as the password.")
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="strata"'}
+
+
+class ServerState:
+    """What every request shares: the process's one Workspace and the server's identity."""
+
+    def __init__(self, ws: Workspace, identity: str) -> None:
+        self.ws = ws
+        self.identity = identity
+        self._auth_on = False  # once a user exists it stays on: users are never deleted
+
+    def auth_on(self) -> bool:
+        if not self._auth_on:
+            self._auth_on = self.ws.users.any()
+        return self._auth_on
+
+
+def require(principal: Principal, action: Action, target: str) -> None:
+    """Refuse (403) unless ``principal`` may do ``action`` on ``target`` (``KIND:NAME``)."""
+    if not principal.may(action, target):
+        role = principal.role_on(target)
+        raise HTTPException(
+            403,
+            f"user {principal.name} may not {action} {target}: "
+            f"{action} needs {NEEDS[action]}, and {principal.name} is {role} there",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """One request's caller: who, from where, and the workspace to act on for them."""
+
+    principal: Principal
+    client: str | None
+    ws: Workspace
+
+    def require(self, action: Action, target: str) -> None:
+        require(self.principal, action, target)
+
+    def registry(self) -> Registry:
+        """The registry, its changes recorded as this caller, from this caller's address."""
+        return self.ws.models.acting_as(self.principal.name, client=self.client)
+
+    def tables(self) -> TableCatalog:
+        """The table catalog, its commits naming this caller."""
+        return self.ws.tables.acting_as(self.principal.name)
+
+
+def server_state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.strata
+    return state
+
+
+def authenticate(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
+) -> Caller:
+    """The caller of this request; 401 when a user must be named and is not."""
+    state = server_state(request)
+    client = request.client.host if request.client is not None else None
+    if not state.auth_on():
+        principal = Principal(state.identity, "admin")
+    else:
+        principal = _principal(state, bearer, basic)
+    request.state.user = principal.name  # for the request log
+    return Caller(principal, client, state.ws)
+
+
+def _principal(
+    state: ServerState,
+    bearer: HTTPAuthorizationCredentials | None,
+    basic: HTTPBasicCredentials | None,
+) -> Principal:
+    if bearer is not None:
+        found = state.ws.users.authenticate(bearer.credentials)
+    elif basic is not None:
+        found = state.ws.users.authenticate(basic.password)
+        if found is not None and found.name != basic.username:
+            found = None  # a token names its user; another name with it is no login
+    else:
+        raise HTTPException(
+            401,
+            "no token: send `Authorization: Bearer TOKEN` "
+            "(a token comes from `strata token create NAME`)",
+            headers=_CHALLENGE,
+        )
+    if found is None:
+        raise HTTPException(401, "the token is unknown, expired or revoked", headers=_CHALLENGE)
+    return found
+
+
+CallerDep = Annotated[Caller, Depends(authenticate)]

@@ -1,0 +1,118 @@
+"""Strata's error tree → HTTP statuses and one JSON shape, ``{"error": {"code", "message"}}``.
+
+Bad input is a 400 (malformed JSON and failed validation too, never a 500), an unknown thing
+a 404, a refused change a 409; anything unexpected is a 500 whose response says nothing more,
+the traceback going to the server's log only.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from strata.config import redact
+from strata.errors import (
+    GuardError,
+    LineageError,
+    MetadataError,
+    ModelNotFoundError,
+    ModelVersionNotFoundError,
+    NotTrackedError,
+    PipelineError,
+    PromotionRefusedError,
+    ProtectedAliasError,
+    RegistryError,
+    RevisionNotFoundError,
+    RunNotFoundError,
+    StrataError,
+    TableConflictError,
+    TableNotFoundError,
+    TableVersionNotFoundError,
+    UserInputError,
+)
+
+log = logging.getLogger("strata.server")
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    500: "internal",
+    503: "unavailable",
+}
+# First match wins: the specific errors before the families they belong to.
+STATUSES: tuple[tuple[type[StrataError], int], ...] = (
+    (UserInputError, 400),
+    (ModelNotFoundError, 404),
+    (ModelVersionNotFoundError, 404),
+    (TableNotFoundError, 404),
+    (TableVersionNotFoundError, 404),
+    (RunNotFoundError, 404),
+    (NotTrackedError, 404),
+    (RevisionNotFoundError, 404),
+    (ProtectedAliasError, 409),
+    (TableConflictError, 409),
+    (PromotionRefusedError, 409),
+    (RegistryError, 409),  # the registry's state refuses the change
+    (LineageError, 400),
+    (GuardError, 400),
+    (PipelineError, 400),
+    (MetadataError, 503),
+)
+
+
+def status_of(exc: StrataError) -> int:
+    return next((status for kind, status in STATUSES if isinstance(exc, kind)), 500)
+
+
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {"error": {"code": CODES.get(status, "error"), "message": redact(message)}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def internal_error() -> JSONResponse:
+    """What a client sees of an unexpected error: that it happened, nothing more."""
+    return error_response(500, "internal server error; the server's log has the details")
+
+
+async def _strata_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StrataError)
+    status = status_of(exc)
+    if status == 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc.one_line())
+    return error_response(status, exc.one_line())
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error.get("loc", ())[1:])
+        if error.get("type") == "json_invalid":
+            problems.append(f"malformed JSON: {error.get('ctx', {}).get('error', 'cannot parse')}")
+        else:
+            problems.append(f"{where or 'body'}: {error.get('msg', 'invalid')}")
+    return error_response(400, "bad request: " + "; ".join(problems))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    return error_response(exc.status_code, message, dict(exc.headers or {}))
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers: every error a route raises leaves as the one JSON shape."""
+    app.add_exception_handler(StrataError, _strata_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)

@@ -1,0 +1,76 @@
+"""Starting and stopping ``strata server``: loopback only without users, the server's own
+identity then, several workers, and SIGTERM in the middle of requests."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from factories import STRATA
+from server_support import SERVER_IDENTITY, make_site, start_server
+
+API = "/api/v1"
+
+
+def test_without_users_only_loopback_is_served(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "ws", None, users=False)
+    done = subprocess.run(
+        [str(STRATA), "server", "--host", "0.0.0.0", "--port", "1"],
+        cwd=site.root,
+        env=site.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "strata user add" in lines[0], done.stderr
+
+
+def test_sigterm_during_requests_drains_and_exits_0(tmp_path: Path) -> None:
+    """Ten clients promote in a loop; SIGTERM lands among them. The server exits 0, every
+    answered request was a success, and exactly one version holds production."""
+    site = make_site(tmp_path / "ws", None, users=False)
+    server = start_server(site.root, site.env, "--workers", "2")
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def hammer(first: int) -> None:
+        with server.client() as client:
+            number = first
+            while not stop.is_set():
+                try:
+                    answer = client.post(
+                        f"{API}/models/race/versions/{number % 10 + 1}/stage",
+                        json={"stage": "production", "reason": "load"},
+                    )
+                except httpx.TransportError:
+                    return  # the server has stopped listening
+                statuses.append(answer.status_code)
+                number += 1
+
+    threads = [threading.Thread(target=hammer, args=(n,), daemon=True) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(statuses) < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        code = server.stop(timeout=60)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+    log = server.log_text()[-3000:]
+    assert code == 0, f"exit {code}\n{log}"
+    assert len(statuses) >= 20 and set(statuses) == {200}, f"{sorted(set(statuses))}\n{log}"
+    with site.workspace() as ws:
+        assert len(ws.models.versions("race", stage="production")) == 1
+        actors = {e.actor for e in ws.models.history("race") if e.action == "stage"}
+    assert actors == {SERVER_IDENTITY}  # no users: requests act as the server itself
+    assert "Traceback" not in server.log_text()
