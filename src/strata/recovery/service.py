@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 
 class Recovery:
-    def __init__(self, rollbacks: Rollbacks, releases: Releases, incidents: IncidentSources):
+    def __init__(
+        self, rollbacks: Rollbacks, releases: Releases, incidents: IncidentSources
+    ) -> None:
         self.rollbacks = rollbacks
         self.releases = releases
         self._incidents = incidents
