@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from factories import free_port
 
@@ -122,20 +123,37 @@ class PostgresCluster:
 
     def start(self) -> None:
         """Start on a free loopback port, retrying if another process grabs it first."""
-        log = self.base / "server.log"
         for _ in range(START_ATTEMPTS):
             self.port = free_port()
-            options = (
-                f"-p {self.port} -c listen_addresses=127.0.0.1 "
-                f"-c unix_socket_directories={self.base} {_SERVER_OPTIONS}"
-            )
-            result = self.run(
-                "pg_ctl", "-D", str(self.datadir), "-l", str(log), "-o", options, "-w", "start"
-            )
+            result = self._start_on_port()
             if result.returncode == 0:
                 return
+        self._failed("pg_ctl start", result)
+
+    def halt(self) -> None:
+        """Stop the server as an administrator would (sessions ended), keeping its files."""
+        result = self.run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
+        if result.returncode != 0:
+            self._failed("pg_ctl stop", result)
+
+    def resume(self) -> None:
+        """Start a halted server again, on the port it had."""
+        result = self._start_on_port()
+        if result.returncode != 0:
+            self._failed("pg_ctl start", result)
+
+    def _start_on_port(self) -> subprocess.CompletedProcess[str]:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 "
+            f"-c unix_socket_directories={self.base} {_SERVER_OPTIONS}"
+        )
+        log = str(self.base / "server.log")
+        return self.run("pg_ctl", "-D", str(self.datadir), "-l", log, "-o", options, "-w", "start")
+
+    def _failed(self, what: str, result: subprocess.CompletedProcess[str]) -> NoReturn:
+        log = self.base / "server.log"
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-        raise RuntimeError(f"pg_ctl start failed:\n{result.stdout}{result.stderr}\n{tail}")
+        raise RuntimeError(f"{what} failed:\n{result.stdout}{result.stderr}\n{tail}")
 
     def stop(self) -> None:
         """Stop the server at once and delete its files."""

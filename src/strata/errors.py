@@ -22,6 +22,7 @@ this tree inside the module that calls the foreign library, with ``raise ... fro
     ├── GitError                     11
     │   └── RevisionNotFoundError    11
     ├── MetadataError                12
+    │   └── MetadataUnavailableError 12   the database cannot be reached right now
     ├── TableError                   20
     │   ├── TableNotFoundError       20
     │   ├── TableVersionNotFoundError 20
@@ -140,6 +141,11 @@ class RevisionNotFoundError(GitError):
 
 class MetadataError(StrataError):
     exit_code = 12
+
+
+class MetadataUnavailableError(MetadataError):
+    """The database cannot be reached right now (down, restarting, unreachable, or busy past
+    the timeout); the same request may succeed once it is back."""
 
 
 class TableError(StrataError):

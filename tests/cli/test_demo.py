@@ -29,6 +29,15 @@ def test_the_demo_tells_every_chapter_and_cleans_up(demo: tuple[Path, Outcome]) 
         "refuses: data/deliveries/2024-10-09.csv would be overwritten or removed",
         "0 problems",
         "remembers 2 versions",
+        "strata user add bo --role viewer",
+        "bo (viewer): POST /api/v1/models/delay-classifier/versions/3/stage → 403: "
+        "user bo may not write model:delay-classifier",
+        "ana (maintainer): the same POST → 200: model:delay-classifier@3 in production, "
+        "recorded as ana",
+        "GET /api/v1/refs/model:delay-classifier@production → 200: model:delay-classifier@3",
+        "POST /api/v1/models/delay-classifier/rollback → 200: "
+        "@production is model:delay-classifier@2 again",
+        "The server stopped",
     ):
         assert fragment in out.stdout, fragment
     assert "None" not in out.stdout, "a value nothing recorded is said so, not printed as None"

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 import strata.meta
-from strata.errors import MetadataError
+from strata.errors import MetadataError, MetadataUnavailableError
 from strata.meta import SCHEMA_HEAD, FileVersion, MetadataDB, open_database
 from strata.meta.migrate import VERSION_TABLE
 
@@ -143,6 +143,7 @@ def test_query_errors_are_translated(db_url: str) -> None:
         with pytest.raises(MetadataError, match="cannot read file versions") as info:
             db.file_versions()
     assert isinstance(info.value.__cause__, sa.exc.SQLAlchemyError)
+    assert not isinstance(info.value, MetadataUnavailableError), "the database answered"
 
 
 def test_closed_database_refuses_work(db_url: str) -> None:
@@ -180,6 +181,7 @@ def test_bad_url_is_a_metadata_error(url: str) -> None:
     with pytest.raises(MetadataError) as info:
         open_database(url)
     assert info.value.hint
+    assert not isinstance(info.value, MetadataUnavailableError)
 
 
 def test_sqlite_path_that_cannot_be_created(tmp_path: Path) -> None:
@@ -201,6 +203,24 @@ def test_unreachable_server_hides_the_password() -> None:
     assert f"at postgresql://strata:***@127.0.0.1:{port}/strata: " in error.message
     assert "server is running" in error.hint
     assert isinstance(error.__cause__, sa.exc.OperationalError)
+    assert isinstance(error, MetadataUnavailableError)
+
+
+def test_sqlite_busy_past_its_timeout_is_unavailable(tmp_path: Path) -> None:
+    from strata.meta.translate import translating
+
+    path = tmp_path / "busy.db"
+    holder, waiter = sqlite3.connect(path, timeout=0), sqlite3.connect(path, timeout=0)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with (
+            pytest.raises(MetadataUnavailableError, match="database is locked"),
+            translating("cannot write", f"sqlite:///{path}"),
+        ):
+            waiter.execute("BEGIN IMMEDIATE")
+    finally:
+        holder.close()
+        waiter.close()
 
 
 def test_postgresql_url_without_driver_uses_psycopg(postgres_url: str) -> None:

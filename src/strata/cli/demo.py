@@ -22,6 +22,7 @@ from strata.cli import (
     demo_models,
     demo_pipelines,
     demo_questions,
+    demo_server,
     demo_tables,
 )
 from strata.cli.demo_support import git
@@ -159,6 +160,7 @@ def _story(root: Path) -> None:
         ("Runs and lineage", demo_lineage.chapter),
         ("Pipelines, metrics and params", demo_pipelines.chapter),
         ("When serving goes wrong: guard, impact, rollback", demo_guard.chapter),
+        ("Strata as a service: users, tokens, the REST API", demo_server.chapter),
         ("The four questions, one command each", demo_questions.chapter),
     ]
     for number, (title, chapter) in enumerate(chapters, start=8):

@@ -3,7 +3,8 @@
 SQLite: the parent directory is created, every connection runs in WAL mode with a busy timeout
 and foreign keys on, and SQLAlchemy (not the sqlite3 module) emits BEGIN, so DDL is
 transactional too and a writer can take the write lock up front (``BEGIN IMMEDIATE``).
-PostgreSQL: psycopg 3 with a connect timeout, so an unreachable server fails instead of hanging.
+PostgreSQL: psycopg 3 with a connect timeout, so an unreachable server fails instead of hanging,
+and pooled connections checked before use, so a restarted server costs no failed request.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def make_engine(url: URL) -> sa.Engine:
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT_S}
-    return sa.create_engine(url, connect_args=connect_args)
+    return sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
 
 
 def _sqlite_engine(url: URL) -> sa.Engine:

@@ -1,4 +1,5 @@
-"""The one place where SQLAlchemy, Alembic and driver errors become MetadataError."""
+"""The one place where SQLAlchemy, Alembic and driver errors become MetadataError, or its
+MetadataUnavailableError when the database cannot be reached right now."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from contextlib import contextmanager
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
-from strata.errors import MetadataError
+from strata.errors import MetadataError, MetadataUnavailableError
 from strata.meta.urls import URL_HINT, redact
 
 # Foreign error types that are only checked once their library has been imported.
@@ -20,6 +21,9 @@ _LAZY_ERRORS = (
     ("psycopg", "Error"),
 )
 DEFAULT_HINT = "check the metadata.url setting and that the database is reachable and healthy"
+# PostgreSQL's SQLSTATEs for a connection lost or refused: class 08, and the server shutting
+# down, crashed, or still starting (57P01..57P03).
+_UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03")
 
 
 def _foreign_errors() -> tuple[type[BaseException], ...]:
@@ -70,6 +74,26 @@ def hint_for(exc: BaseException, url: str) -> str:
     return DEFAULT_HINT
 
 
+def unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached right now (down, restarting, the
+    connection lost, no connection free in time, SQLite busy past its timeout), rather than
+    that the request or the data is wrong."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa_exc.DisconnectionError | sa_exc.TimeoutError):
+        return True
+    if isinstance(exc, sa_exc.StatementError) and exc.orig is not None:
+        exc = exc.orig
+    if isinstance(exc, sqlite3.OperationalError):
+        primary = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # extended codes keep it low
+        return primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None and isinstance(exc, psycopg.OperationalError):
+        state = exc.sqlstate  # None: no answer from a server at all
+        return state is None or state.startswith(_UNREACHABLE_STATES)
+    return False
+
+
 @contextmanager
 def translating(action: str, url: str) -> Iterator[None]:
     """Turn foreign errors inside the block into ``MetadataError("<action> at <url>: ...")``."""
@@ -77,4 +101,5 @@ def translating(action: str, url: str) -> Iterator[None]:
         yield
     except _foreign_errors() as exc:
         message = f"{action} at {redact(url)}: {reason(exc, url)}"
-        raise MetadataError(message, hint=hint_for(exc, url)) from exc
+        kind = MetadataUnavailableError if unreachable(exc) else MetadataError
+        raise kind(message, hint=hint_for(exc, url)) from exc

@@ -1,8 +1,9 @@
 """Strata's error tree → HTTP statuses and one JSON shape, ``{"error": {"code", "message"}}``.
 
 Bad input is a 400 (malformed JSON and failed validation too, never a 500), an unknown thing
-a 404, a refused change a 409; anything unexpected is a 500 whose response says nothing more,
-the traceback going to the server's log only.
+a 404, a refused change a 409, a database that cannot be reached right now a 503 (with
+Retry-After); anything unexpected is a 500 whose response says nothing more, the traceback
+going to the server's log only.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from strata.config import redact
 from strata.errors import (
     GuardError,
     LineageError,
-    MetadataError,
+    MetadataUnavailableError,
     ModelNotFoundError,
     ModelVersionNotFoundError,
     NotTrackedError,
@@ -65,8 +66,9 @@ STATUSES: tuple[tuple[type[StrataError], int], ...] = (
     (LineageError, 400),
     (GuardError, 400),
     (PipelineError, 400),
-    (MetadataError, 503),
+    (MetadataUnavailableError, 503),  # the database is down or restarting: retry later
 )
+RETRY_AFTER_SECONDS = 5  # what a 503 tells a client to wait before it tries again
 
 
 def status_of(exc: StrataError) -> int:
@@ -88,9 +90,10 @@ def internal_error() -> JSONResponse:
 async def _strata_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StrataError)
     status = status_of(exc)
-    if status == 500:
+    if status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.one_line())
-    return error_response(status, exc.one_line())
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+    return error_response(status, exc.one_line(), headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
