@@ -1,5 +1,8 @@
 """Strata's error tree → HTTP statuses and one JSON shape, ``{"error": {"code", "message"}}``.
 
+A Strata error also names its class (``"type": "ProtectedAliasError"``), so a client (the
+command line with ``STRATA_SERVER``) raises the same error, with the same exit code.
+
 Bad input is a 400 (malformed JSON and failed validation too, never a 500), an unknown thing
 a 404, a refused change a 409; anything unexpected is a 500 whose response says nothing more,
 the traceback going to the server's log only.
@@ -74,10 +77,12 @@ def status_of(exc: StrataError) -> int:
 
 
 def error_response(
-    status: int, message: str, headers: dict[str, str] | None = None
+    status: int, message: str, headers: dict[str, str] | None = None, kind: str | None = None
 ) -> JSONResponse:
-    body = {"error": {"code": CODES.get(status, "error"), "message": redact(message)}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    error = {"code": CODES.get(status, "error"), "message": redact(message)}
+    if kind is not None:
+        error["type"] = kind
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
 
 
 def internal_error() -> JSONResponse:
@@ -90,7 +95,7 @@ async def _strata_error(request: Request, exc: Exception) -> JSONResponse:
     status = status_of(exc)
     if status == 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.one_line())
-    return error_response(status, exc.one_line())
+    return error_response(status, exc.one_line(), kind=type(exc).__name__)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
