@@ -19,6 +19,9 @@ this tree inside the module that calls the foreign library, with ``raise ... fro
     │   ├── ObjectCorruptError       9
     │   ├── DiskFullError            10
     │   └── RemoteError              13   unreachable, denied, missing bucket
+    ├── ServerUnavailableError       14   the Strata server is unreachable or failed
+    ├── AuthenticationError          15   no, wrong, expired or revoked token
+    ├── PermissionDeniedError        16   the user's role does not allow it
     ├── GitError                     11
     │   └── RevisionNotFoundError    11
     ├── MetadataError                12
@@ -137,6 +140,21 @@ class GitError(StrataError):
 
 class RevisionNotFoundError(GitError):
     default_hint = "check the name with `git log --oneline` or `git branch -a`"
+
+
+class ServerUnavailableError(StrataError):
+    exit_code = 14
+    default_hint = "check STRATA_SERVER (or --server) and that `strata server` runs there"
+
+
+class AuthenticationError(StrataError):
+    exit_code = 15
+    default_hint = "set STRATA_TOKEN (or --token) to a token from `strata token create NAME`"
+
+
+class PermissionDeniedError(StrataError):
+    exit_code = 16
+    default_hint = "ask an admin for a role or a grant (`strata grant USER KIND:NAME --role ROLE`)"
 
 
 class MetadataError(StrataError):

@@ -20,6 +20,8 @@ from strata.cli.output import (
     print_records,
     print_result,
 )
+from strata.cli.source import lineage as lineage_source
+from strata.cli.source import require_local, through_server
 from strata.core import safe_yaml
 from strata.errors import UserInputError
 from strata.workspace import Workspace
@@ -149,6 +151,7 @@ Direction = Literal["upstream", "downstream", "both"]
 
 
 @handle_errors
+@through_server
 def lineage(
     ref: RefArg,
     file: Annotated[Path | None, typer.Argument(help="With `ingest`: the events file.")] = None,
@@ -168,6 +171,7 @@ def lineage(
     if ref == "ingest":
         if file is None:
             raise UserInputError("no events file", hint="strata lineage ingest FILE")
+        require_local("`strata lineage ingest`")
         _ingest(file, json_out)
         return
     if upstream and downstream:
@@ -175,12 +179,13 @@ def lineage(
     if fmt not in ("text", "json", "dot", "mermaid"):
         raise UserInputError(f"bad --format {fmt!r}", hint="use text, json, dot or mermaid")
     way: Direction = "upstream" if upstream else "downstream" if downstream else "both"
-    with Workspace() as ws:
-        graph = ws.lineage.graph(ref, direction=way, depth=depth)
+    with lineage_source() as found:
+        graph = found.graph(ref, direction=way, depth=depth)
     console.print(graph.render("json" if json_out else fmt), markup=False)  # type: ignore[arg-type]
 
 
 @handle_errors
+@through_server
 def provenance(ref: RefArg, json_out: JsonOpt = False) -> None:
     """Data → features → code → run → model → serving, for one version.
 
@@ -188,12 +193,13 @@ def provenance(ref: RefArg, json_out: JsonOpt = False) -> None:
     """
     from strata.lineage.report import provenance_text
 
-    with Workspace() as ws:
-        chain = ws.lineage.provenance(ref)
+    with lineage_source() as found:
+        chain = found.provenance(ref)
     print_result(chain, provenance_text(chain), json_out=json_out)
 
 
 @handle_errors
+@through_server
 def impact(
     ref: RefArg,
     suggest: Annotated[bool, typer.Option("--suggest", help="Name rollback targets.")] = False,
@@ -209,12 +215,13 @@ def impact(
 
     if archive and not reason:
         raise UserInputError("--archive needs --reason", hint='add --reason "bad rows in 40..52"')
-    with Workspace() as ws:
-        result = ws.lineage.impact(ref, suggest=suggest, archive_reason=reason if archive else None)
+    with lineage_source() as found:
+        result = found.impact(ref, suggest=suggest, archive_reason=reason if archive else None)
     print_result(result, impact_text(result), json_out=json_out)
 
 
 @handle_errors
+@through_server
 def compare(a: RefArg, b: RefArg, json_out: JsonOpt = False) -> None:
     """Did the data, the code, the params or the environment change?
 
@@ -222,8 +229,8 @@ def compare(a: RefArg, b: RefArg, json_out: JsonOpt = False) -> None:
     """
     from strata.lineage.report import compare_text
 
-    with Workspace() as ws:
-        result = ws.lineage.compare(a, b)
+    with lineage_source() as found:
+        result = found.compare(a, b)
     print_result(result, compare_text(result), json_out=json_out)
 
 

@@ -22,6 +22,7 @@ from strata.cli import (
     user_cmds,
 )
 from strata.cli.output import console, handle_errors, print_json, set_debug
+from strata.cli.source import SERVER_VARIABLE, TOKEN_VARIABLE, configure, local_only
 from strata.workspace import Workspace
 
 app = typer.Typer(
@@ -44,6 +45,7 @@ app.add_typer(release_cmds.app, name="release")
 app.add_typer(release_cmds.incident_app, name="incident")
 user_cmds.register(app)
 server_cmds.register(app)
+app.command("audit")(model_cmds.audit)
 
 
 def _version(value: bool) -> None:
@@ -58,13 +60,30 @@ def main(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print version.")
     ] = False,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            envvar=SERVER_VARIABLE,
+            help="A Strata server (http://HOST:PORT) to send the model, lineage and audit "
+            "commands to, instead of the workspace here.",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token", envvar=TOKEN_VARIABLE, help="The token for --server.", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Strata: data, model and lineage versioning with rollback."""
     set_debug(debug)
+    configure(server, token)
 
 
 @app.command()
 @handle_errors
+@local_only
 def init(
     path: Annotated[Path, typer.Argument(help="Project folder.")] = Path(),
     no_git: Annotated[bool, typer.Option("--no-git", help="A plain folder, not git.")] = False,
@@ -85,6 +104,7 @@ def init(
 
 @app.command()
 @handle_errors
+@local_only
 def demo(
     keep: Annotated[bool, typer.Option("--keep", help="Keep the demo workspace.")] = False,
 ) -> None:

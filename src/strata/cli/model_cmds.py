@@ -16,6 +16,7 @@ from strata.cli.output import (
     print_records,
     print_result,
 )
+from strata.cli.source import registry, through_server
 from strata.errors import UserInputError
 from strata.workspace import Workspace
 
@@ -190,10 +191,11 @@ def register(
 
 @app.command("list")
 @handle_errors
+@through_server
 def list_(json_out: JsonOpt = False) -> None:
     """Every registered model. Example: strata model list --json"""
-    with Workspace() as ws:
-        found = ws.models.list_models()
+    with registry() as models:
+        found = models.list_models()
     print_records(found, _summary_line, json_out=json_out)
 
 
@@ -204,15 +206,17 @@ def _summary_line(m: ModelSummary) -> str:
 
 @app.command("show")
 @handle_errors
+@through_server
 def show(ref: str, json_out: JsonOpt = False) -> None:
     """One version, and why it got its semver. Example: strata model show model:clf@production"""
-    with Workspace() as ws:
-        version = ws.models.show(ref)
+    with registry() as models:
+        version = models.show(ref)
     print_result(version, _version_lines(version), json_out=json_out)
 
 
 @app.command("versions")
 @handle_errors
+@through_server
 def versions(
     name: str,
     stage: Annotated[str | None, typer.Option(help="Only versions in this stage.")] = None,
@@ -228,8 +232,8 @@ def versions(
 
     Example: strata model versions clf --tag team=eta --semver '>=1.0.0' --sort semver --desc
     """
-    with Workspace() as ws:
-        found = ws.models.versions(
+    with registry() as models:
+        found = models.versions(
             _name(name),
             stage=stage,
             tags=_pairs(tag, "tag"),
@@ -295,6 +299,7 @@ def download(ref: str, out: Path, json_out: JsonOpt = False) -> None:
 
 @app.command("promote")
 @handle_errors
+@through_server
 def promote(
     ref: str,
     stage: Annotated[str, typer.Option(help="none, staging, production or archived.")],
@@ -309,15 +314,14 @@ def promote(
 
     Example: strata model promote model:clf@3 --stage production --reason "better AUC"
     """
-    with Workspace() as ws:
-        result = ws.models.promote(
-            ref, stage, reason=reason, keep_existing=keep_existing, force=force
-        )
+    with registry() as models:
+        result = models.promote(ref, stage, reason=reason, keep_existing=keep_existing, force=force)
     _report(result, json_out)
 
 
 @alias_app.command("set")
 @handle_errors
+@through_server
 def alias_set(
     ref: str,
     alias: str,
@@ -327,13 +331,14 @@ def alias_set(
     json_out: JsonOpt = False,
 ) -> None:
     """Point an alias at a version. Example: strata model alias set model:clf@3 champion"""
-    with Workspace() as ws:
-        result = ws.models.set_alias(ref, alias, protected=protected, force=force, reason=reason)
+    with registry() as models:
+        result = models.set_alias(ref, alias, protected=protected, force=force, reason=reason)
     _report(result, json_out)
 
 
 @alias_app.command("rm")
 @handle_errors
+@through_server
 def alias_rm(
     name: str,
     alias: str,
@@ -342,33 +347,35 @@ def alias_rm(
     json_out: JsonOpt = False,
 ) -> None:
     """Remove an alias. Example: strata model alias rm clf champion"""
-    with Workspace() as ws:
-        result = ws.models.remove_alias(_name(name), alias, force=force, reason=reason)
+    with registry() as models:
+        result = models.remove_alias(_name(name), alias, force=force, reason=reason)
     _report(result, json_out)
 
 
 @app.command("history")
 @handle_errors
+@through_server
 def history(name: str, json_out: JsonOpt = False) -> None:
     """The audit trail: who changed what, when and why. Example: strata model history clf"""
-    with Workspace() as ws:
-        found = ws.models.history(_name(name))
+    with registry() as models:
+        found = models.history(_name(name))
     print_records(found, _event_line, json_out=json_out)
 
 
-def _instant(text: str | None) -> datetime | None:
+def _instant(text: str | None, option: str = "--at") -> datetime | None:
     if text is None:
         return None
     try:
         return datetime.fromisoformat(text)
     except ValueError:
         raise UserInputError(
-            f"bad --at {text!r}", hint="write an ISO time, e.g. 2024-03-03T14:00"
+            f"bad {option} {text!r}", hint="write an ISO time, e.g. 2024-03-03T14:00"
         ) from None
 
 
 @app.command("resolve")
 @handle_errors
+@through_server
 def resolve(
     ref: str,
     at: Annotated[str | None, typer.Option(help="An ISO time: answer from the trail.")] = None,
@@ -378,13 +385,14 @@ def resolve(
 
     Example: strata model resolve model:clf@production --at 2024-03-03T14:00
     """
-    with Workspace() as ws:
-        found = ws.models.resolve(ref, at=_instant(at))
+    with registry() as models:
+        found = models.resolve(ref, at=_instant(at))
     print_result(found, f"{found.ref}  {found.semver}", json_out=json_out)
 
 
 @app.command("rollback")
 @handle_errors
+@through_server
 def rollback(
     name: str,
     to: Annotated[str | None, typer.Option(help="The version to put back.")] = None,
@@ -395,6 +403,27 @@ def rollback(
 
     Example: strata model rollback clf --reason "latency regression"
     """
-    with Workspace() as ws:
-        result = ws.models.rollback(_name(name), to=to, reason=reason)
+    with registry() as models:
+        result = models.rollback(_name(name), to=to, reason=reason)
     _report(result, json_out)
+
+
+@handle_errors
+@through_server
+def audit(
+    model: Annotated[str | None, typer.Option(help="Only this model.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only changes from this ISO time on.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="The newest N.")] = 100,
+    json_out: JsonOpt = False,
+) -> None:
+    """The registry's trail across every model (or one), newest first.
+
+    Example: strata audit --model clf --since 2024-03-01 --limit 20
+    """
+    instant = _instant(since, "--since")
+    if instant is not None and instant.tzinfo is None:
+        instant = instant.astimezone()  # a naive time is this machine's local time
+    name = None if model is None else _name(model)
+    with registry() as models:
+        found = models.audit(model=name, since=instant, limit=limit)
+    print_records(found, lambda e: f"{e.model}  {_event_line(e)}", json_out=json_out)

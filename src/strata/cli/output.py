@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from strata.cli.source import check_command
 from strata.config import redact
 from strata.errors import StrataError
 from strata.parallel import request_cancel, reset_cancel
@@ -92,6 +93,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         in_main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, _on_interrupt) if in_main else None
         try:
+            check_command(func, _command_path(func))
             return func(*args, **kwargs)
         except StrataError as exc:
             if _settings["debug"]:
@@ -117,6 +119,13 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             reset_cancel()
 
     return wrapper
+
+
+def _command_path(func: Callable[..., Any]) -> str:
+    import click
+
+    context = click.get_current_context(silent=True)
+    return context.command_path if context is not None else func.__name__
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from strata.cli.output import handle_errors
+from strata.cli.source import local_only
 from strata.errors import UserInputError
 from strata.workspace import Workspace
 
@@ -17,7 +18,7 @@ DRAIN_SECONDS = 20  # on SIGTERM, requests in flight get this long to finish
 
 
 def register(app: typer.Typer) -> None:
-    app.command("server")(handle_errors(server))
+    app.command("server")(handle_errors(local_only(server)))
 
 
 def server(

@@ -226,6 +226,21 @@ class Impact:
             "archived": self.archived,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Impact:
+        """The impact ``to_dict`` gave (e.g. a Strata server's JSON)."""
+        affected = [
+            Affected(
+                a["ref"], a["kind"], list(a["path"]),
+                {k: v for k, v in a.items() if k not in ("ref", "kind", "path")},
+            )
+            for a in data["affected"]
+        ]  # fmt: skip
+        return cls(
+            list(data["roots"]), affected, dict(data["rollback_suggestions"]),
+            list(data["archived"]),
+        )  # fmt: skip
+
 
 def impact(lineage: LineageView, text: str, *, depth: int = 1000) -> Impact:
     """Every run, data version, model version and deployment downstream of ``text``."""

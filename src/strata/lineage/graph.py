@@ -148,6 +148,16 @@ class Graph:
             "edges": [e.to_dict() for e in self.edges],
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Graph:
+        """The graph ``to_dict`` gave (e.g. a Strata server's JSON)."""
+        return cls(
+            roots=tuple(data["roots"]),
+            direction=data["direction"],
+            edges=tuple(Edge(e["src"], e["dst"], e["kind"]) for e in data["edges"]),
+            labels={n["ref"]: n["label"] for n in data["nodes"] if n.get("label") is not None},
+        )
+
     def render(self, fmt: Format) -> str:
         if fmt == "json":
             return json.dumps(self.to_dict(), indent=2)

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from strata.refs import SemVer, StageName
+from strata.errors import UserInputError
+from strata.refs import SemVer, StageName, parse_selector
 
 ArtifactKind = Literal["file", "directory"]
 Action = Literal["registered", "stage", "alias", "tag", "description"]
@@ -86,6 +87,37 @@ class ModelVersion:
             **({"already_registered": True} if self.reused else {}),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelVersion:
+        """The version ``to_dict`` gave (e.g. a Strata server's JSON)."""
+        artifact = data["artifact"]
+        return cls(
+            name=data["name"],
+            number=data["version"],
+            semver=semver_of(data["semver"]),
+            semver_reason=data["semver_reason"],
+            stage=data["stage"],
+            artifact_hash=artifact["hash"],
+            artifact_kind=artifact["kind"],
+            artifact_name=artifact["name"],
+            size=artifact["size"],
+            files=artifact["files"],
+            flavor=artifact["flavor"],
+            signature=data["signature"],
+            description=data["description"],
+            data=tuple(data["data"]),
+            features=data["features"],
+            run=data["run"],
+            git_commit=data["git_commit"],
+            git_dirty=data["git_dirty"],
+            created_at=datetime.fromisoformat(data["created_at"]),
+            created_by=data["created_by"],
+            tags=dict(data["tags"]),
+            metrics=dict(data["metrics"]),
+            aliases=tuple(data["aliases"]),
+            reused=bool(data.get("already_registered", False)),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ModelSummary:
@@ -105,6 +137,17 @@ class ModelSummary:
             "production": self.production,
             "created_at": self.created_at.isoformat(),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelSummary:
+        return cls(
+            name=data["name"],
+            description=data["description"],
+            versions=data["versions"],
+            latest=data["latest"],
+            production=data["production"],
+            created_at=datetime.fromisoformat(data["created_at"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +169,10 @@ class Resolved:
             "version": self.number,
             "semver": str(self.semver),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Resolved:
+        return cls(data["name"], data["version"], semver_of(data["semver"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +227,23 @@ class Event:
             "at": self.at.isoformat(),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Event:
+        return cls(
+            id=data["id"],
+            model=data["model"],
+            version=data["version"],
+            action=data["action"],
+            subject=data["subject"],
+            from_value=data["from"],
+            to_value=data["to"],
+            actor=data["actor"],
+            reason=data["reason"],
+            forced=data["forced"],
+            detail=data["detail"],
+            at=datetime.fromisoformat(data["at"]),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Transition:
@@ -195,3 +259,16 @@ class Transition:
             "events": [e.to_dict() for e in self.events],
             "warnings": list(self.warnings),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Transition:
+        events = tuple(Event.from_dict(e) for e in data["events"])
+        return cls(data["ref"], events, tuple(data.get("warnings", ())))
+
+
+def semver_of(text: str) -> SemVer:
+    """The semver ``str(SemVer)`` wrote: ``v1.2.3`` or ``v1.2.3-rc.1``."""
+    found = parse_selector("model", text)
+    if not isinstance(found, SemVer):
+        raise UserInputError(f"not a semver: {text!r}", hint="write it as vX.Y.Z")
+    return found

@@ -1,5 +1,8 @@
 """Strata's error tree → HTTP statuses and one JSON shape, ``{"error": {"code", "message"}}``.
 
+A Strata error also names its class (``"type": "ProtectedAliasError"``), so a client (the
+command line with ``STRATA_SERVER``) raises the same error, with the same exit code.
+
 Bad input is a 400 (malformed JSON and failed validation too, never a 500), an unknown thing
 a 404, a refused change a 409, a database that cannot be reached right now a 503 (with
 Retry-After); anything unexpected is a 500 whose response says nothing more, the traceback
@@ -17,12 +20,14 @@ from starlette.exceptions import HTTPException
 
 from strata.config import redact
 from strata.errors import (
+    AuthenticationError,
     GuardError,
     LineageError,
     MetadataUnavailableError,
     ModelNotFoundError,
     ModelVersionNotFoundError,
     NotTrackedError,
+    PermissionDeniedError,
     PipelineError,
     PromotionRefusedError,
     ProtectedAliasError,
@@ -66,6 +71,8 @@ STATUSES: tuple[tuple[type[StrataError], int], ...] = (
     (LineageError, 400),
     (GuardError, 400),
     (PipelineError, 400),
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
     (MetadataUnavailableError, 503),  # the database is down or restarting: retry later
 )
 RETRY_AFTER_SECONDS = 5  # what a 503 tells a client to wait before it tries again
@@ -76,10 +83,12 @@ def status_of(exc: StrataError) -> int:
 
 
 def error_response(
-    status: int, message: str, headers: dict[str, str] | None = None
+    status: int, message: str, headers: dict[str, str] | None = None, kind: str | None = None
 ) -> JSONResponse:
-    body = {"error": {"code": CODES.get(status, "error"), "message": redact(message)}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    error = {"code": CODES.get(status, "error"), "message": redact(message)}
+    if kind is not None:
+        error["type"] = kind
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
 
 
 def internal_error() -> JSONResponse:
@@ -93,7 +102,7 @@ async def _strata_error(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.one_line())
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
-    return error_response(status, exc.one_line(), headers)
+    return error_response(status, exc.one_line(), headers, kind=type(exc).__name__)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
