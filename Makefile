@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_lineage.py
 	$(BIN)/python benchmarks/bench_pipelines.py
 	$(BIN)/python benchmarks/bench_guard.py
+	$(BIN)/python benchmarks/bench_server.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
