@@ -34,7 +34,8 @@ def test_without_users_only_loopback_is_served(tmp_path: Path) -> None:
 
 def test_sigterm_during_requests_drains_and_exits_0(tmp_path: Path) -> None:
     """Ten clients promote in a loop; SIGTERM lands among them. The server exits 0, every
-    answered request was a success, and exactly one version holds production."""
+    answered request was a success (or a 503 to retry), and exactly one version holds
+    production."""
     site = make_site(tmp_path / "ws", None, users=False)
     server = start_server(site.root, site.env, "--workers", "2")
     statuses: list[int] = []
@@ -59,7 +60,7 @@ def test_sigterm_during_requests_drains_and_exits_0(tmp_path: Path) -> None:
         thread.start()
     try:
         deadline = time.monotonic() + 60
-        while len(statuses) < 20 and time.monotonic() < deadline:
+        while statuses.count(200) < 20 and time.monotonic() < deadline:
             time.sleep(0.05)
         code = server.stop(timeout=60)
     finally:
@@ -68,7 +69,9 @@ def test_sigterm_during_requests_drains_and_exits_0(tmp_path: Path) -> None:
             thread.join(60)
     log = server.log_text()[-3000:]
     assert code == 0, f"exit {code}\n{log}"
-    assert len(statuses) >= 20 and set(statuses) == {200}, f"{sorted(set(statuses))}\n{log}"
+    # A request may find SQLite's write lock held past its busy timeout on a loaded machine:
+    # that is a 503 (retry later), never a 500 or a half-written change.
+    assert statuses.count(200) >= 20 and set(statuses) <= {200, 503}, f"{set(statuses)}\n{log}"
     with site.workspace() as ws:
         assert len(ws.models.versions("race", stage="production")) == 1
         actors = {e.actor for e in ws.models.history("race") if e.action == "stage"}

@@ -18,6 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 BUSY_TIMEOUT_MS = 10_000
+# SQLite connections kept open for reuse: enough for a server's request threads (uvicorn runs
+# up to 40), so a request does not pay for a new connection and its PRAGMAs.
+SQLITE_POOL_SIZE = 40
 CONNECT_TIMEOUT_S = 10
 # Execution option: this connection's transactions will write, so lock for writing up front.
 WRITE_LOCK = "strata_write_lock"
@@ -33,9 +36,11 @@ def make_engine(url: URL) -> sa.Engine:
 
 def _sqlite_engine(url: URL) -> sa.Engine:
     database = url.database or ""
-    if database and database != ":memory:" and not url.query.get("uri"):
+    on_disk = bool(database) and database != ":memory:" and not url.query.get("uri")
+    if on_disk:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url)
+    pool = {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 10} if on_disk else {}
+    engine = sa.create_engine(url, **pool)
     sa.event.listen(engine, "connect", _on_sqlite_connect)
     sa.event.listen(engine, "begin", _on_sqlite_begin)
     return engine
