@@ -142,8 +142,12 @@ class Table(ABC):
     def latest_version(self) -> int: ...
 
     @abstractmethod
-    def _commits(self) -> list[Commit]:
-        """Every commit still in the table's log, newest first, without row counts."""
+    def _commits(self, limit: int | None = None) -> list[Commit]:
+        """The commits still in the table's log (the newest ``limit``), newest first, without
+        row counts."""
+
+    def _latest_commit(self) -> Commit | None:
+        return next(iter(self._commits(1)), None)
 
     def _named_version(self, name: str) -> int | None:
         """The version a tag or branch name points at; formats without refs have none."""
@@ -190,7 +194,7 @@ class Table(ABC):
 
     def history(self, limit: int | None = None) -> list[Commit]:
         """Commits newest first, each with the row count after it (from the catalog's stats)."""
-        commits = self._commits()[:limit] if limit else self._commits()
+        commits = self._commits(limit) if limit else self._commits()
         return [replace(c, row_count=self._row_count(c.version)) for c in commits]
 
     def _row_count(self, version: int) -> int | None:
@@ -234,7 +238,7 @@ class Table(ABC):
             raise UserInputError("give --merge-schema or --overwrite-schema, not both")
         meta, key = self._meta(message), None if allow_duplicate else input_key(data, mode)
         if key is not None:
-            latest = next(iter(self._commits()), None)
+            latest = self._latest_commit()
             if latest is not None and is_rerun(latest, key, meta[USER_KEY]):
                 return WriteResult(self.name, latest.version, latest.operation, committed=False)
             meta[INPUT_KEY] = key

@@ -187,9 +187,9 @@ class DeltaLakeTable(Table):
     def latest_version(self) -> int:
         return self._open().version()
 
-    def _commits(self) -> list[Commit]:
+    def _commits(self, limit: int | None = None) -> list[Commit]:
         with _translating("read the history of", self.name):
-            entries = self._open().history()
+            entries = self._open().history(limit)
         return [commit_of(entry) for entry in entries]
 
     def _check_version(self, version: int) -> None:

@@ -72,8 +72,8 @@ class IcebergTable(Table):
         current = self._load().current_snapshot()
         return 0 if current is None else sequence(current)
 
-    def _commits(self) -> list[Commit]:
-        return history(self._load())
+    def _commits(self, limit: int | None = None) -> list[Commit]:
+        return history(self._load())[:limit]
 
     def _check_version(self, version: int) -> None:
         table = self._load()
