@@ -22,6 +22,7 @@ from typing import Any
 from strata import __version__, errors
 from strata.errors import (
     AuthenticationError,
+    ConfigError,
     ModelNotFoundError,
     PermissionDeniedError,
     RegistryError,
@@ -39,6 +40,14 @@ BY_STATUS: dict[int, type[StrataError]] = {
     413: UserInputError,
 }
 Query = Mapping[str, str | int | bool | None]
+
+
+def not_offered(what: str, url: str) -> ConfigError:
+    """The one-line refusal of something a Strata server does not offer (yet)."""
+    return ConfigError(
+        f"{what} does not work through a Strata server yet (STRATA_SERVER={url})",
+        hint="unset STRATA_SERVER (and drop --server) to run it on a workspace here",
+    )
 
 
 def check_url(url: str) -> str:

@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from strata.cli.remote_api import RemoteApi
-from strata.errors import ConfigError
+from strata.cli.remote_api import RemoteApi, not_offered
 from strata.models.records import Event, ModelSummary, ModelVersion, Resolved, Transition
 from strata.refs import parse_ref
 
@@ -21,13 +20,6 @@ if TYPE_CHECKING:
     from strata.lineage.graph import Graph
 
 WAYS = {"upstream": "up", "downstream": "down", "both": "both"}
-
-
-def not_offered(api: RemoteApi, what: str) -> ConfigError:
-    return ConfigError(
-        f"{what} does not work through a Strata server yet (STRATA_SERVER={api.url})",
-        hint="unset STRATA_SERVER (and drop --server) to run it on a workspace here",
-    )
 
 
 def _model(ref: str) -> tuple[str, str]:
@@ -48,7 +40,7 @@ class RemoteRegistry:
 
     def resolve(self, ref: str, *, at: datetime | None = None) -> Resolved:
         if at is not None:
-            raise not_offered(self.api, "`model resolve --at`")
+            raise not_offered("`model resolve --at`", self.api.url)
         name, selector = _model(ref)
         return Resolved.from_dict(self.api.resolve(f"model:{name}@{selector}"))
 
@@ -68,7 +60,7 @@ class RemoteRegistry:
         offset: int = 0,
     ) -> list[ModelVersion]:
         if tags:
-            raise not_offered(self.api, "`model versions --tag`")
+            raise not_offered("`model versions --tag`", self.api.url)
         query = {"stage": stage, "semver": semver_range, "sort": sort, "desc": descending,
                  "limit": limit, "offset": offset}  # fmt: skip
         return [ModelVersion.from_dict(v) for v in self.api.versions(name, query)]
@@ -148,7 +140,7 @@ class RemoteLineage:
         from strata.lineage.analysis import Impact
 
         if archive_reason is not None:
-            raise not_offered(self.api, "`impact --archive`")
+            raise not_offered("`impact --archive`", self.api.url)
         return Impact.from_dict(self.api.impact(ref, {"suggest": suggest}))
 
     def compare(self, a: str, b: str) -> dict[str, Any]:

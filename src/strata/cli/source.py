@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from strata.errors import ConfigError
 from strata.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -136,10 +135,9 @@ def require_local(what: str) -> None:
     """Refuse ``what`` (a command, or a form of one) when a server is configured."""
     url = _target["url"]
     if url is not None:
-        raise ConfigError(
-            f"{what} does not work through a Strata server yet ({SERVER_VARIABLE}={url})",
-            hint=f"unset {SERVER_VARIABLE} (and drop --server) to run it on a workspace here",
-        )
+        from strata.cli.remote_api import not_offered
+
+        raise not_offered(what, url)
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from fastapi.security import (
 
 from strata.meta.users import NEEDS, Action, Principal
 from strata.models import Registry
+from strata.refs import parse_ref
 from strata.tables import TableCatalog
 from strata.workspace import Workspace
 
@@ -45,6 +46,12 @@ class ServerState:
         if not self._auth_on:
             self._auth_on = self.ws.users.any()
         return self._auth_on
+
+
+def thing_of(ref: str) -> str:
+    """``KIND:NAME`` of a ref (its selector dropped): what a permission is about."""
+    parsed = parse_ref(ref)
+    return f"{parsed.kind}:{parsed.name}"
 
 
 def require(principal: Principal, action: Action, target: str) -> None:

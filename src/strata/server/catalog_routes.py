@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from strata.refs import parse_ref
-from strata.server.auth import CallerDep
+from strata.server.auth import CallerDep, thing_of
 from strata.workspace import Workspace
 
 router = APIRouter()
@@ -16,8 +16,7 @@ router = APIRouter()
 @router.get("/refs/{ref:path}", tags=["refs"])
 def resolve(ref: str, caller: CallerDep) -> dict[str, Any]:
     """The exact version a ref names now: ``model:clf@production`` → ``model:clf@3``."""
-    parsed = parse_ref(ref)
-    caller.require("read", f"{parsed.kind}:{parsed.name}")
+    caller.require("read", thing_of(ref))
     return exact(caller.ws, ref)
 
 

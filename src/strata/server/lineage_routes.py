@@ -7,8 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from strata.refs import parse_ref
-from strata.server.auth import CallerDep
+from strata.server.auth import CallerDep, thing_of
 
 router = APIRouter(tags=["lineage"])
 WAYS: dict[str, Literal["upstream", "downstream", "both"]] = {
@@ -16,11 +15,6 @@ WAYS: dict[str, Literal["upstream", "downstream", "both"]] = {
     "down": "downstream",
     "both": "both",
 }
-
-
-def _thing(ref: str) -> str:
-    parsed = parse_ref(ref)
-    return f"{parsed.kind}:{parsed.name}"
 
 
 @router.get("/lineage/{ref:path}")
@@ -31,27 +25,27 @@ def lineage(
     depth: Annotated[int, Query(ge=1, le=1000)] = 1000,
 ) -> dict[str, Any]:
     """The lineage graph around a version or range, up, down or both ways."""
-    caller.require("read", _thing(ref))
+    caller.require("read", thing_of(ref))
     return caller.ws.lineage.graph(ref, direction=WAYS[direction], depth=depth).to_dict()
 
 
 @router.get("/provenance/{ref:path}")
 def provenance(ref: str, caller: CallerDep) -> dict[str, Any]:
     """Data → features → code → run → model → serving, for one version."""
-    caller.require("read", _thing(ref))
+    caller.require("read", thing_of(ref))
     return caller.ws.lineage.provenance(ref)
 
 
 @router.get("/impact/{ref:path}")
 def impact(ref: str, caller: CallerDep, suggest: bool = False) -> dict[str, Any]:
     """Everything downstream of a version or range: runs, data, models, deployments."""
-    caller.require("read", _thing(ref))
+    caller.require("read", thing_of(ref))
     return caller.ws.lineage.impact(ref, suggest=suggest).to_dict()
 
 
 @router.get("/compare")
 def compare(a: str, b: str, caller: CallerDep) -> dict[str, Any]:
     """What changed between two versions: data, code, params, environment."""
-    caller.require("read", _thing(a))
-    caller.require("read", _thing(b))
+    caller.require("read", thing_of(a))
+    caller.require("read", thing_of(b))
     return caller.ws.lineage.compare(a, b)

@@ -66,8 +66,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         if _declared_size(scope) > self.limit:
-            exc = self._too_large()
-            await errors.error_response(413, str(exc.detail))(scope, receive, send)
+            await errors.error_response(413, str(self._too_large().detail))(scope, receive, send)
             return
         seen = 0
 
