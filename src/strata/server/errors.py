@@ -12,6 +12,7 @@ going to the server's log only.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -77,6 +78,14 @@ STATUSES: tuple[tuple[type[StrataError], int], ...] = (
 )
 RETRY_AFTER_SECONDS = 5  # what a 503 tells a client to wait before it tries again
 
+ErrorShape = Callable[[int, str, "dict[str, str] | None", "str | None"], JSONResponse]
+"""Renders one error for a family of paths: (status, message, headers, Strata error class)."""
+
+
+def shape_errors(app: FastAPI, prefix: str, shape: ErrorShape) -> None:
+    """Answer errors under ``prefix`` in another API's shape (MLflow's, Iceberg's), not ours."""
+    app.state.error_shapes = [*getattr(app.state, "error_shapes", []), (prefix, shape)]
+
 
 def status_of(exc: StrataError) -> int:
     return next((status for kind, status in STATUSES if isinstance(exc, kind)), 500)
@@ -85,6 +94,7 @@ def status_of(exc: StrataError) -> int:
 def error_response(
     status: int, message: str, headers: dict[str, str] | None = None, kind: str | None = None
 ) -> JSONResponse:
+    """Strata's own shape: ``{"error": {"code", "message", "type"}}``."""
     error = {"code": CODES.get(status, "error"), "message": redact(message)}
     if kind is not None:
         error["type"] = kind
@@ -96,13 +106,28 @@ def internal_error() -> JSONResponse:
     return error_response(500, "internal server error; the server's log has the details")
 
 
+def respond(
+    request: Request,
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    kind: str | None = None,
+) -> JSONResponse:
+    """The error in the shape of the API the request's path belongs to."""
+    path = request.url.path
+    for prefix, shape in getattr(request.app.state, "error_shapes", []):
+        if path.startswith(prefix):
+            return shape(status, redact(message), headers, kind)
+    return error_response(status, message, headers, kind)
+
+
 async def _strata_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StrataError)
     status = status_of(exc)
     if status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.one_line())
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
-    return error_response(status, exc.one_line(), headers, kind=type(exc).__name__)
+    return respond(request, status, exc.one_line(), headers, kind=type(exc).__name__)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -114,13 +139,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             problems.append(f"malformed JSON: {error.get('ctx', {}).get('error', 'cannot parse')}")
         else:
             problems.append(f"{where or 'body'}: {error.get('msg', 'invalid')}")
-    return error_response(400, "bad request: " + "; ".join(problems))
+    return respond(request, 400, "bad request: " + "; ".join(problems))
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-    return error_response(exc.status_code, message, dict(exc.headers or {}))
+    return respond(request, exc.status_code, message, dict(exc.headers or {}))
 
 
 def install(app: FastAPI) -> None:
