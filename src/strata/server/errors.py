@@ -115,7 +115,8 @@ def respond(
 ) -> JSONResponse:
     """The error in the shape of the API the request's path belongs to."""
     path = request.url.path
-    for prefix, shape in getattr(request.app.state, "error_shapes", []):
+    shapes: list[tuple[str, ErrorShape]] = getattr(request.app.state, "error_shapes", [])
+    for prefix, shape in shapes:
         if path.startswith(prefix):
             return shape(status, redact(message), headers, kind)
     return error_response(status, message, headers, kind)
