@@ -223,6 +223,15 @@ class RunNotFoundError(LineageError):
     default_hint = "list runs with `strata runs`"
 
 
+class ExperimentNotFoundError(LineageError):
+    exit_code = 43
+    default_hint = "list experiments with an MLflow client's search_experiments()"
+
+
+class AlreadyExistsError(UserInputError):
+    """A create of something that exists already (an experiment, a registered model)."""
+
+
 class LineageEndpointError(LineageError):
     exit_code = 42
     default_hint = "events stay queued; the next run or `strata openlineage flush` resends them"

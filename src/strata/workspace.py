@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from strata.guard.check import Guard
     from strata.guard.references import ReferenceProfiles
     from strata.lineage import Lineage, Run
+    from strata.lineage.tracking import Tracking
     from strata.meta import MetadataDB
     from strata.meta.users import Users
     from strata.models import Registry
@@ -167,6 +168,13 @@ class Workspace:
             archiver=lambda ref, reason: self.models.promote(ref, "archived", reason=reason),
             materializer=links.TableExporter(lambda: self.tables),
         )
+
+    @cached_property
+    def tracking(self) -> Tracking:
+        """Experiments, and runs as MLflow's tracking API records them (Strata runs)."""
+        from strata.lineage.tracking import Tracking
+
+        return Tracking(self.db, namespace=self.lineage.namespace)
 
     @contextmanager
     def run(

@@ -160,7 +160,7 @@ def finish_run(
     return connection.execute(statement).rowcount == 1
 
 
-def _run_from_row(
+def run_from_row(
     row: sa.Row[Any], inputs: Sequence[str], outputs: Sequence[str], parent: str | None
 ) -> RunRecord:
     return RunRecord(
@@ -189,7 +189,7 @@ def get_run(connection: sa.Connection, run_id: str, *, with_edges: bool = True) 
     if row is None:
         return None
     inputs, outputs, parent = run_edges(connection, run_id) if with_edges else ([], [], None)
-    return _run_from_row(row, inputs, outputs, parent)
+    return run_from_row(row, inputs, outputs, parent)
 
 
 def list_runs(connection: sa.Connection, *, job: str | None, limit: int) -> list[RunRecord]:
@@ -198,7 +198,7 @@ def list_runs(connection: sa.Connection, *, job: str | None, limit: int) -> list
         query = query.where(lineage_runs.c.job == job)
     rows = list(connection.execute(query))
     edges = runs_edges(connection, [row.id for row in rows])
-    return [_run_from_row(row, *edges[row.id]) for row in rows]
+    return [run_from_row(row, *edges[row.id]) for row in rows]
 
 
 def runs_edges(connection: sa.Connection, run_ids: Sequence[str]) -> dict[str, RunEdges]:

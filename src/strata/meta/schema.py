@@ -358,3 +358,45 @@ user_grants = sa.Table(
     sa.Column("granted_by", sa.Text, nullable=False),
     sa.UniqueConstraint("user_id", "target"),
 )
+
+
+# -- experiments and what MLflow's tracking API keeps of a run beyond Strata's run record --------
+tracking_experiments = sa.Table(
+    "tracking_experiments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),  # 0: "Default"
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("artifact_location", sa.Text, nullable=False),
+    sa.Column("lifecycle_stage", sa.Text, nullable=False),  # active or deleted
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("tags", sa.Text, nullable=False),  # JSON object
+    sa.UniqueConstraint("name"),
+)
+
+tracking_runs = sa.Table(
+    "tracking_runs",
+    metadata,
+    sa.Column("run_id", sa.Text, sa.ForeignKey("lineage_runs.id"), primary_key=True),
+    sa.Column(
+        "experiment_id", sa.Integer, sa.ForeignKey("tracking_experiments.id"), nullable=False
+    ),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("lifecycle_stage", sa.Text, nullable=False),
+    sa.Column("artifact_uri", sa.Text, nullable=False),
+    sa.Column("tags", sa.Text, nullable=False),  # JSON object
+    sa.Index(None, "experiment_id"),
+)
+
+tracking_metrics = sa.Table(
+    "tracking_metrics",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Text, sa.ForeignKey("lineage_runs.id"), nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("timestamp_ms", sa.BigInteger, nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Index(None, "run_id", "key"),
+)

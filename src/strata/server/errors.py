@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from strata.config import redact
 from strata.errors import (
     AuthenticationError,
+    ExperimentNotFoundError,
     GuardError,
     LineageError,
     MetadataUnavailableError,
@@ -63,6 +64,7 @@ STATUSES: tuple[tuple[type[StrataError], int], ...] = (
     (TableNotFoundError, 404),
     (TableVersionNotFoundError, 404),
     (RunNotFoundError, 404),
+    (ExperimentNotFoundError, 404),
     (NotTrackedError, 404),
     (RevisionNotFoundError, 404),
     (ProtectedAliasError, 409),

@@ -1,0 +1,75 @@
+"""MLflow's own client (``mlflow`` 3.x, in its own venv) against a real ``strata server``:
+tracking, artifacts and the registry land in Strata's run store, object store and registry.
+
+One server for the module, on SQLite; each client script runs a whole scenario."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mlflow_support import mlflow_python, run_script
+from server_support import Server, Site, make_site, start_server
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def python() -> Path:
+    return mlflow_python()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    return make_site(tmp_path_factory.mktemp("mlflow") / "ws", None)
+
+
+@pytest.fixture(scope="module")
+def server(site: Site) -> Iterator[Server]:
+    running = start_server(site.root, site.env)
+    yield running
+    assert running.stop() == 0, running.log_text()
+
+
+@pytest.fixture(scope="module")
+def tracked(python: Path, server: Server, site: Site) -> dict[str, object]:
+    return run_script(python, "track.py", server.url, user="cy", token=site.tokens["cy"])
+
+
+def test_an_mlflow_run_is_a_strata_run(tracked: dict[str, object], site: Site) -> None:
+    run = tracked["run"]
+    assert run == {
+        "status": "FINISHED",
+        "name": "first",
+        "user": "cy",  # who authenticated
+        "ended": True,
+        "artifact_uri": f"{tracked['artifact_location']}/{tracked['run_id']}/artifacts",
+        "params": {"lr": "0.1", "depth": "3", "algo": "tree"},
+        "metrics": {"loss": 0.3, "auc": 0.91},
+        "tags": {"team": "ml"},
+    }
+    assert tracked["history"] == [[0, 0.9], [1, 0.5], [2, 0.3]]
+    with site.workspace() as ws:
+        record = ws.lineage.run(f"run:{tracked['run_id']}")
+    assert (record.job, record.status) == ("train-clf", "completed")
+    assert record.params == {"lr": "0.1", "depth": "3", "algo": "tree"}
+    assert record.metrics == {"loss": 0.3, "auc": 0.91}
+
+
+def test_runs_and_experiments_are_searched(tracked: dict[str, object]) -> None:
+    assert str(tracked["artifact_location"]).startswith("mlflow-artifacts:/")
+    assert tracked["search"] == ["first"]
+    assert tracked["ordered"] == ["second", "first"]
+    assert tracked["experiments"] == ["Default", "train-clf"]
+
+
+def test_errors_carry_mlflow_codes(tracked: dict[str, object]) -> None:
+    assert tracked["errors"] == {
+        "missing_run": "RESOURCE_DOES_NOT_EXIST",
+        "missing_experiment": "RESOURCE_DOES_NOT_EXIST",
+        "duplicate_experiment": "RESOURCE_ALREADY_EXISTS",
+        "param_changed": "INVALID_PARAMETER_VALUE",
+        "bad_filter": "INVALID_PARAMETER_VALUE",
+    }
