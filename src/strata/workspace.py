@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from strata.guard.check import Guard
     from strata.guard.references import ReferenceProfiles
     from strata.lineage import Lineage, Run
+    from strata.lineage.run_artifacts import RunArtifacts
     from strata.lineage.tracking import Tracking
     from strata.meta import MetadataDB
     from strata.meta.users import Users
@@ -119,8 +120,9 @@ class Workspace:
 
     def _kept_objects(self) -> list[str]:
         """Objects gc keeps besides what pointers need, locally and on remotes alike: the
-        registry's artifacts and the reference profiles kept with them."""
-        return self.models.artifact_objects() + self.references.objects()
+        registry's artifacts, the reference profiles kept with them, and runs' artifacts."""
+        kept = self.models.artifact_objects() + self.references.objects()
+        return kept + self.run_artifacts.objects()
 
     @cached_property
     def db(self) -> MetadataDB:
@@ -175,6 +177,13 @@ class Workspace:
         from strata.lineage.tracking import Tracking
 
         return Tracking(self.db, namespace=self.lineage.namespace)
+
+    @cached_property
+    def run_artifacts(self) -> RunArtifacts:
+        """Files tracking clients log with their runs, kept as objects of ``self.store``."""
+        from strata.lineage.run_artifacts import RunArtifacts
+
+        return RunArtifacts(self.db, self.store)
 
     @contextmanager
     def run(

@@ -73,3 +73,21 @@ def test_errors_carry_mlflow_codes(tracked: dict[str, object]) -> None:
         "param_changed": "INVALID_PARAMETER_VALUE",
         "bad_filter": "INVALID_PARAMETER_VALUE",
     }
+
+
+def test_artifacts_are_strata_objects(tracked: dict[str, object], site: Site) -> None:
+    assert tracked["listed"] == [
+        ["data", True, None],
+        ["notes.txt", False, len("trained on deliveries")],
+        ["plots", True, None],
+    ]
+    assert tracked["listed_plots"] == [["plots/a.txt", False], ["plots/deep", True]]
+    assert tracked["big_same"] is True and tracked["nested"] == "BB"
+    location = str(tracked["artifact_location"]).removeprefix("mlflow-artifacts:/")
+    with site.workspace() as ws:
+        first = ws.run_artifacts.files(f"{location}/{tracked['run_id']}/artifacts")
+        second = ws.run_artifacts.files(f"{location}/{tracked['second_run_id']}/artifacts")
+        assert ws.store.exists(first["data/big.bin"][0])
+        assert first["data/big.bin"][1] == 17 * 1024 * 1024
+        assert first["notes.txt"] == second["notes.txt"]  # one object for the same bytes
+        assert set(ws.run_artifacts.objects()) <= set(ws._kept_objects())  # gc keeps them

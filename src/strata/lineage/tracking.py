@@ -32,6 +32,7 @@ from strata.errors import (
 from strata.lineage import store
 from strata.lineage import tracking_store as sql
 from strata.lineage.ids import new_run_id
+from strata.lineage.logged_models import LoggedModels
 from strata.lineage.tracking_records import (
     KILLED,
     Experiment,
@@ -73,6 +74,7 @@ class Tracking:
         self.db = db
         self.namespace = namespace
         self.clock = clock
+        self.logged_models = LoggedModels(db, clock)
 
     @contextmanager
     def _writing(self, doing: str) -> Iterator[sa.Connection]:

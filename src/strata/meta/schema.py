@@ -400,3 +400,32 @@ tracking_metrics = sa.Table(
     sa.Column("step", sa.BigInteger, nullable=False),
     sa.Index(None, "run_id", "key"),
 )
+
+tracking_artifacts = sa.Table(
+    "tracking_artifacts",
+    metadata,
+    sa.Column("path", sa.Text, primary_key=True),  # EXPERIMENT/RUN/artifacts/..., relative
+    sa.Column("hash", sa.Text, nullable=False),  # the object in the content-addressed store
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("stored_at", UTCDateTime, nullable=False),
+)
+
+tracking_logged_models = sa.Table(
+    "tracking_logged_models",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),  # m-<32 hex>, as MLflow names them
+    sa.Column(
+        "experiment_id", sa.Integer, sa.ForeignKey("tracking_experiments.id"), nullable=False
+    ),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("source_run_id", sa.Text, sa.ForeignKey("lineage_runs.id"), nullable=True),
+    sa.Column("model_type", sa.Text, nullable=True),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("artifact_uri", sa.Text, nullable=False),
+    sa.Column("creator", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("tags", sa.Text, nullable=False),  # JSON object
+    sa.Column("params", sa.Text, nullable=False),  # JSON object
+    sa.Index(None, "experiment_id"),
+)

@@ -51,7 +51,7 @@ def create_app(root: Path) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(BodyLimit, limit=MAX_BODY, exempt=mlflow.UPLOADS)
     app.add_middleware(RequestLog)  # outermost: it sees every response, the 413s too
     app.get("/api/v1/health", tags=["server"])(health)
     for routes in (catalog_routes, model_routes, lineage_routes):

@@ -52,17 +52,19 @@ class RequestLog:
 
 class BodyLimit:
     """Refuse a request body over ``limit`` bytes with 413: at once when its Content-Length
-    says so, else as soon as the bytes read pass the limit."""
+    says so, else as soon as the bytes read pass the limit. Requests matching one of
+    ``exempt``'s (method, path prefix) pairs stream to disk and are not limited (uploads)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, exempt: tuple[tuple[str, str], ...] = ()) -> None:
         self.app = app
         self.limit = limit
+        self.exempt = exempt
 
     def _too_large(self) -> HTTPException:
         return HTTPException(413, f"the request body is over the limit of {self.limit} bytes")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or self._exempt(scope):
             await self.app(scope, receive, send)
             return
         if _declared_size(scope) > self.limit:
@@ -80,6 +82,10 @@ class BodyLimit:
             return message
 
         await self.app(scope, counting, send)
+
+    def _exempt(self, scope: Scope) -> bool:
+        method, path = scope["method"], scope["path"]
+        return any(method == m and path.startswith(prefix) for m, prefix in self.exempt)
 
 
 def _declared_size(scope: Scope) -> int:

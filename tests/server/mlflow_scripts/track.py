@@ -1,7 +1,11 @@
 """A training script's tracking, as MLflow's client does it: experiment, runs, params,
-metrics with history, tags, search; then the errors a client meets. Prints one JSON object."""
+metrics with history, tags, artifacts (one over the server's body limit), search; then the
+errors a client meets. Prints one JSON object."""
 
+import hashlib
 import json
+import os
+import tempfile
 
 import mlflow
 from mlflow import MlflowClient
@@ -26,6 +30,19 @@ with mlflow.start_run(run_name="first") as run:
         mlflow.log_metric("loss", loss, step=step)
     mlflow.log_metrics({"auc": 0.91})
     mlflow.set_tag("team", "ml")
+    work = tempfile.mkdtemp()
+    with open(os.path.join(work, "notes.txt"), "w") as fh:
+        fh.write("trained on deliveries")
+    mlflow.log_artifact(os.path.join(work, "notes.txt"))
+    os.makedirs(os.path.join(work, "plots", "deep"))
+    for name, data in (("a.txt", "A"), ("deep/b.txt", "BB")):
+        with open(os.path.join(work, "plots", name), "w") as fh:
+            fh.write(data)
+    mlflow.log_artifacts(os.path.join(work, "plots"), artifact_path="plots")
+    big = os.urandom(17 * 1024 * 1024)  # over the 16 MiB limit on other request bodies
+    with open(os.path.join(work, "big.bin"), "wb") as fh:
+        fh.write(big)
+    mlflow.log_artifact(os.path.join(work, "big.bin"), artifact_path="data")
 run_id = run.info.run_id
 client = MlflowClient()
 got = client.get_run(run_id)
@@ -40,9 +57,19 @@ out["run"] = {
     "metrics": got.data.metrics,
     "tags": {k: v for k, v in got.data.tags.items() if not k.startswith("mlflow.")},
 }
+listed = client.list_artifacts(run_id)
+out["listed"] = [[f.path, f.is_dir, f.file_size] for f in listed]
+out["listed_plots"] = [[f.path, f.is_dir] for f in client.list_artifacts(run_id, "plots")]
+back = mlflow.artifacts.download_artifacts(run_id=run_id, dst_path=tempfile.mkdtemp())
+with open(os.path.join(back, "data", "big.bin"), "rb") as fh:
+    out["big_same"] = hashlib.sha256(fh.read()).digest() == hashlib.sha256(big).digest()
+with open(os.path.join(back, "plots", "deep", "b.txt")) as fh:
+    out["nested"] = fh.read()
 out["history"] = [[m.step, m.value] for m in client.get_metric_history(run_id, "loss")]
-with mlflow.start_run(run_name="second"):
+with mlflow.start_run(run_name="second") as second:
     mlflow.log_metric("auc", 0.7)
+    mlflow.log_artifact(os.path.join(work, "notes.txt"))  # the same bytes again
+out["second_run_id"] = second.info.run_id
 found = mlflow.search_runs(
     experiment_names=["train-clf"], filter_string="metrics.auc > 0.8", output_format="list"
 )

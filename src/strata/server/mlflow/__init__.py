@@ -11,15 +11,20 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from strata.server import errors
-from strata.server.mlflow import shapes, tracking_routes
+from strata.server.mlflow import artifact_routes, logged_model_routes, shapes, tracking_routes
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts"
+UPLOADS = (("PUT", f"{ARTIFACTS_PREFIX}/artifacts/"),)
+"""Requests the body limit does not apply to: artifact uploads stream to disk."""
 
 
 def install(app: FastAPI) -> None:
     """Serve MLflow's API under its prefixes, its errors in MLflow's shape."""
     for prefix in PREFIXES:
         app.include_router(tracking_routes.router, prefix=prefix)
+        app.include_router(artifact_routes.tracking_router, prefix=prefix)
+        app.include_router(logged_model_routes.router, prefix=prefix)
+    app.include_router(artifact_routes.router, prefix=ARTIFACTS_PREFIX)
     for prefix in (*PREFIXES, ARTIFACTS_PREFIX):
         errors.shape_errors(app, prefix, shapes.error)

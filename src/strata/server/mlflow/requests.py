@@ -33,6 +33,14 @@ class KeyValue(Args):
         return self.key, self.value
 
 
+class RunId(Args):
+    run_id: str = ""
+    run_uuid: str = ""
+
+    def id(self) -> str:
+        return self.run_id or self.run_uuid
+
+
 M = TypeVar("M", bound="Args")
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from strata.lineage.logged_models import LoggedModel
 from strata.lineage.tracking_records import Experiment, MetricPoint, TrackedRun
 
 # MLflow's error codes by Strata error class, then by status.
@@ -88,8 +89,9 @@ def run_info(found: TrackedRun) -> dict[str, Any]:
     return info
 
 
-def run(found: TrackedRun) -> dict[str, Any]:
-    """A run as ``runs/get`` answers: info, data (metrics, params, tags) and inputs."""
+def run(found: TrackedRun, outputs: Iterable[LoggedModel] = ()) -> dict[str, Any]:
+    """A run as ``runs/get`` answers: info, data (metrics, params, tags), inputs, and the
+    logged models it produced."""
     datasets = [
         {"dataset": _dataset(ref), "tags": []}
         for ref in found.run.inputs
@@ -103,7 +105,25 @@ def run(found: TrackedRun) -> dict[str, Any]:
             "tags": pairs(found.tags),
         },
         "inputs": {"dataset_inputs": datasets},
+        "outputs": {"model_outputs": [{"model_id": m.id, "step": 0} for m in outputs]},
     }
+
+
+def logged_model(found: LoggedModel) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "model_id": found.id,
+        "experiment_id": str(found.experiment_id),
+        "name": found.name,
+        "creation_timestamp_ms": ms(found.created_at),
+        "last_updated_timestamp_ms": ms(found.updated_at),
+        "artifact_uri": found.artifact_uri,
+        "status": f"LOGGED_MODEL_{found.status}",
+        "tags": pairs(found.tags),
+    }
+    for key in ("model_type", "source_run_id"):
+        if getattr(found, key):
+            info[key] = getattr(found, key)
+    return {"info": info, "data": {"params": pairs(found.params), "metrics": []}}
 
 
 def _dataset(ref: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ from strata.lineage.tracking import Tracking, View
 from strata.lineage.tracking_records import Experiment, MetricPoint, TrackedRun
 from strata.server.auth import Caller, CallerDep
 from strata.server.mlflow import search, shapes
-from strata.server.mlflow.requests import Args, KeyValue, args_of
+from strata.server.mlflow.requests import Args, KeyValue, RunId, args_of
 
 router = APIRouter(tags=["mlflow"])
 ViewType = Literal["ACTIVE_ONLY", "DELETED_ONLY", "ALL"]
@@ -169,14 +169,6 @@ class CreateRun(Args):
     tags: list[KeyValue] = Field(default_factory=list)
 
 
-class RunId(Args):
-    run_id: str = ""
-    run_uuid: str = ""
-
-    def id(self) -> str:
-        return self.run_id or self.run_uuid
-
-
 class UpdateRun(RunId):
     status: Literal["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"] | None = None
     end_time: int | None = None
@@ -244,7 +236,7 @@ def create_run(caller: CallerDep, args: Annotated[CreateRun, args_of(CreateRun)]
 @router.get("/runs/get")
 def get_run(caller: CallerDep, args: Annotated[RunId, args_of(RunId)]) -> Ok:
     caller.require("read", "experiment:*")
-    return {"run": shapes.run(_tracking(caller).tracked_run(args.id()))}
+    return {"run": _runs(caller, [_tracking(caller).tracked_run(args.id())])[0]}
 
 
 @router.post("/runs/update")
@@ -317,7 +309,7 @@ def search_runs(caller: CallerDep, args: Annotated[SearchRuns, args_of(SearchRun
     found = search.matching(found, args.filter, _run_value)
     found = search.ordered(found, args.order_by, _run_value)
     chunk, token = search.page(found, args.max_results, args.page_token)
-    return _with_token({"runs": [shapes.run(r) for r in chunk]}, token)
+    return _with_token({"runs": _runs(caller, chunk)}, token)
 
 
 @router.get("/metrics/get-history")
@@ -337,6 +329,12 @@ def _run_value(found: TrackedRun, kind: str, key: str) -> Any:
         return found.tags.get(key)
     info = shapes.run_info(found)
     return info.get({"name": "run_name", "id": "run_id"}.get(key, key))
+
+
+def _runs(caller: Caller, found: list[TrackedRun]) -> list[Ok]:
+    """Runs in MLflow's shape, each with the logged models it produced."""
+    models = _tracking(caller).logged_models.of_runs([r.run.id for r in found])
+    return [shapes.run(r, [m for m in models if m.source_run_id == r.run.id]) for r in found]
 
 
 def _with_token(answer: Ok, token: str) -> Ok:

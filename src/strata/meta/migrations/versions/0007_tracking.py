@@ -1,4 +1,4 @@
-"""tracking: experiments, and a run's MLflow fields (tags, lifecycle) and metric history.
+"""tracking: experiments, run fields (tags, lifecycle), metric history, artifacts, logged models.
 
 Revision ID: 0007
 Revises: 0006
@@ -65,6 +65,43 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_tracking_metrics_run_id_key", "tracking_metrics", ["run_id", "key"])
+    op.create_table(
+        "tracking_artifacts",
+        sa.Column("path", sa.Text, nullable=False),
+        sa.Column("hash", sa.Text, nullable=False),
+        sa.Column("size", sa.BigInteger, nullable=False),
+        sa.Column("stored_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("path", name="pk_tracking_artifacts"),
+    )
+    op.create_table(
+        "tracking_logged_models",
+        sa.Column("id", sa.Text, nullable=False),
+        sa.Column("experiment_id", sa.Integer, nullable=False),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("source_run_id", sa.Text, nullable=True),
+        sa.Column("model_type", sa.Text, nullable=True),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("artifact_uri", sa.Text, nullable=False),
+        sa.Column("creator", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("tags", sa.Text, nullable=False),
+        sa.Column("params", sa.Text, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_tracking_logged_models"),
+        sa.ForeignKeyConstraint(
+            ["experiment_id"],
+            ["tracking_experiments.id"],
+            name="fk_tracking_logged_models_experiment_id_tracking_experiments",
+        ),
+        sa.ForeignKeyConstraint(
+            ["source_run_id"],
+            ["lineage_runs.id"],
+            name="fk_tracking_logged_models_source_run_id_lineage_runs",
+        ),
+    )
+    op.create_index(
+        "ix_tracking_logged_models_experiment_id", "tracking_logged_models", ["experiment_id"]
+    )
     now = datetime.now(UTC)
     default = {  # MLflow clients log into experiment 0 when they name none
         "id": 0,
@@ -79,6 +116,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_tracking_logged_models_experiment_id", table_name="tracking_logged_models")
+    op.drop_table("tracking_logged_models")
+    op.drop_table("tracking_artifacts")
     op.drop_index("ix_tracking_metrics_run_id_key", table_name="tracking_metrics")
     op.drop_table("tracking_metrics")
     op.drop_index("ix_tracking_runs_experiment_id", table_name="tracking_runs")
