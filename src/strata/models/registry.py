@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from strata.activity import Activity, NoActivity
 from strata.config import STRATA_DIR, Config
-from strata.errors import ModelVersionNotFoundError, UserInputError
+from strata.errors import AlreadyExistsError, ModelVersionNotFoundError, UserInputError
 from strata.models import artifacts, catalog, flavors, registering, trail, transitions
 from strata.models import semver as versioning
 from strata.models import signature as signatures
@@ -206,6 +206,16 @@ class Registry:
         if self.hooks:
             notify(self.hooks, [event])
         return version
+
+    def create_model(self, name: str, *, description: str | None = None) -> ModelSummary:
+        """A model with no version yet (what an MLflow client creates before registering);
+        AlreadyExistsError when the name is taken."""
+        registering.check_name(name)
+        with self._db.transaction(f"cannot create model {name!r}", write=True) as c:
+            if catalog.find_model(c, name) is not None:
+                raise AlreadyExistsError(f"model {name!r} exists already")
+            catalog.describe_model(c, catalog.ensure_model(c, name, self._clock()), description)
+        return next(m for m in self.list_models() if m.name == name)
 
     # -- reading ------------------------------------------------------------------------------
     def resolve(self, ref: str | Ref, *, at: datetime | None = None) -> Resolved:

@@ -11,7 +11,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from strata.server import errors
-from strata.server.mlflow import artifact_routes, logged_model_routes, shapes, tracking_routes
+from strata.server.mlflow import (
+    artifact_routes,
+    logged_model_routes,
+    registry_routes,
+    shapes,
+    tracking_routes,
+)
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts"
@@ -25,6 +31,7 @@ def install(app: FastAPI) -> None:
         app.include_router(tracking_routes.router, prefix=prefix)
         app.include_router(artifact_routes.tracking_router, prefix=prefix)
         app.include_router(logged_model_routes.router, prefix=prefix)
+        app.include_router(registry_routes.router, prefix=prefix)
     app.include_router(artifact_routes.router, prefix=ARTIFACTS_PREFIX)
     for prefix in (*PREFIXES, ARTIFACTS_PREFIX):
         errors.shape_errors(app, prefix, shapes.error)

@@ -8,6 +8,7 @@ delete an editor on the experiment the path starts with.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -15,9 +16,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from starlette.requests import ClientDisconnect
 
-from strata.errors import UserInputError
+from strata.errors import NotTrackedError, UserInputError
 from strata.lineage.run_artifacts import RunArtifacts, check_path
 from strata.server.auth import Caller, CallerDep
+from strata.server.mlflow.registry_shapes import REGISTRY_ROOT
 from strata.server.mlflow.requests import RunId, args_of
 
 router = APIRouter(tags=["mlflow"])
@@ -59,13 +61,20 @@ async def upload(path: str, request: Request, caller: CallerDep) -> dict[str, An
 
 @router.get("/artifacts/{path:path}")
 def download(path: str, caller: CallerDep) -> FileResponse:
-    caller.require("read", "experiment:*")
-    found = _artifacts(caller).file(path, verify=True)
+    if _in_registry(path):
+        found = registry_copy(caller, path)
+        if not found.is_file():
+            raise NotTrackedError(f"artifact {path} does not exist")
+    else:
+        caller.require("read", "experiment:*")
+        found = _artifacts(caller).file(path, verify=True)
     return FileResponse(found, media_type="application/octet-stream")
 
 
 @router.get("/artifacts")
 def list_artifacts(caller: CallerDep, path: str = "") -> dict[str, Any]:
+    if _in_registry(path):
+        return _registry_listing(registry_copy(caller, path))
     caller.require("read", "experiment:*")
     return _listing(caller, path)
 
@@ -96,6 +105,37 @@ def list_run_artifacts(
     for entry in listed.get("files", []):
         entry["path"] = f"{args.path.strip('/')}/{entry['path']}".lstrip("/")
     return {"root_uri": root, **listed}
+
+
+def _in_registry(path: str) -> bool:
+    return path.strip("/").startswith(f"{REGISTRY_ROOT}/")
+
+
+def registry_copy(caller: Caller, path: str) -> Path:
+    """``registry/NAME/N[/REST]``: the path in a verified local copy of version N's artifact
+    (Strata's registry is where a version's bytes are), once the caller may read the model."""
+    parts = check_path(path).split("/", 3)
+    if len(parts) < 3:
+        raise NotTrackedError(f"artifact {path} does not exist", hint="name a model version")
+    name, number, rest = parts[1], parts[2], (parts[3] if len(parts) > 3 else "")
+    caller.require("read", f"model:{name}")
+    version = caller.ws.models.show(f"model:{name}@{number}")
+    local = caller.ws.models.path(version.ref)
+    if version.artifact_kind != "directory":  # one file, listed under its own name
+        return local.parent if not rest else local.parent / rest
+    return local / rest if rest else local
+
+
+def _registry_listing(folder: Path) -> dict[str, Any]:
+    if not folder.is_dir():
+        return {}
+    files = []
+    for child in sorted(folder.iterdir()):
+        item: dict[str, Any] = {"path": child.name, "is_dir": child.is_dir()}
+        if child.is_file():
+            item["file_size"] = child.stat().st_size
+        files.append(item)
+    return {"files": files} if files else {}
 
 
 def _listing(caller: Caller, folder: str) -> dict[str, Any]:
