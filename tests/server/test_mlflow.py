@@ -5,12 +5,16 @@ One server for the module, on SQLite; each client script runs a whole scenario."
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from mlflow_support import mlflow_python, run_script
@@ -159,3 +163,109 @@ def test_registry_errors_carry_mlflow_codes(registered: dict[str, Any]) -> None:
         "missing_artifacts": "RESOURCE_DOES_NOT_EXIST",
         "delete_version": "INVALID_PARAMETER_VALUE",
     }
+
+
+def test_a_viewers_client_reads_and_every_write_is_refused(
+    python: Path, server: Server, site: Site, tracked: dict[str, Any], registered: dict[str, Any]
+) -> None:
+    run_id = str(tracked["run_id"])
+    found = run_script(python, "viewer.py", server.url, run_id, user="bo", token=site.tokens["bo"])
+    assert (found["read_run"], found["read_model"], found["read_bytes"]) == ("0.1", "clf", "clf 3")
+    refused = found.pop("refused")
+    assert refused.pop("log_artifact") == 403
+    assert set(refused.values()) == {"PERMISSION_DENIED"}, refused
+    assert len(refused) == 16
+    assert found["after"] == {"lr": "0.1", "depth": "3", "algo": "tree"}  # nothing written
+    with site.workspace() as ws:
+        assert "viewer-model" not in {m.name for m in ws.models.list_models()}
+        assert ws.models.show("model:clf@1").stage == "none"
+        assert ws.tracking.tracked_run(run_id).status == "FINISHED"
+
+
+# -- the HTTP edge, with httpx: authentication, grants, bad input, uploads cut off ------------
+API = "/api/2.0/mlflow"
+UPLOAD = "/api/2.0/mlflow-artifacts/artifacts"
+
+
+def _basic(site: Site, user: str) -> httpx.BasicAuth:
+    return httpx.BasicAuth(user, site.tokens[user])
+
+
+def _error(response: httpx.Response, status: int, code: str) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error_code", "message"} and body["error_code"] == code
+    message: str = body["message"]
+    assert "Traceback" not in message and "\n" not in message
+    return message
+
+
+def test_anonymous_clients_are_asked_to_log_in(server: Server) -> None:
+    with server.client() as client:
+        for method, path in (
+            ("GET", f"{API}/experiments/get?experiment_id=0"),
+            ("POST", f"{API}/runs/create"),
+            ("PUT", f"{UPLOAD}/0/x.txt"),
+            ("POST", "/ajax-api/2.0/mlflow/registered-models/create"),
+        ):
+            answer = client.request(method, path, json={})
+            _error(answer, 401, "UNAUTHENTICATED")
+            assert answer.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_a_grant_on_one_model_is_no_grant_on_another(server: Server, site: Site) -> None:
+    stage = f"{API}/model-versions/transition-stage"
+    with server.client(auth=_basic(site, "cy")) as client:  # editor; maintainer on clf only
+        refused = client.post(stage, json={"name": "other", "version": "1", "stage": "Staging"})
+        assert refused.status_code == 200  # an editor may stage
+        refused = client.post(stage, json={"name": "other", "version": "1", "stage": "Production"})
+        assert "maintainer" in _error(refused, 403, "PERMISSION_DENIED")
+        moved = client.post(stage, json={"name": "clf", "version": "2", "stage": "Staging"})
+        assert moved.json()["model_version"]["current_stage"] == "Staging"
+        moved = client.post(stage, json={"name": "clf", "version": "2", "stage": "Production"})
+        assert moved.json()["model_version"]["current_stage"] == "Production"
+    with site.workspace() as ws:
+        assert ws.models.show("model:other@1").stage == "staging"
+        assert ws.models.history("clf")[-1].actor == "cy"
+
+
+def test_bad_input_is_a_one_line_mlflow_error(server: Server, site: Site) -> None:
+    with server.client(auth=_basic(site, "ana")) as client:
+        malformed = client.post(f"{API}/runs/create", content=b"{not json")
+        assert "malformed JSON" in _error(malformed, 400, "INVALID_PARAMETER_VALUE")
+        wrong = client.post(f"{API}/runs/log-metric", json={"run_id": "x", "value": "high"})
+        _error(wrong, 400, "INVALID_PARAMETER_VALUE")
+        huge = client.post(f"{API}/runs/log-batch", content=b"x" * (17 * 1024 * 1024))
+        _error(huge, 413, "INVALID_PARAMETER_VALUE")
+        _error(client.get(f"{API}/no/such/endpoint"), 404, "RESOURCE_DOES_NOT_EXIST")
+        escape = client.put(f"{UPLOAD}/0/..%2F..%2Fetc/passwd", content=b"x")
+        assert escape.status_code in (400, 404)
+        missing = client.get(f"{UPLOAD}/0/nothing/here.txt")
+        _error(missing, 404, "RESOURCE_DOES_NOT_EXIST")
+
+
+def test_an_upload_cut_off_stores_nothing_and_the_retry_completes(
+    server: Server, site: Site
+) -> None:
+    path = f"{UPLOAD}/0/cut/artifacts/weights.bin"
+    data = bytes(range(256)) * 4096  # 1 MiB
+    host, port = server.url.removeprefix("http://").split(":")
+    credentials = base64.b64encode(f"ana:{site.tokens['ana']}".encode()).decode()
+    with socket.create_connection((host, int(port))) as raw:
+        raw.sendall(
+            f"PUT {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {credentials}\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n".encode()
+            + data[: len(data) // 2]
+        )  # half the body, then the connection drops
+    deadline = time.monotonic() + 30
+    while f"PUT {path} 400" not in server.log_text():  # the server saw it cut off
+        assert time.monotonic() < deadline, server.log_text()
+        time.sleep(0.05)
+    with server.client(auth=_basic(site, "ana")) as client:
+        _error(client.get(path), 404, "RESOURCE_DOES_NOT_EXIST")
+        with site.workspace() as ws:
+            assert ws.run_artifacts.files("0/cut") == {}
+            leftovers = list(ws.store.tmp_dir.glob("upload-*"))
+        assert leftovers == []
+        assert client.put(path, content=data).status_code == 200
+        assert client.get(path).content == data

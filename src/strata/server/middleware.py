@@ -6,7 +6,7 @@ import logging
 import time
 from typing import Any
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from strata.server import errors
@@ -68,7 +68,8 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         if _declared_size(scope) > self.limit:
-            await errors.error_response(413, str(self._too_large().detail))(scope, receive, send)
+            message = str(self._too_large().detail)
+            await errors.respond(Request(scope), 413, message)(scope, receive, send)
             return
         seen = 0
 
