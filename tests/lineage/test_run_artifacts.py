@@ -1,0 +1,74 @@
+"""``RunArtifacts`` (files tracking clients log, kept as objects) and ``LoggedModels``, on
+SQLite and PostgreSQL; gc keeps what they need; ``Registry.create_model``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from factories import b3
+from strata import Workspace
+from strata.errors import AlreadyExistsError, NotTrackedError, UserInputError
+from strata.lineage.run_artifacts import Entry
+
+
+def _put(ws: Workspace, path: str, data: bytes) -> str:
+    with ws.run_artifacts.receiving() as tmp:
+        tmp.write_bytes(data)
+        return ws.run_artifacts.put(path, tmp)
+
+
+def test_artifacts_are_objects_listed_by_folder(lws: Workspace, tmp_path: Path) -> None:
+    artifacts = lws.run_artifacts
+    assert _put(lws, "1/r1/artifacts/model/weights.bin", b"w") == b3(b"w")
+    _put(lws, "1/r1/artifacts/model/MLmodel", b"flavors: {}")
+    _put(lws, "1/r2/artifacts/notes.txt", b"w")  # the same bytes: the same object
+    assert artifacts.listing("1/r1/artifacts") == [Entry("model", True, None)]
+    assert artifacts.listing("1/r1/artifacts/model") == [
+        Entry("MLmodel", False, 11),
+        Entry("weights.bin", False, 1),
+    ]
+    assert artifacts.file("1/r2/artifacts/notes.txt", verify=True).read_bytes() == b"w"
+    copy = artifacts.copy_folder("1/r1/artifacts/model", tmp_path / "model")
+    assert sorted(p.name for p in copy.iterdir()) == ["MLmodel", "weights.bin"]
+    assert sorted(artifacts.objects()) == sorted({b3(b"w"), b3(b"flavors: {}")})
+    assert not list(lws.store.tmp_dir.glob("upload-*"))  # the temp files are gone
+    lws.files.gc()
+    assert lws.store.exists(b3(b"w")) and lws.store.exists(b3(b"flavors: {}"))
+    assert artifacts.delete("1/r1") == 2
+    assert artifacts.listing("1/r1/artifacts") == []
+
+
+def test_bad_and_missing_paths_are_refused(lws: Workspace) -> None:
+    for bad in ("../up", "a/../../b", "/", "a//b"):
+        with pytest.raises(UserInputError):
+            _put(lws, bad, b"x")
+    _put(lws, "1/r/artifacts/f", b"x")
+    with pytest.raises(UserInputError, match="folder"):
+        _put(lws, "1/r/artifacts", b"x")
+    with pytest.raises(NotTrackedError):
+        lws.run_artifacts.file("1/r/artifacts/missing")
+    with pytest.raises(NotTrackedError):
+        lws.run_artifacts.copy_folder("1/none", lws.root / "out")
+
+
+def test_logged_models_link_to_their_run(lws: Workspace) -> None:
+    tracking = lws.tracking
+    run = tracking.create_run(0, name="r", user="ana", start_ms=None)
+    made = tracking.logged_models.create(tracking.experiment(0), name="model", creator="ana")
+    assert made.status == "PENDING" and made.artifact_uri.endswith(f"/models/{made.id}/artifacts")
+    tracking.logged_models.link_run(made.id, run.run.id)
+    other = tracking.create_run(0, name="other", user="ana", start_ms=None)
+    with pytest.raises(UserInputError):
+        tracking.logged_models.link_run(made.id, other.run.id)
+    ready = tracking.logged_models.change(made.id, status="READY", tags={"k": "v"})
+    assert (ready.status, ready.tags, ready.source_run_id) == ("READY", {"k": "v"}, run.run.id)
+    assert [m.id for m in tracking.logged_models.of_runs([run.run.id])] == [made.id]
+
+
+def test_a_model_is_created_before_its_first_version(lws: Workspace) -> None:
+    created = lws.models.create_model("empty", description="nothing yet")
+    assert (created.versions, created.description) == (0, "nothing yet")
+    with pytest.raises(AlreadyExistsError):
+        lws.models.create_model("empty")
