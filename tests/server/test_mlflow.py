@@ -49,7 +49,10 @@ def tracked(python: Path, server: Server, site: Site) -> dict[str, object]:
 
 
 def test_an_mlflow_run_is_a_strata_run(tracked: dict[str, object], site: Site) -> None:
-    run = tracked["run"]
+    run = dict(tracked["run"])  # type: ignore[call-overload]
+    inputs = run.pop("inputs")
+    assert inputs[0].startswith("dataset:mlflow/deliveries@")  # a pandas frame's digest
+    assert inputs[1:] == ["table:deliveries@0"]
     assert run == {
         "status": "FINISHED",
         "name": "first",
@@ -66,6 +69,7 @@ def test_an_mlflow_run_is_a_strata_run(tracked: dict[str, object], site: Site) -
     assert (record.job, record.status) == ("train-clf", "completed")
     assert record.params == {"lr": "0.1", "depth": "3", "algo": "tree"}
     assert record.metrics == {"loss": 0.3, "auc": 0.91}
+    assert sorted(record.inputs) == inputs  # what `strata run show` lists as its inputs
 
 
 def test_runs_and_experiments_are_searched(tracked: dict[str, object]) -> None:

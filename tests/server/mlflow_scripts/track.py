@@ -8,6 +8,9 @@ import os
 import tempfile
 
 import mlflow
+import mlflow.data.http_dataset_source
+import mlflow.data.meta_dataset
+import pandas
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
@@ -30,6 +33,12 @@ with mlflow.start_run(run_name="first") as run:
         mlflow.log_metric("loss", loss, step=step)
     mlflow.log_metrics({"auc": 0.91})
     mlflow.set_tag("team", "ml")
+    frame = pandas.DataFrame({"id": [1, 2], "delay": [1.0, 2.0]})
+    mlflow.log_input(mlflow.data.from_pandas(frame, name="deliveries"), context="training")
+    source = mlflow.data.meta_dataset.MetaDataset(
+        mlflow.data.http_dataset_source.HTTPDatasetSource("table:deliveries@0"), name="strata"
+    )
+    mlflow.log_input(source)  # a source that names a Strata ref
     work = tempfile.mkdtemp()
     with open(os.path.join(work, "notes.txt"), "w") as fh:
         fh.write("trained on deliveries")
@@ -56,6 +65,7 @@ out["run"] = {
     "params": got.data.params,
     "metrics": got.data.metrics,
     "tags": {k: v for k, v in got.data.tags.items() if not k.startswith("mlflow.")},
+    "inputs": sorted(d.dataset.source for d in got.inputs.dataset_inputs),
 }
 listed = client.list_artifacts(run_id)
 out["listed"] = [[f.path, f.is_dir, f.file_size] for f in listed]

@@ -204,6 +204,21 @@ class LogBatch(RunId):
     tags: list[KeyValue] = Field(default_factory=list)
 
 
+class Dataset(Args):
+    name: str
+    digest: str = ""
+    source_type: str = ""
+    source: str = ""
+
+
+class DatasetInput(Args):
+    dataset: Dataset
+
+
+class LogInputs(RunId):
+    datasets: list[DatasetInput] = Field(default_factory=list)
+
+
 class SearchRuns(Args):
     experiment_ids: list[str] = Field(default_factory=list)
     filter: str | None = None
@@ -299,6 +314,17 @@ def log_batch(caller: CallerDep, args: Annotated[LogBatch, args_of(LogBatch)]) -
         params=shapes.from_pairs(args.params),
         tags=shapes.from_pairs(args.tags),
     )
+    return {}
+
+
+@router.post("/runs/log-inputs")
+def log_inputs(caller: CallerDep, args: Annotated[LogInputs, args_of(LogInputs)]) -> Ok:
+    """The datasets a run read, as its Strata inputs: a Strata ref when the source names one
+    (``table:deliveries@47``), else ``dataset:mlflow/NAME@DIGEST``."""
+    writable_run(caller, args.id())
+    refs = [shapes.dataset_ref(i.dataset.name, i.dataset.digest, i.dataset.source)
+            for i in args.datasets]  # fmt: skip
+    _tracking(caller).log_inputs(args.id(), [caller.ws.lineage.exact(r) for r in refs])
     return {}
 
 
