@@ -233,6 +233,19 @@ def test_a_grant_on_one_model_is_no_grant_on_another(server: Server, site: Site)
         assert ws.models.history("clf")[-1].actor == "cy"
 
 
+def test_a_grant_on_an_experiment_lets_a_viewer_log_there_only(server: Server, site: Site) -> None:
+    with server.client(auth=_basic(site, "ana")) as client:
+        made = client.post(f"{API}/experiments/create", json={"name": "bo-lab"})
+        experiment_id = made.json()["experiment_id"]
+    with site.workspace() as ws:
+        ws.users.grant("bo", "experiment:bo-lab", "editor", by="tests")
+    with server.client(auth=_basic(site, "bo")) as client:
+        run = client.post(f"{API}/runs/create", json={"experiment_id": experiment_id})
+        assert run.json()["run"]["info"]["user_id"] == "bo"
+        elsewhere = client.post(f"{API}/runs/create", json={"experiment_id": "0"})
+        _error(elsewhere, 403, "PERMISSION_DENIED")
+
+
 def test_bad_input_is_a_one_line_mlflow_error(server: Server, site: Site) -> None:
     with server.client(auth=_basic(site, "ana")) as client:
         malformed = client.post(f"{API}/runs/create", content=b"{not json")
@@ -241,7 +254,7 @@ def test_bad_input_is_a_one_line_mlflow_error(server: Server, site: Site) -> Non
         _error(wrong, 400, "INVALID_PARAMETER_VALUE")
         huge = client.post(f"{API}/runs/log-batch", content=b"x" * (17 * 1024 * 1024))
         _error(huge, 413, "INVALID_PARAMETER_VALUE")
-        _error(client.get(f"{API}/no/such/endpoint"), 404, "RESOURCE_DOES_NOT_EXIST")
+        _error(client.get(f"{API}/no/such/endpoint"), 404, "ENDPOINT_NOT_FOUND")
         escape = client.put(f"{UPLOAD}/0/..%2F..%2Fetc/passwd", content=b"x")
         assert escape.status_code in (400, 404)
         missing = client.get(f"{UPLOAD}/0/nothing/here.txt")

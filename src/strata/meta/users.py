@@ -45,7 +45,7 @@ NEEDS: dict[Action, Role] = {
 }
 TOKEN_PREFIX = "strata"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
-_TARGET = re.compile(r"(model|table|features|release|dataset):[^@\s]+")
+_TARGET = re.compile(r"(model|table|features|release|dataset|experiment):[^@\s]+")
 
 
 def _now() -> datetime:

@@ -171,6 +171,8 @@ def error(
     code = CODES_BY_KIND.get(kind or "")
     if code is None and kind is not None and kind.endswith("NotFoundError"):
         code = "RESOURCE_DOES_NOT_EXIST"
+    if code is None and kind is None and status in (404, 405) and message == "Not Found":
+        code = "ENDPOINT_NOT_FOUND"  # no route: the client asked for an API not served here
     if code is None:
         code = CODES_BY_STATUS.get(status, "INTERNAL_ERROR")
     if status == 409:
