@@ -67,8 +67,14 @@ def test_logged_models_link_to_their_run(lws: Workspace) -> None:
     assert [m.id for m in tracking.logged_models.of_runs([run.run.id])] == [made.id]
 
 
-def test_a_model_is_created_before_its_first_version(lws: Workspace) -> None:
+def test_a_model_is_created_before_its_first_version_and_tagged(lws: Workspace) -> None:
     created = lws.models.create_model("empty", description="nothing yet")
     assert (created.versions, created.description) == (0, "nothing yet")
     with pytest.raises(AlreadyExistsError):
         lws.models.create_model("empty")
+    lws.models.tag_model("empty", {"team": "ml", "tier": "1"})
+    lws.models.tag_model("empty", {}, remove=["tier"])
+    assert lws.models.model_tags("empty") == {"team": "ml"}
+    events = [(e.action, e.version, e.subject, e.to_value) for e in lws.models.history("empty")]
+    assert events == [("tag", None, "team", "ml"), ("tag", None, "tier", "1"),
+                      ("tag", None, "tier", None)]  # fmt: skip

@@ -147,6 +147,7 @@ def test_stages_aliases_and_loading(registered: dict[str, Any]) -> None:
     assert registered["registered"] == {
         "latest": [["None", "2"], ["Production", "1"]],
         "aliases": {"champion": "2"},
+        "tags": {"team": "ml"},
     }
     assert set(map(tuple, registered["predictions"].values())) == {(2, 4)}
     assert registered["searched"] == ["1", "2"]

@@ -429,3 +429,12 @@ tracking_logged_models = sa.Table(
     sa.Column("params", sa.Text, nullable=False),  # JSON object
     sa.Index(None, "experiment_id"),
 )
+
+model_level_tags = sa.Table(  # tags of a registered model itself (a version's are model_tags)
+    "model_level_tags",
+    metadata,
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("model_id", "key"),
+)

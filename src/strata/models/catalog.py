@@ -19,6 +19,7 @@ from strata.errors import ModelNotFoundError, ModelVersionNotFoundError
 from strata.meta.schema import (
     model_aliases,
     model_events,
+    model_level_tags,
     model_metrics,
     model_tags,
     model_versions,
@@ -227,6 +228,19 @@ def set_tag(c: sa.Connection, version_id: int, key: str, value: str | None) -> N
     c.execute(model_tags.delete().where(where))
     if value is not None:
         c.execute(model_tags.insert().values(version_id=version_id, key=key, value=value))
+
+
+def model_level_tags_of(c: sa.Connection, mid: int) -> dict[str, str]:
+    query = sa.select(model_level_tags.c.key, model_level_tags.c.value)
+    rows = c.execute(query.where(model_level_tags.c.model_id == mid))
+    return {row.key: row.value for row in rows}
+
+
+def set_model_level_tag(c: sa.Connection, mid: int, key: str, value: str | None) -> None:
+    where = (model_level_tags.c.model_id == mid) & (model_level_tags.c.key == key)
+    c.execute(model_level_tags.delete().where(where))
+    if value is not None:
+        c.execute(model_level_tags.insert().values(model_id=mid, key=key, value=value))
 
 
 def insert_metrics(c: sa.Connection, version_id: int, metrics: Mapping[str, float]) -> None:

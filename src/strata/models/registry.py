@@ -453,6 +453,21 @@ class Registry:
             transitions.tag(change, version, wanted, reason)
         return Transition(version.ref, tuple(change.events))
 
+    def tag_model(
+        self, name: str, tags: Mapping[str, str], *, remove: Iterable[str] = ()
+    ) -> Transition:
+        """Set and remove tags of the model itself (not of a version); each change an event."""
+        check = registering.check_key
+        wanted: dict[str, str | None] = {check(k, "tag"): str(v) for k, v in tags.items()}
+        wanted.update({check(k, "tag"): None for k in remove})
+        with self._change(name, f"tag model {name!r}") as change:
+            transitions.tag_model(change, wanted, None)
+        return Transition(f"model:{name}", tuple(change.events))
+
+    def model_tags(self, name: str) -> dict[str, str]:
+        with self._db.transaction(f"cannot read model {name!r}", write=False) as c:
+            return catalog.model_level_tags_of(c, catalog.model_id(c, name))
+
     def describe(self, ref: str | Ref, text: str, *, reason: str | None = None) -> Transition:
         """Set the description of a model (``model:NAME``) or of one version."""
         parsed = model_ref(ref)

@@ -229,6 +229,18 @@ def tag(
             )  # fmt: skip
 
 
+def tag_model(change: Change, wanted: Mapping[str, str | None], reason: str | None) -> None:
+    """Set (or remove, None) tags of the model itself; each change is an event."""
+    current = catalog.model_level_tags_of(change.c, change.mid)
+    for key, value in wanted.items():
+        if current.get(key) != value:
+            catalog.set_model_level_tag(change.c, change.mid, key, value)
+            change.record(
+                action="tag", version=None, subject=key, from_value=current.get(key),
+                to_value=value, reason=reason,
+            )  # fmt: skip
+
+
 def describe(change: Change, ref: Ref, text: str, reason: str | None) -> int | None:
     """Describe the model (no selector) or a version; the version number, if any."""
     number: int | None = None

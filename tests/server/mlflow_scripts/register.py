@@ -64,10 +64,14 @@ out["by_alias"] = client.get_model_version_by_alias("doubler", "champion").versi
 out["latest_production"] = [
     v.version for v in client.get_latest_versions("doubler", stages=["Production"])
 ]
+client.set_registered_model_tag("doubler", "team", "ml")
+client.set_registered_model_tag("doubler", "tier", "1")
+client.delete_registered_model_tag("doubler", "tier")
 model = client.get_registered_model("doubler")
 out["registered"] = {
     "latest": sorted((v.current_stage, v.version) for v in model.latest_versions),
     "aliases": model.aliases,
+    "tags": model.tags,
 }
 out["predictions"] = {
     uri: list(mlflow.pyfunc.load_model(uri).predict([1, 2]))

@@ -95,7 +95,8 @@ def _registered(caller: Caller, name: str) -> Ok:
     if summary is None:
         caller.ws.models.versions(name)  # an unknown model says so
     assert summary is not None
-    return rs.registered_model(summary, _versions(caller, name))
+    tags = caller.ws.models.model_tags(name)
+    return rs.registered_model(summary, _versions(caller, name), tags)
 
 
 # -- registered models ----------------------------------------------------------------------
@@ -103,6 +104,8 @@ def _registered(caller: Caller, name: str) -> Ok:
 def create_model(caller: CallerDep, args: Annotated[CreateModel, args_of(CreateModel)]) -> Ok:
     caller.require("write", f"model:{args.name}")
     caller.registry().create_model(args.name, description=args.description)
+    if args.tags:
+        caller.registry().tag_model(args.name, shapes.from_pairs(args.tags))
     return {"registered_model": _registered(caller, args.name)}
 
 
@@ -145,6 +148,30 @@ def latest_versions(
             newest[version.stage] = version
     ordered = sorted(newest.values(), key=lambda v: v.number)
     return {"model_versions": [rs.model_version(v) for v in ordered]}
+
+
+class ModelTag(Name, KeyValue):
+    pass
+
+
+class DeleteModelTag(Name):
+    key: str
+
+
+@router.post("/registered-models/set-tag")
+def set_model_tag(caller: CallerDep, args: Annotated[ModelTag, args_of(ModelTag)]) -> Ok:
+    caller.require("write", f"model:{args.name}")
+    caller.registry().tag_model(args.name, dict([args.pair()]))
+    return {}
+
+
+@router.delete("/registered-models/delete-tag")
+def delete_model_tag(
+    caller: CallerDep, args: Annotated[DeleteModelTag, args_of(DeleteModelTag)]
+) -> Ok:
+    caller.require("write", f"model:{args.name}")
+    caller.registry().tag_model(args.name, {}, remove=[args.key])
+    return {}
 
 
 @router.post("/registered-models/alias")

@@ -45,8 +45,10 @@ def model_version(version: ModelVersion) -> dict[str, Any]:
     return found
 
 
-def registered_model(summary: ModelSummary, versions: list[ModelVersion]) -> dict[str, Any]:
-    """A model with the latest version of each stage and its aliases."""
+def registered_model(
+    summary: ModelSummary, versions: list[ModelVersion], tags: dict[str, str]
+) -> dict[str, Any]:
+    """A model with its tags, the latest version of each stage and its aliases."""
     latest: dict[str, ModelVersion] = {}
     for version in versions:
         latest[version.stage] = version  # versions come in number order: the last wins
@@ -60,5 +62,5 @@ def registered_model(summary: ModelSummary, versions: list[ModelVersion]) -> dic
         "description": summary.description or "",
         "latest_versions": [model_version(latest[s]) for s in STAGES if s in latest],
         "aliases": aliases,
-        "tags": [],
+        "tags": pairs(tags),
     }

@@ -1,4 +1,5 @@
-"""tracking: experiments, run fields (tags, lifecycle), metric history, artifacts, logged models.
+"""tracking: experiments, run fields (tags, lifecycle), metric history, artifacts, logged models;
+and the tags of a registered model itself (what MLflow's registry keeps beside versions' tags).
 
 Revision ID: 0007
 Revises: 0006
@@ -102,6 +103,16 @@ def upgrade() -> None:
     op.create_index(
         "ix_tracking_logged_models_experiment_id", "tracking_logged_models", ["experiment_id"]
     )
+    op.create_table(
+        "model_level_tags",
+        sa.Column("model_id", sa.Integer, nullable=False),
+        sa.Column("key", sa.Text, nullable=False),
+        sa.Column("value", sa.Text, nullable=False),
+        sa.PrimaryKeyConstraint("model_id", "key", name="pk_model_level_tags"),
+        sa.ForeignKeyConstraint(
+            ["model_id"], ["models.id"], name="fk_model_level_tags_model_id_models"
+        ),
+    )
     now = datetime.now(UTC)
     default = {  # MLflow clients log into experiment 0 when they name none
         "id": 0,
@@ -116,6 +127,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("model_level_tags")
     op.drop_index("ix_tracking_logged_models_experiment_id", table_name="tracking_logged_models")
     op.drop_table("tracking_logged_models")
     op.drop_table("tracking_artifacts")
