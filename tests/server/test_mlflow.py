@@ -121,6 +121,7 @@ def test_versions_registered_through_mlflow_are_strata_versions(
         v1 = ws.models.show("model:doubler@1")
         assert v1.run == f"run:{registered['run_id']}" and v1.created_by == "ana"
         assert v1.tags["mlflow.model_id"] == registered["logged_model_id"]
+        assert v1.data == ("table:deliveries@0",)  # what the run logged as its input
         assert ws.models.show("model:doubler@production").number == 1
         trail = ws.models.history("doubler")
         changes = [(e.action, e.actor) for e in trail if e.action in ("stage", "alias")]

@@ -7,6 +7,8 @@ import os
 import tempfile
 
 import mlflow
+import mlflow.data.http_dataset_source
+import mlflow.data.meta_dataset
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
@@ -40,6 +42,8 @@ mlflow.set_experiment("registry-demo")
 with mlflow.start_run() as run:
     mlflow.log_param("scale", 2)
     mlflow.log_metric("auc", 0.93)
+    source = mlflow.data.http_dataset_source.HTTPDatasetSource("table:deliveries@0")
+    mlflow.log_input(mlflow.data.meta_dataset.MetaDataset(source, name="deliveries"))
     logged = mlflow.pyfunc.log_model(
         name="model", python_model=Doubler(), registered_model_name="doubler"
     )

@@ -24,6 +24,7 @@ from strata.server.model_routes import PROTECTED_STAGES
 
 router = APIRouter(tags=["mlflow"])
 Ok = dict[str, Any]
+DATA_KINDS = ("table:", "file:")  # a run's inputs that are a version's training data
 
 
 class Name(Args):
@@ -210,7 +211,8 @@ def refuse_removal(caller: CallerDep, args: Annotated[Name, args_of(Name)]) -> O
 # -- versions -------------------------------------------------------------------------------
 @router.post("/model-versions/create")
 def create_version(caller: CallerDep, args: Annotated[CreateVersion, args_of(CreateVersion)]) -> Ok:
-    """A Strata version of the source's artifacts, linked to its run; READY at once."""
+    """A Strata version of the source's artifacts, linked to its run and trained on the
+    tables and files the run logged as inputs; READY at once."""
     caller.require("write", f"model:{args.name}")
     ws = caller.ws
     source = f"models:/{args.model_id}" if args.model_id else args.source
@@ -221,11 +223,12 @@ def create_version(caller: CallerDep, args: Annotated[CreateVersion, args_of(Cre
     tags = {**shapes.from_pairs(args.tags), rs.SOURCE_TAG: args.source}
     if logged is not None:
         tags[rs.LOGGED_MODEL_TAG] = logged
+    run = None if run_id is None else ws.tracking.tracked_run(run_id).run
+    data = [] if run is None else [r for r in run.inputs if r.startswith(DATA_KINDS)]
     with sources.local_copy(ws, folder) as copy:
         version = caller.registry().register(
-            args.name, copy, description=args.description, tags=tags,
-            run=None if run_id is None else f"run:{ws.tracking.tracked_run(run_id).run.id}",
-            allow_duplicate=True,
+            args.name, copy, description=args.description, tags=tags, data=data,
+            run=None if run is None else run.ref, allow_duplicate=True,
         )  # fmt: skip
     return {"model_version": rs.model_version(version)}
 
