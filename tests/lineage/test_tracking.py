@@ -4,6 +4,7 @@ runs, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,17 @@ def test_a_tracked_run_is_a_strata_run(db: MetadataDB, tmp_path: Path) -> None:
     assert [r.run.id for r in tracking.runs([0], view="deleted")] == [run_id]
     with pytest.raises(RunNotFoundError):
         tracking.tracked_run("no-such-run")
+
+
+def test_concurrent_logging_into_one_run_loses_nothing(db: MetadataDB) -> None:
+    tracking = Tracking(db)
+    run_id = tracking.create_run(0, name="busy", user="ana", start_ms=None).run.id
+
+    def log(i: int) -> None:
+        tracking.log(run_id, params={f"p{i}": str(i)}, metrics=[MetricPoint(f"m{i}", i, i, 0)])
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(log, range(16)))
+    found = tracking.tracked_run(run_id)
+    assert found.run.params == {f"p{i}": str(i) for i in range(16)}
+    assert found.run.metrics == {f"m{i}": float(i) for i in range(16)}

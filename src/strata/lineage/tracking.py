@@ -209,11 +209,12 @@ class Tracking:
         name: str | None = None,
     ) -> TrackedRun:
         """End (FINISHED, FAILED, KILLED) or reopen (RUNNING) a run, or rename it."""
-        current = self.tracked_run(run_id)
+        if name:
+            _check_key(name, "run name")
         ended = from_ms(end_ms) if end_ms else self.clock()
         with self._writing("update run") as c:
+            current = _locked(c, run_id)
             if name:
-                _check_key(name, "run name")
                 tags = {**current.tags, RUN_NAME_TAG: name}
                 sql.update_tracked(c, run_id, name=name, tags=tags)
             if status in ("RUNNING", "SCHEDULED") and current.run.status != "running":
@@ -242,24 +243,26 @@ class Tracking:
         params: Mapping[str, str] = _NONE,
         tags: Mapping[str, str] = _NONE,
     ) -> None:
-        """Metrics, params and tags of a run, all checked first and stored in one transaction.
-        A param is logged once: the same key with another value is refused."""
-        current = self.tracked_run(run_id)
+        """Metrics, params and tags of a run, all checked first and stored in one transaction
+        that holds the run's row, so concurrent calls for one run lose nothing. A param is
+        logged once: the same key with another value is refused."""
         for point in metrics:
             _check_metric(point)
         for key, value in params.items():
             _check_key(key, "param name")
             _check_value(key, value, MAX_PARAM)
-            old = current.run.params.get(key)
-            if old is not None and str(old) != value:
-                raise UserInputError(
-                    f"param {key!r} of run {run_id} is {old!r}; it cannot change to {value!r}",
-                    hint="params are logged once per run; log a new key or start a new run",
-                )
         for key, value in tags.items():
             _check_tag(key, value)
-        latest = {p.key: p.value for p in _merge(current.metrics, metrics)}
         with self._writing("log to run") as c:
+            current = _locked(c, run_id)
+            for key, value in params.items():
+                old = current.run.params.get(key)
+                if old is not None and str(old) != value:
+                    raise UserInputError(
+                        f"param {key!r} of run {run_id} is {old!r}; it cannot change to {value!r}",
+                        hint="params are logged once per run; log a new key or start a new run",
+                    )
+            latest = {p.key: p.value for p in _merge(current.metrics, metrics)}
             sql.insert_points(c, run_id, metrics)
             merged_params = {**current.run.params, **params}
             sql.update_run_values(c, run_id, merged_params, {**current.run.metrics, **latest})
@@ -269,12 +272,11 @@ class Tracking:
                 sql.update_tracked(c, run_id, tags=new_tags, name=name)
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        current = self.tracked_run(run_id)
-        if key not in current.tags:
-            raise UserInputError(f"run {run_id} has no tag {key!r}")
-        tags = {k: v for k, v in current.tags.items() if k != key}
         with self._writing("delete tag") as c:
-            sql.update_tracked(c, run_id, tags=tags)
+            current = _locked(c, run_id)
+            if key not in current.tags:
+                raise UserInputError(f"run {run_id} has no tag {key!r}")
+            sql.update_tracked(c, run_id, tags={k: v for k, v in current.tags.items() if k != key})
 
     def metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         self.tracked_run(run_id)
@@ -287,6 +289,16 @@ class Tracking:
         node = f"run:{run_id}"
         with self._writing("record run inputs") as c:
             store.add_edges(c, [(r, node, "input") for r in refs], run_id=run_id, now=self.clock())
+
+
+def _locked(c: sa.Connection, run_id: str) -> TrackedRun:
+    """The run, its row locked for the rest of the transaction (PostgreSQL; a SQLite writer
+    holds the database's write lock already)."""
+    sql.lock_run(c, run_id)
+    found = sql.tracked_runs(c, [run_id])
+    if not found:
+        raise RunNotFoundError(f"run {run_id!r} does not exist")
+    return found[0]
 
 
 def _merge(latest: Sequence[MetricPoint], new: Sequence[MetricPoint]) -> list[MetricPoint]:

@@ -119,6 +119,11 @@ def tracked_runs(c: sa.Connection, run_ids: Sequence[str]) -> list[TrackedRun]:
     return found
 
 
+def lock_run(c: sa.Connection, run_id: str) -> None:
+    query = sa.select(lineage_runs.c.id).where(lineage_runs.c.id == run_id)
+    c.execute(query.with_for_update())
+
+
 def run_ids_of(c: sa.Connection, experiment_ids: Sequence[int], stages: Sequence[str]) -> list[str]:
     """Ids of the runs in these experiments, newest first."""
     t = tracking_runs.c
