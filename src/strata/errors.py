@@ -228,6 +228,11 @@ class ExperimentNotFoundError(LineageError):
     default_hint = "list experiments with an MLflow client's search_experiments()"
 
 
+class LoggedModelNotFoundError(LineageError):
+    exit_code = 44
+    default_hint = "list them with an MLflow client's search_logged_models()"
+
+
 class AlreadyExistsError(UserInputError):
     """A create of something that exists already (an experiment, a registered model)."""
 

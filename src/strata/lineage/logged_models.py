@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 
-from strata.errors import NotTrackedError, UserInputError
+from strata.errors import LoggedModelNotFoundError, UserInputError
 from strata.lineage.tracking_records import Experiment
 from strata.meta.schema import tracking_logged_models
 
@@ -27,10 +27,6 @@ if TYPE_CHECKING:
 
 LoggedStatus = Literal["PENDING", "READY", "UPLOAD_FAILED"]
 STATUSES: tuple[LoggedStatus, ...] = ("PENDING", "READY", "UPLOAD_FAILED")
-
-
-class LoggedModelNotFoundError(NotTrackedError):
-    default_hint = "list them with an MLflow client's search_logged_models()"
 
 
 @dataclass(frozen=True)

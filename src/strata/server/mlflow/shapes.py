@@ -17,6 +17,7 @@ from strata.errors import RefSyntaxError
 from strata.lineage.logged_models import LoggedModel
 from strata.lineage.tracking_records import Experiment, MetricPoint, TrackedRun
 from strata.refs import format_ref, parse_ref
+from strata.server.mlflow.requests import KeyValue
 
 STRATA_INPUTS = ("table", "file", "model", "features")
 MLFLOW_NAMESPACE = "mlflow"  # of the datasets MLflow clients log that name no Strata ref
@@ -47,13 +48,9 @@ def pairs(values: Mapping[str, Any]) -> list[dict[str, str]]:
     return [{"key": key, "value": str(value)} for key, value in sorted(values.items())]
 
 
-def from_pairs(items: Iterable[Any]) -> dict[str, str]:
-    """MLflow's ``[{key, value}]`` (pydantic models or dicts) → a dict."""
-    found = {}
-    for item in items:
-        key, value = (item["key"], item["value"]) if isinstance(item, dict) else item.pair()
-        found[key] = value
-    return found
+def from_pairs(items: Iterable[KeyValue]) -> dict[str, str]:
+    """MLflow's ``[{key, value}]`` → a dict."""
+    return dict(item.pair() for item in items)
 
 
 def experiment(found: Experiment) -> dict[str, Any]:
