@@ -3,14 +3,14 @@ SQLite and PostgreSQL; gc keeps what they need; ``Registry.create_model``."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from factories import b3
 from strata import Workspace
-from strata.errors import AlreadyExistsError, NotTrackedError, UserInputError
+from strata.errors import AlreadyExistsError, NotTrackedError, ObjectMissingError, UserInputError
 from strata.lineage.run_artifacts import Entry
+from strata.models.artifacts import StoredFolder
+from strata.objects.tree import TreeEntry
 
 
 def _put(ws: Workspace, path: str, data: bytes) -> str:
@@ -19,7 +19,7 @@ def _put(ws: Workspace, path: str, data: bytes) -> str:
         return ws.run_artifacts.put(path, tmp)
 
 
-def test_artifacts_are_objects_listed_by_folder(lws: Workspace, tmp_path: Path) -> None:
+def test_artifacts_are_objects_listed_by_folder(lws: Workspace) -> None:
     artifacts = lws.run_artifacts
     assert _put(lws, "1/r1/artifacts/model/weights.bin", b"w") == b3(b"w")
     _put(lws, "1/r1/artifacts/model/MLmodel", b"flavors: {}")
@@ -30,8 +30,10 @@ def test_artifacts_are_objects_listed_by_folder(lws: Workspace, tmp_path: Path) 
         Entry("weights.bin", False, 1),
     ]
     assert artifacts.file("1/r2/artifacts/notes.txt", verify=True).read_bytes() == b"w"
-    copy = artifacts.copy_folder("1/r1/artifacts/model", tmp_path / "model")
-    assert sorted(p.name for p in copy.iterdir()) == ["MLmodel", "weights.bin"]
+    assert artifacts.files("1/r1/artifacts") == {
+        "model/MLmodel": (b3(b"flavors: {}"), 11),
+        "model/weights.bin": (b3(b"w"), 1),
+    }
     assert sorted(artifacts.objects()) == sorted({b3(b"w"), b3(b"flavors: {}")})
     assert not list(lws.store.tmp_dir.glob("upload-*"))  # the temp files are gone
     lws.files.gc()
@@ -49,8 +51,6 @@ def test_bad_and_missing_paths_are_refused(lws: Workspace) -> None:
         _put(lws, "1/r/artifacts", b"x")
     with pytest.raises(NotTrackedError):
         lws.run_artifacts.file("1/r/artifacts/missing")
-    with pytest.raises(NotTrackedError):
-        lws.run_artifacts.copy_folder("1/none", lws.root / "out")
 
 
 def test_logged_models_link_to_their_run(lws: Workspace) -> None:
@@ -65,6 +65,20 @@ def test_logged_models_link_to_their_run(lws: Workspace) -> None:
     ready = tracking.logged_models.change(made.id, status="READY", tags={"k": "v"})
     assert (ready.status, ready.tags, ready.source_run_id) == ("READY", {"k": "v"}, run.run.id)
     assert [m.id for m in tracking.logged_models.of_runs([run.run.id])] == [made.id]
+
+
+def test_a_version_is_registered_from_objects_in_the_store(lws: Workspace) -> None:
+    entries = (TreeEntry("MLmodel", _put(lws, "1/r/artifacts/m/MLmodel", b"flavors"), 7),
+               TreeEntry("w.bin", _put(lws, "1/r/artifacts/m/w.bin", b"weights"), 7))  # fmt: skip
+    version = lws.models.register("stored", StoredFolder("m", entries))
+    assert (version.artifact_kind, version.files) == ("directory", 2)
+    out = lws.models.download(version.ref, lws.root / "out")
+    assert (out / "w.bin").read_bytes() == b"weights"
+    lws.run_artifacts.delete("1/r")
+    lws.files.gc()  # the registry keeps the objects now
+    assert lws.models.load(version.ref).joinpath("MLmodel").read_bytes() == b"flavors"
+    with pytest.raises(ObjectMissingError):
+        lws.models.register("stored", StoredFolder("m", (TreeEntry("x", "0" * 64, 1),)))
 
 
 def test_a_model_is_created_before_its_first_version_and_tagged(lws: Workspace) -> None:

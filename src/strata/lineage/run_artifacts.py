@@ -15,7 +15,6 @@ off half-way leaves nothing behind but a temp file, removed when the block ends.
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -128,18 +127,6 @@ class RunArtifacts:
             head, _, rest = rel.partition("/")
             children[head] = Entry(head, True, None) if rest else Entry(head, False, size)
         return [children[name] for name in sorted(children)]
-
-    def copy_folder(self, folder: str, dst: Path) -> Path:
-        """Write the files below ``folder`` into the new folder ``dst``; NotTrackedError when
-        there are none."""
-        found = self.files(folder)
-        if not found:
-            raise NotTrackedError(f"no artifacts under {folder}")
-        for rel, (name, _) in found.items():
-            target = dst / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self._objects.require(name, f"artifact {folder}/{rel}"), target)
-        return dst
 
     def delete(self, path: str) -> int:
         """Forget the file at ``path`` or every file below it; how many (objects stay for gc)."""

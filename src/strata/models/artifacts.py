@@ -8,9 +8,10 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from strata.errors import ObjectCorruptError, RegistryError, StorageError
+from strata.errors import ObjectCorruptError, ObjectMissingError, RegistryError, StorageError
 from strata.models.records import Artifact
 from strata.objects.hashing import hash_bytes, hash_file
 from strata.objects.state import FileStat
@@ -55,6 +56,35 @@ def prepare(objects: ObjectStore, path: Path) -> tuple[Artifact, Write]:
         return int(new)
 
     return Artifact(digest, "file", path.name, len(data), 1), _guarded(path, write_small)
+
+
+@dataclass(frozen=True)
+class StoredFolder:
+    """A folder whose files are objects of the store already (what a tracking client
+    logged): registered from its listing, nothing copied or hashed again."""
+
+    name: str
+    entries: tuple[TreeEntry, ...]
+
+
+def prepare_stored(objects: ObjectStore, folder: StoredFolder) -> tuple[Artifact, Write]:
+    """``prepare`` for a folder already in the store: the tree object is all there is to add."""
+    if not folder.entries:
+        raise RegistryError(f"model folder {folder.name} holds no files")
+    missing = objects.missing([e.hash for e in folder.entries])
+    if missing:
+        raise ObjectMissingError(
+            f"object {missing[0][:12]} of model folder {folder.name} is not in the cache"
+        )
+    tree = Tree.build(folder.entries)
+
+    def write_tree() -> int:
+        new = not objects.exists(tree.hash)
+        objects.add_bytes(tree.to_bytes(), what=f"the listing of {folder.name}")
+        return int(new)
+
+    artifact = Artifact(tree.hash, "directory", folder.name, tree.size, len(tree.entries))
+    return artifact, write_tree
 
 
 def _guarded(path: Path, write: Write) -> Write:

@@ -144,7 +144,7 @@ class Registry:
     def register(
         self,
         name: str,
-        path: str | Path,
+        path: str | Path | artifacts.StoredFolder,
         *,
         description: str | None = None,
         tags: Mapping[str, str] | None = None,
@@ -160,7 +160,8 @@ class Registry:
         flavor: str | None = None,
         allow_duplicate: bool = False,
     ) -> ModelVersion:
-        """Store ``path`` (a file or folder) as the next version of model ``name``.
+        """Store ``path`` (a file or folder, or a folder already in the store) as the next
+        version of model ``name``.
 
         The semver is ``semver``, else ``bump`` applied to the highest one, else inferred
         from the signature (given, or inferred from ``sample_input``) and the artifact bytes
@@ -186,7 +187,10 @@ class Registry:
         if planned.semver is not None:
             with self._db.transaction(f"cannot read model {name!r}", write=False) as c:
                 registering.check_semver(c, planned)
-        artifact, write = artifacts.prepare(self._store, Path(path))
+        if isinstance(path, artifacts.StoredFolder):
+            artifact, write = artifacts.prepare_stored(self._store, path)
+        else:
+            artifact, write = artifacts.prepare(self._store, Path(path))
         code = code_version(self._git)
         with (
             ThreadPoolExecutor(1, thread_name_prefix="strata-artifact") as pool,

@@ -225,11 +225,10 @@ def create_version(caller: CallerDep, args: Annotated[CreateVersion, args_of(Cre
         tags[rs.LOGGED_MODEL_TAG] = logged
     run = None if run_id is None else ws.tracking.tracked_run(run_id).run
     data = [] if run is None else [r for r in run.inputs if r.startswith(DATA_KINDS)]
-    with sources.local_copy(ws, folder) as copy:
-        version = caller.registry().register(
-            args.name, copy, description=args.description, tags=tags, data=data,
-            run=None if run is None else run.ref, allow_duplicate=True,
-        )  # fmt: skip
+    version = caller.registry().register(
+        args.name, sources.stored_folder(ws, folder), description=args.description, tags=tags,
+        data=data, run=None if run is None else run.ref, allow_duplicate=True,
+    )  # fmt: skip
     return {"model_version": rs.model_version(version)}
 
 

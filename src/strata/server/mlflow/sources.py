@@ -5,13 +5,9 @@ keeps can be registered: Strata stores a version's bytes itself."""
 
 from __future__ import annotations
 
-import shutil
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
 from strata.errors import NotTrackedError, UserInputError
+from strata.models.artifacts import StoredFolder
+from strata.objects.tree import TreeEntry
 from strata.workspace import Workspace
 
 SCHEME = "mlflow-artifacts:"
@@ -46,15 +42,11 @@ def _folder(uri: str) -> str:
     return uri.removeprefix(SCHEME).strip("/")
 
 
-@contextmanager
-def local_copy(ws: Workspace, folder: str) -> Iterator[Path]:
-    """The files of ``folder`` in a temp folder named after it (removed at the end);
+def stored_folder(ws: Workspace, folder: str) -> StoredFolder:
+    """The files of ``folder``, objects of the store already, to register as they are;
     NotTrackedError when there are none."""
-    scratch = ws.store.tmp_dir / f"register-{uuid.uuid4().hex}"
-    try:
-        name = folder.rstrip("/").rsplit("/", 1)[-1] or "model"
-        if not ws.run_artifacts.files(folder):
-            raise NotTrackedError(f"no artifacts at {folder}: nothing to register")
-        yield ws.run_artifacts.copy_folder(folder, scratch / name)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    files = ws.run_artifacts.files(folder)
+    if not files:
+        raise NotTrackedError(f"no artifacts at {folder}: nothing to register")
+    entries = tuple(TreeEntry(rel, digest, size) for rel, (digest, size) in files.items())
+    return StoredFolder(folder.rsplit("/", 1)[-1], entries)
