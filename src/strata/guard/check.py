@@ -122,6 +122,10 @@ class Guard:
         self._actions = actions
         self._clock = clock
 
+    def acting_with(self, actions: ModelActions) -> Guard:
+        """This guard, its rollbacks done by ``actions`` (a server's caller's)."""
+        return Guard(self._db, actions, clock=self._clock)
+
     def check(
         self,
         policy: Policy,

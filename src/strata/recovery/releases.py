@@ -9,6 +9,7 @@ took, newest first, and says so.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -119,6 +120,12 @@ class Releases:
         self._tables = tables
         self._tracked_files = tracked_files  # path → content hash of the working tree's pointers
         self._git_head = git_head  # the commit checked out, None outside git
+
+    def acting_with(self, registry: Registry, tables: TableCatalog) -> Releases:
+        """These releases, their changes made through ``registry`` and ``tables``."""
+        acting = copy.copy(self)
+        acting._registry, acting._tables = registry, tables
+        return acting
 
     # -- creating -------------------------------------------------------------------------
     def create(

@@ -23,8 +23,10 @@ from fastapi.security import (
     HTTPBearer,
 )
 
+from strata.guard.check import Guard
 from strata.meta.users import NEEDS, Action, Principal
 from strata.models import Registry
+from strata.recovery import Recovery
 from strata.refs import parse_ref
 from strata.tables import TableCatalog
 from strata.workspace import Workspace
@@ -83,6 +85,14 @@ class Caller:
     def tables(self) -> TableCatalog:
         """The table catalog, its commits naming this caller."""
         return self.ws.tables.acting_as(self.principal.name)
+
+    def recovery(self) -> Recovery:
+        """Rollbacks and releases, their changes recorded as this caller."""
+        return self.ws.recovery.acting_with(self.registry(), self.tables())
+
+    def guard(self) -> Guard:
+        """The guard, its rollbacks recorded as this caller."""
+        return self.ws.guard.acting_with(self.recovery().rollbacks)
 
 
 def server_state(request: Request) -> ServerState:

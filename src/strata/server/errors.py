@@ -37,6 +37,7 @@ from strata.errors import (
     RunNotFoundError,
     StrataError,
     TableConflictError,
+    TableError,
     TableNotFoundError,
     TableVersionNotFoundError,
     UserInputError,
@@ -67,6 +68,7 @@ STATUSES: tuple[tuple[type[StrataError], int], ...] = (
     (RevisionNotFoundError, 404),
     (ProtectedAliasError, 409),
     (TableConflictError, 409),
+    (TableError, 400),  # the data does not fit the table (schema), or its format cannot
     (PromotionRefusedError, 409),
     (RegistryError, 409),  # the registry's state refuses the change
     (LineageError, 400),
