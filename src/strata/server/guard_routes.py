@@ -20,7 +20,10 @@ RESERVED = (".strata", ".git")  # folders of the workspace no policy is read fro
 
 class Check(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    policy: str = Field(description="A policy YAML file, relative to the served workspace")
+    policy: str = Field(
+        description="A policy YAML file, relative to the served workspace",
+        examples=["guard.yaml"],
+    )
     models: list[str] | None = Field(None, description="Only these models of the policy")
     dry_run: bool = Field(False, description="Say what it would do; needs only read")
 

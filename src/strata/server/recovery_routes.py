@@ -50,9 +50,9 @@ def release_diff(a: str, b: str, caller: CallerDep) -> dict[str, Any]:
 def release_rollback(name: str, caller: CallerDep, body: Reason | None = None) -> dict[str, Any]:
     """Put model stages, aliases and tables back to a release, all or nothing; needs
     ``promote`` on the release and on every model and table it holds."""
+    caller.require("promote", f"release:{name}")
     recovery = caller.recovery()
     found = recovery.releases.get(name)
-    caller.require("promote", f"release:{name}")
     for entry in found.models:
         caller.require("promote", f"model:{entry.name}")
     for table in found.tables:
