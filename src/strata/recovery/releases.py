@@ -69,6 +69,19 @@ class Release:
             "features": list(self.features),
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Release:
+        """The release ``to_json`` gave (what a server answers)."""
+        models = tuple(
+            ModelEntry(m["name"], int(m["version"]), m["stage"], tuple(m["aliases"]))
+            for m in data["models"]
+        )
+        return cls(
+            data["name"], datetime.fromisoformat(data["created_at"]), data["created_by"],
+            data["description"], data["commit"], models, dict(data["tables"]),
+            dict(data["files"]), tuple(data["features"]),
+        )  # fmt: skip
+
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -93,6 +106,10 @@ class ReleaseRollback:
 
     def to_json(self) -> dict[str, Any]:
         return {"release": self.release, "steps": self.steps, "git_command": self.git_command}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReleaseRollback:
+        return cls(data["release"], list(data["steps"]), data["git_command"])
 
 
 def _check_name(name: str) -> None:
