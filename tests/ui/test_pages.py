@@ -45,7 +45,8 @@ def test_a_wrong_token_or_a_missing_csrf_token_logs_nobody_in(server: Server, si
     with browser_like(server) as client:
         client.get("/login")
         csrf = client.cookies["strata_csrf"]
-        wrong = client.post("/session", data={"token": "strata_x_y"}, headers={"x-csrf-token": csrf})
+        bad = {"token": "strata_x_y"}
+        wrong = client.post("/session", data=bad, headers={"x-csrf-token": csrf})
         assert wrong.status_code == 303 and wrong.headers["location"].startswith("/login?failed")
         assert "strata_session" not in wrong.headers.get("set-cookie", "")
         forged = client.post("/session", data={"token": site.tokens["ana"]})  # no CSRF header
@@ -89,7 +90,8 @@ def test_production_at_a_time_is_the_version_that_held_it_then(server: Server, s
     with site.workspace() as ws:
         before = ws.models.history("race")[-1].at
     with server.client(site.tokens["ana"]) as api, log_in(server, site.tokens["ana"]) as client:
-        api.post("/api/v1/models/race/versions/1/stage", json={"stage": "production", "reason": "t"})
+        promotion = {"stage": "production", "reason": "t"}
+        api.post("/api/v1/models/race/versions/1/stage", json=promotion)
         at_then = client.get("/models/race", params={"at": before.isoformat()}).text
         assert "no version was in production" in at_then
         now = client.get("/models/race", params={"at": "2999-01-01T00:00:00"}).text
@@ -133,13 +135,14 @@ def test_the_table_page_shows_history_stats_pins_and_a_keyed_diff(
         assert 'data-version="1"' in page and "one more" in page
         assert '<span class="added">+1</span>' in page  # rows the append added
         assert '<span class="badge pinned">tests</span>' in page
-        assert "+1 added" in page and "−0 removed" in page
+        assert "+1 added" in page and "\u22120 removed" in page
 
 
 def test_the_lineage_page_holds_the_graph_the_api_returns(server: Server, site: Site) -> None:
     with log_in(server, site.tokens["bo"]) as client:
         page = client.get("/lineage/model:clf@1").text
-        embedded = re.search(r'<script type="application/json" id="graph-data">(.*?)</script>', page)
+        data = r'<script type="application/json" id="graph-data">(.*?)</script>'
+        embedded = re.search(data, page)
         assert embedded is not None
         graph = json.loads(embedded.group(1))
         api = client.get("/api/v1/lineage/model:clf@1", params={"depth": 6}).json()
@@ -149,6 +152,7 @@ def test_the_lineage_page_holds_the_graph_the_api_returns(server: Server, site: 
 
 def test_the_search_box_takes_any_ref_to_its_page(server: Server, site: Site) -> None:
     with log_in(server, site.tokens["bo"]) as client:
+
         def goes(ref: str) -> str:
             answer = client.get("/search", params={"ref": ref})
             assert answer.status_code == 303, answer.text
