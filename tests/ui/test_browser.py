@@ -47,7 +47,7 @@ def wait_for(check: Callable[[], Any], timeout: float = 10) -> Any:
             found = check()
             if found:
                 return found
-        except Exception:  # noqa: BLE001 - the page is still loading: look again
+        except Exception:  # the page is still loading: look again
             if time.monotonic() > deadline:
                 raise
         if time.monotonic() > deadline:
