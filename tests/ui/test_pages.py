@@ -183,3 +183,45 @@ def test_static_files_are_served_with_the_vendored_graph_library(server: Server)
     for path in ("/static/vendor/cytoscape.min.js", "/static/vendor/cytoscape-dagre.js"):
         assert httpx.get(server.url + path).status_code == 200
     assert httpx.get(server.url + "/static/vendor/LICENSE.cytoscape").status_code == 200
+
+
+def test_the_runs_pages_show_a_runs_params_metrics_and_inputs(server: Server, site: Site) -> None:
+    with site.workspace() as ws:
+        [run] = ws.lineage.runs(job="train")
+    with log_in(server, site.tokens["bo"]) as client:
+        listing = client.get("/runs").text
+        assert f'data-run="{run.id}"' in listing
+        page = client.get(f"/runs/{run.id}").text
+        assert "<dt>lr</dt><dd>0.1</dd>" in page and "<dt>mae</dt><dd>1.5</dd>" in page
+        assert 'href="/tables/deliveries?version=0">table:deliveries@0<' in page
+
+
+def test_the_guard_page_shows_the_policy_and_the_rollback_it_made(
+    server: Server, site: Site
+) -> None:
+    with log_in(server, site.tokens["bo"]) as client:
+        page = client.get("/guard").text
+        assert "error_rate &gt; 0.05" in page and "rollback" in page  # the policy's rule
+        assert 'data-outcome="rolled_back"' in page
+        assert "model:guarded@2" in page and "model:guarded@1" in page
+
+
+def test_an_incident_is_the_timeline_around_a_guard_action(server: Server, site: Site) -> None:
+    with site.workspace() as ws:
+        [event] = ws.guard.events("guarded")
+    with log_in(server, site.tokens["bo"]) as client:
+        listing = client.get("/incidents").text
+        assert f'href="/incidents/{event.id}"' in listing
+        page = client.get(f"/incidents/{event.id}").text
+        assert "rolled_back" in page
+        assert "model:guarded@2: stage none → production — better" in page  # the trail
+        assert client.get("/incidents/999999").status_code == 404
+
+
+def test_the_releases_pages_show_what_shipped_together(server: Server, site: Site) -> None:
+    with site.workspace() as ws:
+        ws.recovery.releases.create("2026.12.06", description="ui check")
+    with log_in(server, site.tokens["bo"]) as client:
+        assert 'href="/releases/2026.12.06"' in client.get("/releases").text
+        page = client.get("/releases/2026.12.06").text
+        assert "ui check" in page and "table:deliveries@" in page

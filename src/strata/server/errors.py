@@ -23,6 +23,7 @@ from strata.config import redact
 from strata.errors import (
     AuthenticationError,
     GuardError,
+    GuardEventNotFoundError,
     LineageError,
     MetadataUnavailableError,
     ModelNotFoundError,
@@ -65,6 +66,7 @@ STATUSES: tuple[tuple[type[StrataError], int], ...] = (
     (RunNotFoundError, 404),
     (NotTrackedError, 404),
     (RevisionNotFoundError, 404),
+    (GuardEventNotFoundError, 404),
     (ProtectedAliasError, 409),
     (TableConflictError, 409),
     (PromotionRefusedError, 409),

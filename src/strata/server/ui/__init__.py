@@ -22,7 +22,7 @@ from strata import __version__
 from strata.config import STRATA_DIR, find_root
 from strata.server import errors
 from strata.server.auth import SESSION_COOKIE
-from strata.server.ui import lineage_pages, model_pages, session, table_pages
+from strata.server.ui import lineage_pages, model_pages, ops_pages, session, table_pages
 from strata.server.ui.render import HERE, LoginRequired, templates
 
 PAGE_PREFIXES = ("/models", "/tables", "/lineage/", "/runs", "/guard", "/releases",
@@ -32,7 +32,7 @@ PAGE_PREFIXES = ("/models", "/tables", "/lineage/", "/runs", "/guard", "/release
 def install(app: FastAPI, root: Path) -> None:
     """Serve the pages, their static files and the log-in on ``app``."""
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for pages in (session, model_pages, table_pages, lineage_pages):
+    for pages in (session, model_pages, table_pages, lineage_pages, ops_pages):
         app.include_router(pages.router)
     app.get("/", include_in_schema=False)(home)
     app.add_exception_handler(LoginRequired, _to_login)
