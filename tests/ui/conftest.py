@@ -1,4 +1,4 @@
-"""A served workspace for the web UI's tests: ``make_site``'s models, users and table, plus a
+"""A served workspace for the web UI's tests (see ``site``)."""
 model whose description is HTML."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import pytest
 
 from server_support import Server, Site, make_site, start_server
 from ui_support import HOSTILE
-
 
 GUARD_POLICY = """\
 metrics:
