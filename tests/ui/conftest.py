@@ -1,5 +1,4 @@
 """A served workspace for the web UI's tests (see ``site``)."""
-model whose description is HTML."""
 
 from __future__ import annotations
 
