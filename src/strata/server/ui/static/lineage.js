@@ -7,6 +7,15 @@ const COLOURS = {
   job: "#8a5a00", features: "#6b3fa0", deployment: "#b42318", release: "#444c5c",
 };
 
+// A label that fits under its node: the ref broken before its selector, a hash shortened.
+function shortLabel(node) {
+  if (node.label) return node.label;
+  const at = node.ref.lastIndexOf("@");
+  if (at < 0) return node.ref;
+  const selector = node.ref.slice(at + 1);
+  return node.ref.slice(0, at) + "\n@" + (/^[0-9a-f]{12,}$/.test(selector) ? selector.slice(0, 8) : selector);
+}
+
 function nodeDetails(node, aside) {
   const data = node.data();
   aside.replaceChildren();
@@ -42,7 +51,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const roots = new Set(graph.roots);
   const elements = [];
   for (const node of graph.nodes) {
-    elements.push({ data: { id: node.ref, label: node.label || node.ref, kind: node.kind, node } });
+    elements.push({ data: { id: node.ref, label: shortLabel(node), kind: node.kind, node } });
   }
   graph.edges.forEach((edge, i) => {
     elements.push({ data: { id: "e" + i, source: edge.src, target: edge.dst, label: edge.kind } });
@@ -57,7 +66,7 @@ document.addEventListener("DOMContentLoaded", () => {
       { selector: "node", style: {
         "label": "data(label)", "font-size": 11, "text-valign": "bottom", "text-margin-y": 4,
         "background-color": (n) => COLOURS[n.data("kind")] || "#5d6470", "width": 18, "height": 18,
-        "text-wrap": "ellipsis", "text-max-width": 200 } },
+        "text-wrap": "wrap", "text-max-width": 170 } },
       { selector: "node.root", style: { "border-width": 4, "border-color": "#1d2330", "width": 24, "height": 24 } },
       { selector: "node:selected", style: { "border-width": 4, "border-color": "#f0a500" } },
       { selector: "edge", style: {
@@ -65,7 +74,7 @@ document.addEventListener("DOMContentLoaded", () => {
         "target-arrow-shape": "triangle", "curve-style": "bezier", "label": "data(label)",
         "font-size": 9, "color": "#6a7280", "text-rotation": "autorotate" } },
     ],
-    layout: { name: "dagre", rankDir: "LR", nodeSep: 30, rankSep: 90 },
+    layout: { name: "dagre", rankDir: "LR", nodeSep: 60, rankSep: 190 },
   });
   cy.nodes().forEach((n) => { if (roots.has(n.id())) n.addClass("root"); });
   const aside = document.getElementById("details");
