@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import (
@@ -101,11 +102,27 @@ def authenticate(
     state = server_state(request)
     client = request.client.host if request.client is not None else None
     if not state.auth_on():
+        _refuse_other_sites(request)
         principal = Principal(state.identity, "admin")
     else:
         principal = _principal(state, bearer, basic, request.cookies.get(SESSION_COOKIE))
     request.state.user = principal.name  # for the request log
     return Caller(principal, client, state.ws)
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _refuse_other_sites(request: Request) -> None:
+    """Without users nothing authenticates a change, so a page of another site must not be
+    able to make a visitor's browser send one (a form's POST needs no CORS preflight): a
+    browser names the page's origin, and it must be this server. Clients that are not
+    browsers send no Origin."""
+    origin = request.headers.get("origin")
+    if request.method in SAFE_METHODS or origin is None:
+        return
+    if urlsplit(origin).netloc != request.headers.get("host"):
+        raise HTTPException(403, f"a change from another site ({origin}) is refused")
 
 
 def _principal(
