@@ -31,6 +31,7 @@ from strata.server import (
     recovery_routes,
     run_routes,
     table_routes,
+    ui,
     upload_routes,
 )
 from strata.server.auth import ServerState
@@ -74,6 +75,7 @@ def create_app(root: Path) -> FastAPI:
         guard_routes, upload_routes,
     ):  # fmt: skip
         app.include_router(routes.router, prefix="/api/v1")
+    ui.install(app, root)
     return app
 
 
