@@ -26,7 +26,8 @@ from strata.lineage import analysis, environment, store
 from strata.lineage.compare import compare
 from strata.lineage.describe import Describer, Describers, Materializer, Resolver
 from strata.lineage.ids import new_run_id
-from strata.lineage.ingest import IngestResult, ingest
+from strata.lineage.ingest import IngestResult, Planned, ingest, plan, take
+from strata.lineage.named import NamedView
 from strata.lineage.records import Deployment, FeatureSet, RunRecord
 from strata.lineage.reproduce import Reproduction, reproduce
 from strata.lineage.run_files import read_metrics, read_params
@@ -357,6 +358,19 @@ class Lineage:
     def ingest(self, path: Path) -> IngestResult:
         """OpenLineage RunEvents from a file, into the graph; bad ones rejected one by one."""
         return ingest(self, path)
+
+    def check_event(self, event: Any) -> Planned:
+        """One OpenLineage event (parsed JSON) checked, its datasets resolved to refs, nothing
+        stored; UserInputError with the reason when it cannot be taken."""
+        return plan(self, event)
+
+    def record_event(self, planned: Planned) -> None:
+        """Store a checked event, in one transaction; the same event again changes nothing."""
+        take(self, planned)
+
+    def named(self) -> NamedView:
+        """The graph by dataset and job name, as Marquez shows it."""
+        return NamedView(self)
 
     def flush_events(self) -> int:
         """Resend queued OpenLineage events; how many were sent."""

@@ -20,7 +20,14 @@ from fastapi import FastAPI
 
 from strata import __version__
 from strata.scm import user_identity
-from strata.server import catalog_routes, errors, lineage_routes, model_routes
+from strata.server import (
+    catalog_routes,
+    errors,
+    lineage_routes,
+    marquez_routes,
+    model_routes,
+    openlineage_routes,
+)
 from strata.server.auth import ServerState
 from strata.server.middleware import BodyLimit, RequestLog
 from strata.workspace import Workspace
@@ -52,9 +59,11 @@ def create_app(root: Path) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.state.max_body = MAX_BODY  # what a decompressed body may grow to
     app.add_middleware(RequestLog)  # outermost: it sees every response, the 413s too
     app.get("/api/v1/health", tags=["server"])(health)
-    for routes in (catalog_routes, model_routes, lineage_routes):
+    routers = (catalog_routes, model_routes, lineage_routes, openlineage_routes, marquez_routes)
+    for routes in routers:
         app.include_router(routes.router, prefix="/api/v1")
     return app
 

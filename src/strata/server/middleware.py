@@ -50,6 +50,11 @@ class RequestLog:
             log.info("%s %s %d %.1fms %s", scope["method"], scope["path"], status, took, user)
 
 
+def too_large(limit: int, what: str = "") -> HTTPException:
+    """The 413 of a request body over ``limit`` bytes (``what``: "decompressed ")."""
+    return HTTPException(413, f"the {what}request body is over the limit of {limit} bytes")
+
+
 class BodyLimit:
     """Refuse a request body over ``limit`` bytes with 413: at once when its Content-Length
     says so, else as soon as the bytes read pass the limit."""
@@ -58,15 +63,14 @@ class BodyLimit:
         self.app = app
         self.limit = limit
 
-    def _too_large(self) -> HTTPException:
-        return HTTPException(413, f"the request body is over the limit of {self.limit} bytes")
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         if _declared_size(scope) > self.limit:
-            await errors.error_response(413, str(self._too_large().detail))(scope, receive, send)
+            await errors.error_response(413, str(too_large(self.limit).detail))(
+                scope, receive, send
+            )
             return
         seen = 0
 
@@ -76,7 +80,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise self._too_large()  # FastAPI passes it on to the 413 handler
+                    raise too_large(self.limit)  # FastAPI passes it on to the 413 handler
             return message
 
         await self.app(scope, counting, send)
