@@ -26,7 +26,7 @@ def _open(value: Any) -> bool:
 def complete(event: dict[str, Any], run_id: str, parent_id: str, when: str) -> dict[str, Any]:
     """``event`` with what the integrations' matchers leave open filled in: run ids, time,
     producer, Airflow's default job namespace, each facet's ``_producer`` and ``_schemaURL``."""
-    done = json.loads(json.dumps(event))
+    done: dict[str, Any] = json.loads(json.dumps(event))
     if _open(done.get("eventTime")):
         done["eventTime"] = when
     done.setdefault("producer", PRODUCER)

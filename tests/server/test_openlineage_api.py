@@ -67,9 +67,20 @@ def _job_known(server: Server, token: str, namespace: str, job: str) -> bool:
 def test_the_client_posts_gzip_with_its_api_key_and_a_spark_job_joins_the_table(
     server: Server, site: Site, location: str
 ) -> None:
-    """openlineage-python's HTTP transport (gzip, api key) reports a Spark job that wrote the
-    deliveries table's folder as Delta version 0: the job is upstream of table:deliveries@0."""
+    """openlineage-python's client and HTTP transport (gzip, api key) report a Spark job that
+    wrote the deliveries table's folder as Delta version 0: the job is upstream of
+    table:deliveries@0, next to the dataset it read."""
+    import requests
     from openlineage.client import OpenLineageClient
+    from openlineage.client.event_v2 import (
+        InputDataset,
+        Job,
+        OutputDataset,
+        Run,
+        RunEvent,
+        RunState,
+    )
+    from openlineage.client.facet_v2 import dataset_version_dataset
     from openlineage.client.transport.http import (
         ApiKeyTokenProvider,
         HttpCompression,
@@ -77,26 +88,35 @@ def test_the_client_posts_gzip_with_its_api_key_and_a_spark_job_joins_the_table(
         HttpTransport,
     )
 
+    answers: list[requests.Response] = []
+    session = requests.Session()
+    session.hooks["response"].append(lambda response, *args, **kwargs: answers.append(response))
     config = HttpConfig(
         url=server.url,
         auth=ApiKeyTokenProvider({"apiKey": site.tokens["cy"]}),
         compression=HttpCompression.GZIP,
+        session=session,
         retry={"total": 0},
     )
-    transport = HttpTransport(config)
-    client = OpenLineageClient(transport=transport)
+    client = OpenLineageClient(transport=HttpTransport(config))
     run_id = str(uuid.uuid4())
-    raw = dataset(*GOLD)
-    written = dataset("file", location + "/", version="0")
-    for event_type, when in (("START", "10:00"), ("COMPLETE", "10:05")):
-        event = run_event(
-            event_type, run_id, job="load_deliveries", when=f"2024-10-15T{when}:00+00:00",
-            inputs=[raw], outputs=[written],
-        )  # fmt: skip
-        response = transport.emit(event)
-        assert response.status_code == 201, response.text
-        assert response.request.headers["Content-Encoding"] == "gzip"
+    version = dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion="0")
+    for state, when in ((RunState.START, "10:00"), (RunState.COMPLETE, "10:05")):
+        client.emit(
+            RunEvent(
+                eventType=state,
+                eventTime=f"2024-10-15T{when}:00+00:00",
+                run=Run(runId=run_id),
+                job=Job(namespace="spark-cluster", name="load_deliveries"),
+                producer="https://github.com/OpenLineage/OpenLineage/tree/1.20.0/integration/spark",
+                inputs=[InputDataset(namespace=GOLD[0], name=GOLD[1])],
+                outputs=[OutputDataset("file", location + "/", facets={"version": version})],
+            )
+        )
     client.close()
+    assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
+    assert {a.request.headers["Content-Encoding"] for a in answers} == {"gzip"}
+    assert {a.request.headers["Authorization"] for a in answers} == {f"Bearer {site.tokens['cy']}"}
     with server.client(site.tokens["bo"]) as reader:
         up = reader.get(f"{API}/lineage/table:deliveries@0", params={"direction": "up"}).json()
     run_ref = "run:" + _run_ref(run_id)
