@@ -140,16 +140,25 @@ class NamedView:
         return [d for d in found if namespace is None or d.node.namespace == namespace]
 
     def dataset(self, namespace: str, name: str) -> DatasetInfo | None:
-        parts = ref_parts(Node("DATASET", namespace, name), self.own)
-        c = lineage_nodes.c
-        found = self._datasets([c.kind == parts[0], c.name == parts[1]])
-        return found[0] if found else None
+        node = Node("DATASET", namespace, name)
+        return self.datasets_named([node]).get(node)
 
-    def _datasets(self, where: Iterable[sa.ColumnElement[bool]]) -> list[DatasetInfo]:
+    def datasets_named(self, nodes: Iterable[Node]) -> dict[Node, DatasetInfo]:
+        """The datasets among ``nodes`` that are recorded, a few hundred a query."""
+        pairs = sorted({ref_parts(n, self.own) for n in nodes if n.type == "DATASET"})
+        key = sa.tuple_(lineage_nodes.c.kind, lineage_nodes.c.name)
+        found: dict[Node, DatasetInfo] = {}
+        for start in range(0, len(pairs), _ROOTS_AT_ONCE):
+            chunk = pairs[start : start + _ROOTS_AT_ONCE]
+            found.update({d.node: d for d in self._datasets([key.in_(chunk)])})
+        return found
+
+    def _datasets(self, where: Sequence[sa.ColumnElement[bool]]) -> list[DatasetInfo]:
         e, n = lineage_edges.c, lineage_nodes.c
-        touched = sa.union_all(
-            sa.select(e.src_id.label("id"), e.recorded_at.label("at")),
-            sa.select(e.dst_id.label("id"), e.recorded_at.label("at")),
+        chosen = sa.select(n.id).where(*where)
+        touched = sa.union_all(  # the edges of the chosen nodes only, through their indexes
+            sa.select(e.src_id.label("id"), e.recorded_at.label("at")).where(e.src_id.in_(chosen)),
+            sa.select(e.dst_id.label("id"), e.recorded_at.label("at")).where(e.dst_id.in_(chosen)),
         ).subquery()
         query = (
             sa.select(n.ref, n.kind, n.name, sa.func.min(touched.c.at), sa.func.max(touched.c.at))

@@ -162,9 +162,7 @@ def lineage_graph(
     if graph is None:
         raise _not_found(f"node {node_id!r}")
     nodes = graph.nodes()
-    datasets = {
-        n: d for n in nodes if n.type == "DATASET" and (d := view.dataset(n.namespace, n.name))
-    }
+    datasets = view.datasets_named(nodes)
     jobs = {n: j for n in nodes if n.type == "JOB" and (j := view.job(n.namespace, n.name))}
     return shapes.graph(graph, datasets, jobs, view.own)
 
