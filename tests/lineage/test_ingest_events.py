@@ -61,10 +61,10 @@ def test_an_event_that_cannot_be_taken_says_why(
         sqlite_ws.lineage.check_event(event)
 
 
-def test_events_out_of_order_and_twice(sqlite_ws: Workspace) -> None:
+def test_events_out_of_order_and_twice(lws: Workspace) -> None:
     """COMPLETE before START: the run is ended at once and its START moves its start back;
-    every event again changes nothing."""
-    lineage = sqlite_ws.lineage
+    every event again changes nothing (SQLite and PostgreSQL)."""
+    lineage = lws.lineage
     run_id = str(uuid.uuid4())
     out = [dataset("s3://lake", "gold/x", "1")]
     end = run_event("COMPLETE", run_id, job="j", when="2024-10-15T11:00:00+00:00", outputs=out)

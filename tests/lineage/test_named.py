@@ -37,8 +37,9 @@ def _post(ws: Workspace, *events: dict[str, object]) -> None:
         ws.lineage.record_event(ws.lineage.check_event(event))
 
 
-def test_datasets_jobs_and_graph_by_name(sqlite_ws: Workspace) -> None:
-    ws = sqlite_ws
+def test_datasets_jobs_and_graph_by_name(lws: Workspace) -> None:
+    """On SQLite and PostgreSQL."""
+    ws = lws
     db = "postgres://db:5432"
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
     _post(

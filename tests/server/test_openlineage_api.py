@@ -8,6 +8,7 @@ import gzip
 import json
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -370,3 +371,23 @@ def test_post_and_both_reads_of_lineage_have_their_own_routes(server: Server, si
     ids = {n["id"] for n in marquez["graph"]}
     assert ids == {"job:routes:routes", "dataset:s3://routes:out"}
     assert own["roots"] == ["dataset:s3://routes/out"]
+
+
+def test_events_of_one_run_posted_at_once_make_one_run(server: Server, site: Site) -> None:
+    """Many events of a new run, posted concurrently (its START racing its COMPLETE): every
+    one is taken, and they make one run, ended."""
+    run_id = str(uuid.uuid4())
+    events = [
+        run_event(kind, run_id, job="racing", namespace="race", when=f"2024-10-15T10:0{i}:00+00:00",
+                  outputs=[dataset("s3://race", f"part-{i}")])
+        for i, kind in enumerate(["START", "RUNNING", "RUNNING", "RUNNING", "COMPLETE"] * 2)
+    ]  # fmt: skip
+    with ThreadPoolExecutor(len(events)) as pool:
+        answers = list(pool.map(lambda e: _post(server, site.tokens["cy"], e), events))
+    assert [a.status_code for a in answers] == [201] * len(events), [a.text for a in answers]
+    run = _run(server, site.tokens["bo"], run_id)
+    assert run["state"] == "COMPLETED"
+    assert len(run["outputVersions"]) == 10
+    with server.client(site.tokens["bo"]) as client:
+        runs = client.get(f"{API}/namespaces/race/jobs/racing/runs").json()["runs"]
+    assert [r["id"] for r in runs] == [run_id]
