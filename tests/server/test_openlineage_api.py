@@ -391,3 +391,30 @@ def test_events_of_one_run_posted_at_once_make_one_run(server: Server, site: Sit
     with server.client(site.tokens["bo"]) as client:
         runs = client.get(f"{API}/namespaces/race/jobs/racing/runs").json()["runs"]
     assert [r["id"] for r in runs] == [run_id]
+
+
+def test_impact_of_a_column_the_events_traced(server: Server, site: Site, location: str) -> None:
+    """A Spark job's columnLineage says gold.delay_avg came from deliveries.delay_min: the
+    impact of table:deliveries@0#delay_min names gold, and that of #id names nothing."""
+    gold = dataset("s3://lake", "gold/by_column", "5")
+    gold["facets"]["columnLineage"] = {
+        "_producer": "https://github.com/OpenLineage/OpenLineage/tree/1.20.0/integration/spark",
+        "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json",
+        "fields": {
+            "delay_avg": {
+                "inputFields": [{"namespace": "file", "name": location, "field": "delay"}]
+            }
+        },
+    }
+    table = dataset("file", location, version="0")
+    event = run_event(
+        "COMPLETE", str(uuid.uuid4()), job="by_column", inputs=[table], outputs=[gold]
+    )
+    assert _post(server, site.tokens["cy"], event).status_code == 201
+    with server.client(site.tokens["bo"]) as client:
+        found = client.get(f"{API}/impact/table:deliveries@0%23delay")
+        missing = client.get(f"{API}/impact/table:deliveries@0%23id")
+    assert found.status_code == 200, found.text
+    [item] = [a for a in found.json()["affected"] if a["kind"] == "dataset"]
+    assert (item["ref"], item["columns"]) == ("dataset:s3://lake/gold/by_column@5", ["delay_avg"])
+    assert "columnLineage names column 'id'" in _error(missing, 400)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import accumulate
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from strata.errors import RefSyntaxError, StrataError, UserInputError
-from strata.lineage import store
+from strata.lineage import columns, store
 from strata.lineage.catalog import table_at
 from strata.lineage.ids import uuid_to_run_id
 from strata.lineage.schemas import event_validator, facet_problem
@@ -122,6 +123,8 @@ class Planned:
     when: datetime
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+    columns: tuple[tuple[str, str, str], ...] = ()
+    """Column edges of its outputs' ``columnLineage`` facets (``strata.lineage.columns``)."""
 
     @property
     def run(self) -> str | None:
@@ -150,7 +153,8 @@ def plan(lineage: LineageView, event: Any) -> Planned:
         return Planned(kind, event, when, (), (_dataset_ref(lineage, event["dataset"], when),))
     inputs = tuple(_dataset_ref(lineage, i, when) for i in event.get("inputs") or [])
     outputs = tuple(_dataset_ref(lineage, o, when) for o in event.get("outputs") or [])
-    return Planned(kind, event, when, inputs, outputs)
+    column_edges = columns.edges(event, lambda item: _dataset_ref(lineage, item, when))
+    return Planned(kind, event, when, inputs, outputs, tuple(column_edges))
 
 
 def take(lineage: LineageView, planned: Planned) -> None:
@@ -163,7 +167,7 @@ def take(lineage: LineageView, planned: Planned) -> None:
         else:
             store.node_ids(connection, [*planned.inputs, *planned.outputs])
             edges = [(i, o, "job") for i in planned.inputs for o in planned.outputs]
-            store.add_edges(connection, edges, run_id=None, now=planned.when)
+            store.add_edges(connection, [*edges, *planned.columns], run_id=None, now=planned.when)
 
 
 def _kind(event: dict[str, Any]) -> str | None:
@@ -191,7 +195,7 @@ def _problem(event: Any) -> tuple[str, str | None]:
     return kind, facet_problem(event)
 
 
-def _dataset_ref(lineage: LineageView, item: dict[str, Any], when: datetime) -> str:
+def _dataset_ref(lineage: LineageView, item: Mapping[str, Any], when: datetime) -> str:
     """A dataset of an event as a node. One of ours (the names Strata emits, ``table:x``) maps
     back to its ref; one stored where a catalog table is (Spark's ``file`` + ``/path``,
     ``s3://bucket`` + ``path``) is that table, at the version the event names (Delta) or the
@@ -295,6 +299,7 @@ def _store_event(connection: sa.Connection, planned: Planned) -> None:
     edges += [(node, ref, "output") for ref in planned.outputs]
     if parent_id is not None and parent_id != run_id:
         edges.append((f"run:{parent_id}", node, store.PARENT))
+    edges += planned.columns
     store.node_ids(connection, [node])
     store.add_edges(connection, edges, run_id=run_id, now=when)
 

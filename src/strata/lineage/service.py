@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from strata.errors import LineageError, RunNotFoundError, UserInputError
 from strata.lineage import analysis, environment, store
+from strata.lineage.columns import column_impact, split_column
 from strata.lineage.compare import compare
 from strata.lineage.describe import Describer, Describers, Materializer, Resolver
 from strata.lineage.ids import new_run_id
@@ -329,14 +330,16 @@ class Lineage:
     def impact(
         self, ref: str, *, suggest: bool = False, archive_reason: str | None = None
     ) -> Impact:
-        """Everything downstream of a version or range; optionally the rollback target of each
-        affected model, and archiving the affected model versions."""
+        """Everything downstream of a version or range, or of one column of it
+        (``table:deliveries@4#delay_min``, as events' column lineage says); optionally the
+        rollback target of each affected model, and archiving the affected model versions."""
         if archive_reason is not None and (self.archiver is None or not archive_reason.strip()):
             raise LineageError(
                 "cannot archive: " + ("no reason given" if self.archiver else "no model registry"),
                 hint="pass --reason TEXT" if self.archiver else "archive with the registry",
             )
-        result = analysis.impact(self, ref)
+        base, column = split_column(ref)
+        result = analysis.impact(self, ref) if column is None else column_impact(self, base, column)
         if suggest:
             result.suggestions = analysis.suggest_rollbacks(self, result)
         if archive_reason is not None and self.archiver is not None:
