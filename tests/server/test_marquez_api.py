@@ -166,7 +166,7 @@ def test_search(reader: Any) -> None:
         (f"/namespaces/{BUCKET}/datasets/nothing", 404),
         ("/namespaces/default/jobs/nothing", 404),
         ("/namespaces/default/jobs/nothing/runs", 404),
-        (f"/jobs/runs/{uuid.uuid4()}", 404),
+        ("/jobs/runs/5e58a95c-1c71-4231-8984-ac172d5566cf", 404),
         ("/jobs/runs/not-a-uuid", 400),
         ("/lineage?nodeId=dataset:nowhere:nothing", 404),
         ("/lineage?nodeId=table:deliveries", 404),
