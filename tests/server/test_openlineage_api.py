@@ -368,6 +368,9 @@ def test_post_and_both_reads_of_lineage_have_their_own_routes(server: Server, si
         marquez = client.get(f"{API}/lineage", params={"nodeId": "job:routes:routes"}).json()
         own = client.get(f"{API}/lineage/dataset:s3://routes/out").json()
         assert client.get(f"{API}/lineage").status_code == 400  # Marquez's needs nodeId
+        described = client.get("/openapi.json").json()["paths"]
+    assert {"post", "get"} <= described[f"{API}/lineage"].keys()
+    assert f"{API}/lineage/{{ref}}" in described
     ids = {n["id"] for n in marquez["graph"]}
     assert ids == {"job:routes:routes", "dataset:s3://routes:out"}
     assert own["roots"] == ["dataset:s3://routes/out"]

@@ -71,7 +71,23 @@ def gunzip(data: bytes, limit: int) -> bytes:
     return out
 
 
-@router.post("/lineage", status_code=201)
+EVENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "An OpenLineage RunEvent, JobEvent or DatasetEvent "
+                    "(https://openlineage.io/spec/2-0-2/OpenLineage.json), gzip or not",
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/lineage", status_code=201, openapi_extra=EVENT_BODY)
 def post_event(caller: CallerDep, event: Annotated[Any, Depends(event_body)]) -> dict[str, Any]:
     """Store one OpenLineage event (RunEvent, JobEvent, DatasetEvent) in the lineage graph:
     Spark, Airflow, Flink and dbt post here as they would to Marquez."""
