@@ -76,3 +76,20 @@ def test_events_out_of_order_and_twice(lws: Workspace) -> None:
     assert (run.started_at.hour, run.ended_at and run.ended_at.hour) == (10, 11)
     assert run.outputs == ("dataset:s3://lake/gold/x@1",)
     assert len(lineage.graph(run.ref).edges) == 1
+
+
+def test_a_deleted_column_lineage_facet_is_taken_and_adds_no_columns(
+    sqlite_ws: Workspace,
+) -> None:
+    out = dataset("s3://lake", "gold", "1")
+    out["facets"]["columnLineage"] = {
+        "_producer": "p",
+        "_schemaURL": "s",
+        "_deleted": True,
+        "fields": [1],
+    }
+    planned = sqlite_ws.lineage.check_event(
+        run_event("COMPLETE", str(uuid.uuid4()), job="j", outputs=[out])
+    )
+    assert planned.columns == ()
+    sqlite_ws.lineage.record_event(planned)

@@ -63,9 +63,9 @@ def edges(event: Mapping[str, Any], resolve: Resolve) -> list[tuple[str, str, st
     }  # an input field's dataset is one of the inputs, with its version facet, as a rule
     for output in event.get("outputs") or []:
         facet = (output.get("facets") or {}).get("columnLineage") or {}
-        fields = facet.get("fields") or {}
-        if not fields:
-            continue
+        fields = facet.get("fields") if isinstance(facet, dict) else None
+        if not isinstance(fields, dict) or not fields or facet.get("_deleted") is True:
+            continue  # none, or a facet the producer deleted (not validated: anything goes)
         target = resolve(output)
         for name, spec in fields.items():
             for source in spec.get("inputFields") or []:
