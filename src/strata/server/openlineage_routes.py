@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from strata.lineage.ingest import MAX_NESTING, nesting
-from strata.server.auth import CallerDep
+from strata.server.auth import Caller, CallerDep, require
 from strata.server.middleware import too_large
 
 router = APIRouter(tags=["openlineage"])
@@ -87,8 +87,18 @@ EVENT_BODY = {
 }
 
 
+def some_writer(caller: CallerDep) -> Caller:
+    """The caller, refused before their event is read when they may write nothing at all."""
+    if not caller.principal.may_anywhere("write"):
+        require(caller.principal, "write", WHOLE)
+    return caller
+
+
 @router.post("/lineage", status_code=201, openapi_extra=EVENT_BODY)
-def post_event(caller: CallerDep, event: Annotated[Any, Depends(event_body)]) -> dict[str, Any]:
+def post_event(
+    caller: Annotated[Caller, Depends(some_writer)],  # first: refused before the body is read
+    event: Annotated[Any, Depends(event_body)],
+) -> dict[str, Any]:
     """Store one OpenLineage event (RunEvent, JobEvent, DatasetEvent) in the lineage graph:
     Spark, Airflow, Flink and dbt post here as they would to Marquez."""
     lineage = caller.ws.lineage
