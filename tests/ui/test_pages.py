@@ -216,6 +216,11 @@ def test_an_incident_is_the_timeline_around_a_guard_action(server: Server, site:
         assert "rolled_back" in page
         assert "model:guarded@2: stage none → production — better" in page  # the trail
         assert client.get("/incidents/999999").status_code == 404
+    with server.client(site.tokens["bo"]) as api:
+        answer = api.get(f"/api/v1/incidents/{event.id}").json()
+        assert answer["event"]["id"] == event.id and answer["event"]["outcome"] == "rolled_back"
+        assert any("— better" in entry["text"] for entry in answer["timeline"])
+        assert api.get("/api/v1/incidents/999999").json()["error"]["code"] == "not_found"
 
 
 def test_the_releases_pages_show_what_shipped_together(server: Server, site: Site) -> None:

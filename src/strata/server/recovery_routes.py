@@ -79,6 +79,16 @@ def incidents(
     return report.to_json()
 
 
+@router.get("/incidents/{guard_check}")
+def incident(guard_check: int, caller: CallerDep) -> dict[str, Any]:
+    """The incident a guard action opened (its check's id, from ``/guard/events``): the action,
+    the timeline from a day before it, and the impact of the version it acted on."""
+    caller.require("read", "model:*")
+    caller.require("read", "table:*")
+    event, report = caller.ws.recovery.incident(guard_check)
+    return {"event": event.to_json(), **report.to_json()}
+
+
 @router.get("/rollback/{ref:path}/readiness")
 def readiness(
     ref: str, caller: CallerDep, to: Annotated[str | None, Query()] = None

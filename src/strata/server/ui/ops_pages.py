@@ -3,7 +3,6 @@ what shipped together, and the timeline around each time the guard acted."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,12 +11,11 @@ from fastapi.responses import HTMLResponse
 
 from strata.errors import GuardError
 from strata.guard.policy import ModelPolicy
+from strata.recovery.service import INCIDENT_OUTCOMES
 from strata.server.ui.render import PageCallerDep, page
 
 router = APIRouter(include_in_schema=False)
 POLICY_FILE = "guard.yaml"  # the policy `strata guard check` is usually given, at the root
-INCIDENT_OUTCOMES = ("rolled_back", "rollback_failed", "alerted")  # the guard acted
-INCIDENT_LEAD = timedelta(hours=24)  # an incident's timeline starts this long before it
 
 
 @router.get("/runs", response_class=HTMLResponse)
@@ -92,8 +90,7 @@ def release(request: Request, name: str, caller: PageCallerDep) -> HTMLResponse:
 def incidents(request: Request, caller: PageCallerDep) -> HTMLResponse:
     """Each time the guard acted (rolled back, failed to, or alerted) is an incident."""
     caller.require("read", "model:*")
-    found = [e.to_json() for e in reversed(caller.ws.guard.events())]
-    acted = [e for e in found if e["outcome"] in INCIDENT_OUTCOMES]
+    acted = [e.to_json() for e in caller.ws.recovery.incidents()]
     return page(request, caller, "incidents.html", incidents=acted)
 
 
@@ -101,9 +98,7 @@ def incidents(request: Request, caller: PageCallerDep) -> HTMLResponse:
 def incident(request: Request, event_id: int, caller: PageCallerDep) -> HTMLResponse:
     """The guard's action, the timeline from a day before it, and what the version it acted
     on reached downstream."""
-    event = caller.ws.guard.event(event_id)
-    caller.require("read", f"model:{event.model}")
-    report = caller.ws.recovery.incident_report(
-        since=event.checked_at - INCIDENT_LEAD, model=event.model, impact=event.from_ref
-    )
+    caller.require("read", "model:*")
+    caller.require("read", "table:*")
+    event, report = caller.ws.recovery.incident(event_id)
     return page(request, caller, "incident.html", event=event.to_json(), report=report.to_json())
