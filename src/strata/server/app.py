@@ -20,7 +20,7 @@ from fastapi import FastAPI
 
 from strata import __version__
 from strata.scm import user_identity
-from strata.server import catalog_routes, errors, lineage_routes, model_routes
+from strata.server import catalog_routes, errors, iceberg, lineage_routes, model_routes
 from strata.server.auth import ServerState
 from strata.server.middleware import BodyLimit, RequestLog
 from strata.workspace import Workspace
@@ -56,6 +56,7 @@ def create_app(root: Path) -> FastAPI:
     app.get("/api/v1/health", tags=["server"])(health)
     for routes in (catalog_routes, model_routes, lineage_routes):
         app.include_router(routes.router, prefix="/api/v1")
+    iceberg.install(app)
     return app
 
 

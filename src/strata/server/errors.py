@@ -37,7 +37,9 @@ from strata.errors import (
     RunNotFoundError,
     StrataError,
     TableConflictError,
+    TableExistsError,
     TableNotFoundError,
+    TablePinnedError,
     TableVersionNotFoundError,
     UserInputError,
 )
@@ -67,6 +69,8 @@ STATUSES: tuple[tuple[type[StrataError], int], ...] = (
     (RevisionNotFoundError, 404),
     (ProtectedAliasError, 409),
     (TableConflictError, 409),
+    (TableExistsError, 409),
+    (TablePinnedError, 409),
     (PromotionRefusedError, 409),
     (RegistryError, 409),  # the registry's state refuses the change
     (LineageError, 400),

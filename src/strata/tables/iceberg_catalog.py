@@ -35,9 +35,11 @@ from strata.tables.error_text import first_line
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
+    from pyiceberg.partitioning import PartitionSpec
     from pyiceberg.schema import Schema as IceSchema
     from pyiceberg.table import CommitTableResponse
     from pyiceberg.table import Table as IceTable
+    from pyiceberg.table.sorting import SortOrder
     from pyiceberg.table.update import TableRequirement, TableUpdate
 
 NAMESPACE = "strata"
@@ -87,10 +89,14 @@ class _HintingCatalog(SqlCatalog):
 @cache
 def sql_catalog(db_url: str) -> SqlCatalog:
     """pyiceberg's SQL catalog on the metadata database (one per URL and process)."""
-    uri = db_url
-    if uri.startswith("sqlite") and "timeout=" not in uri:
-        uri += ("&" if "?" in uri else "?") + "timeout=10"  # wait for other writers
-    return _HintingCatalog(NAMESPACE, uri=uri)
+    return _HintingCatalog(NAMESPACE, uri=waiting(db_url))
+
+
+def waiting(db_url: str) -> str:
+    """The database URL for pyiceberg, a SQLite one waiting for other writers."""
+    if db_url.startswith("sqlite") and "timeout=" not in db_url:
+        return db_url + ("&" if "?" in db_url else "?") + "timeout=10"
+    return db_url
 
 
 def write_version_hint(metadata_location: str, table_location: str) -> None:
@@ -185,8 +191,40 @@ def create_table(
         table.append(conform(data, table.schema()), snapshot_properties=meta)
 
 
-def register_table(db_url: str, location: str, name: str) -> None:
-    """Add an existing Iceberg table (its newest metadata file) to the SQL catalog."""
+def create_empty(
+    db_url: str,
+    location: str,
+    name: str,
+    schema: IceSchema,
+    partition_spec: PartitionSpec | None,
+    sort_order: SortOrder | None,
+    properties: dict[str, str],
+) -> None:
+    """A table with no snapshot yet, from Iceberg's own schema, partition spec and sort order
+    (what an Iceberg client creates): its first version is the client's first commit."""
+    from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC
+    from pyiceberg.table.sorting import UNSORTED_SORT_ORDER
+
+    with translating("create", name):
+        catalog = sql_catalog(db_url)
+        catalog.create_namespace_if_not_exists(NAMESPACE)
+        try:
+            table = catalog.create_table(
+                identifier(name),
+                schema=schema,
+                location=location,
+                partition_spec=partition_spec or UNPARTITIONED_PARTITION_SPEC,
+                sort_order=sort_order or UNSORTED_SORT_ORDER,
+                properties=properties,
+            )
+        except (ValueError, ValidationError) as exc:
+            raise UserInputError(f"cannot create table {name}: {first_line(exc)}") from exc
+    write_version_hint(table.metadata_location, table.metadata.location)
+
+
+def register_table(db_url: str, location: str, name: str, metadata: str | None = None) -> None:
+    """Add an existing Iceberg table to the SQL catalog: at ``metadata`` (a metadata file), or
+    at its newest metadata file."""
     import fsspec
 
     fs, root = fsspec.core.url_to_fs(location)
@@ -197,7 +235,12 @@ def register_table(db_url: str, location: str, name: str) -> None:
     with translating("register", name):
         catalog = sql_catalog(db_url)
         catalog.create_namespace_if_not_exists(NAMESPACE)
-        catalog.register_table(identifier(name), newest)
+        catalog.register_table(identifier(name), metadata or newest)
+
+
+def rename_table(db_url: str, old: str, new: str) -> None:
+    with translating("rename", old):
+        sql_catalog(db_url).rename_table(identifier(old), identifier(new))
 
 
 def _metadata_order(path: str) -> tuple[int, bool, str]:
