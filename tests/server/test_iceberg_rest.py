@@ -6,11 +6,13 @@ One server for the module; each test works on tables of its own."""
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import httpx
 import pyarrow as pa
 import pytest
@@ -262,6 +264,21 @@ def test_malformed_bodies_are_400_and_change_nothing(server: Server, site: Site)
         response = client.post(path, content=b"{not json", headers={"content-type": "text/json"})
         error(response, 400, "BadRequestException")
         error(client.post(f"{ICE}/namespaces", json={"namespace": []}), 400, "BadRequestException")
+        tables = f"{ICE}/namespaces/default/tables"
+        schema = {"type": "struct", "fields": []}
+        for body in (
+            {"name": "../up", "schema": schema},
+            {"name": "elsewhere", "schema": schema, "location": "/tmp/elsewhere"},
+        ):
+            error(client.post(tables, json=body), 400, "BadRequestException")
+        register = {"name": "etc", "metadata-location": "/etc/metadata/v1.metadata.json"}
+        message = error(
+            client.post(f"{ICE}/namespaces/default/register", json=register),
+            400,
+            "BadRequestException",
+        )
+        assert "outside the table root" in message
+        assert not client.head(f"{tables}/elsewhere").is_success
         assert metadata(client, "events")["metadata-location"] == before
 
 
@@ -346,12 +363,11 @@ def test_rename_drop_keeping_files_register_and_purge(server: Server, site: Site
 
 
 def test_duckdb_reads_and_writes_through_the_catalog(server: Server, site: Site) -> None:
-    duckdb = pytest.importorskip("duckdb")
     connection = duckdb.connect(
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     )
-    for name in ("httpfs", "avro", "iceberg"):
-        module = pytest.importorskip(f"duckdb_extension_{name}")
+    for name in ("httpfs", "avro", "iceberg"):  # from their wheels, offline
+        module = importlib.import_module(f"duckdb_extension_{name}")
         [file] = Path(module.__path__[0]).glob(f"extensions/*/{name}.duckdb_extension")
         connection.execute(f"LOAD '{file}'")
     connection.execute(f"CREATE SECRET strata (TYPE iceberg, TOKEN '{site.tokens['cy']}')")

@@ -149,3 +149,11 @@ def test_namespaces_keep_their_properties(ice_ws: Workspace) -> None:
         spaces.update(("sales",), {"team"}, {"team": "x"})
     spaces.drop(("sales", "eu"))
     assert spaces.properties(("sales", "eu")) is None
+
+
+def test_a_location_from_the_network_must_be_inside_the_table_root(ice_ws: Workspace) -> None:
+    root = Path(ice_ws.tables.default_location("x")).parent
+    assert ice_ws.tables.in_root(str(root / "sales" / "orders"))
+    assert ice_ws.tables.in_root(f"file://{root}/orders")
+    for outside in (str(root), str(root / ".." / "x"), "/etc", "s3://bucket/x"):
+        assert not ice_ws.tables.in_root(outside), outside

@@ -125,6 +125,15 @@ class TableCatalog:
         root = Path(self.tables_root).expanduser()
         return str((root if root.is_absolute() else self.workspace_root / root) / name)
 
+    def in_root(self, location: str) -> bool:
+        """Whether ``location`` is inside the table root: where a location that came over the
+        network may point (never elsewhere on the server's disks or buckets)."""
+        root, target = self.default_location(""), self._absolute(location)
+        if _is_uri(root):
+            return target.startswith(root) and "/../" not in f"{target}/"
+        inside, top = Path(target).resolve(), Path(root).resolve()
+        return inside != top and inside.is_relative_to(top)
+
     def create(
         self,
         name: str,

@@ -8,6 +8,7 @@ unit separator (``%1F``), as the spec says.
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -18,6 +19,7 @@ DEFAULT = "default"
 SEPARATOR = "\x1f"
 M = TypeVar("M", bound=BaseModel)
 Namespace = tuple[str, ...]
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")  # also a safe folder name
 
 
 def namespace_of(path: str) -> Namespace:
@@ -27,19 +29,23 @@ def namespace_of(path: str) -> Namespace:
 
 def checked(namespace: Namespace | list[str]) -> Namespace:
     levels = tuple(namespace)
-    if not levels or any(not level or "." in level or "@" in level for level in levels):
+    if not levels or not all(_NAME.fullmatch(level) for level in levels):
         raise IcebergError(
             400,
             "BadRequestException",
-            f"bad namespace {list(levels)}: each level a non-empty name without '.' or '@'",
+            f"bad namespace {list(levels)}: each level a name of letters, digits, '_' and '-'",
         )
     return levels
 
 
 def strata_name(namespace: Namespace, table: str) -> str:
     """The Strata table ``namespace.table`` names."""
-    if not table or "." in table or "@" in table:
-        raise IcebergError(400, "BadRequestException", f"bad table name {table!r}")
+    if not _NAME.fullmatch(table):
+        raise IcebergError(
+            400,
+            "BadRequestException",
+            f"bad table name {table!r}: letters, digits, '_' and '-' only",
+        )
     return table if namespace == (DEFAULT,) else ".".join((*namespace, table))
 
 

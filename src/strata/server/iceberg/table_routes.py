@@ -82,6 +82,8 @@ def create_table(namespace: str, body: Body_, caller: CallerDep) -> Response:
             "BadRequestException",
             "staged creates are not served: create the table, then commit to it",
         )
+    if request.location is not None:
+        outside(caller.ws, request.location)
     created = caller.tables().create_iceberg(
         name,
         request.table_schema,
@@ -138,6 +140,7 @@ def register_table(namespace: str, body: Body_, caller: CallerDep) -> Response:
             "BadRequestException",
             "register names a metadata file in a table's metadata/ folder, and never overwrites",
         )
+    outside(caller.ws, folder)
     table = caller.tables().register(
         name, folder, format="iceberg", metadata=request.metadata_location
     )
@@ -173,6 +176,17 @@ def iceberg_table(ws: Workspace, name: str) -> IceTable:
             f"table {name} is a Delta table: the Iceberg catalog serves Iceberg tables only"
         )
     return table.iceberg()
+
+
+def outside(ws: Workspace, location: str) -> None:
+    """Refuse a location from the request that is not inside the workspace's table root."""
+    if not ws.tables.in_root(location):
+        raise IcebergError(
+            400,
+            "BadRequestException",
+            f"location {location} is outside the table root {ws.tables.default_location('')}: "
+            "give a location inside it, or none",
+        )
 
 
 def loaded(table: IceTable) -> Response:
