@@ -29,8 +29,16 @@ from pyiceberg.exceptions import (
     ValidationError,
 )
 from pyparsing import ParseException
+from sqlalchemy.exc import SQLAlchemyError
 
-from strata.errors import TableConflictError, TableError, UserInputError
+from strata.errors import (
+    MetadataError,
+    MetadataUnavailableError,
+    TableConflictError,
+    TableError,
+    UserInputError,
+)
+from strata.meta.translate import unreachable
 from strata.tables.error_text import first_line
 
 if TYPE_CHECKING:
@@ -70,6 +78,15 @@ def translating(action: str, name: str) -> Iterator[None]:
         ) from exc
     except (ValidationError, ValueError, pa.ArrowException, OSError) as exc:
         raise TableError(f"cannot {action} table {name}: {first_line(exc)}") from exc
+    except SQLAlchemyError as exc:  # pyiceberg's own queries on the metadata database
+        if unreachable(exc):
+            raise MetadataUnavailableError(
+                f"cannot {action} table {name}: the metadata database cannot be reached",
+                hint="retry once the database is back",
+            ) from exc
+        raise MetadataError(
+            f"cannot {action} table {name}: the metadata database failed ({type(exc).__name__})"
+        ) from exc
 
 
 class _HintingCatalog(SqlCatalog):
@@ -89,11 +106,13 @@ class _HintingCatalog(SqlCatalog):
 @cache
 def sql_catalog(db_url: str) -> SqlCatalog:
     """pyiceberg's SQL catalog on the metadata database (one per URL and process)."""
-    return _HintingCatalog(NAMESPACE, uri=waiting(db_url))
+    return _HintingCatalog(NAMESPACE, uri=waiting(db_url), pool_pre_ping="true")
 
 
 def waiting(db_url: str) -> str:
-    """The database URL for pyiceberg, a SQLite one waiting for other writers."""
+    """The database URL for pyiceberg, a SQLite one waiting for other writers. (Its
+    engines also ping a pooled connection before use, so a database restart costs no
+    request.)"""
     if db_url.startswith("sqlite") and "timeout=" not in db_url:
         return db_url + ("&" if "?" in db_url else "?") + "timeout=10"
     return db_url

@@ -25,7 +25,7 @@ _MARKER = "exists"  # the property pyiceberg stores for a namespace created with
 
 @cache
 def _catalog(db_url: str) -> SqlCatalog:
-    return SqlCatalog(CATALOG, uri=waiting(db_url))
+    return SqlCatalog(CATALOG, uri=waiting(db_url), pool_pre_ping="true")
 
 
 class IcebergNamespaces:
