@@ -278,6 +278,14 @@ def test_malformed_bodies_are_400_and_change_nothing(server: Server, site: Site)
             "BadRequestException",
         )
         assert "outside the table root" in message
+        root = Path(client.get("/api/v1/tables").json()[0]["location"]).parent
+        register["metadata-location"] = str(root / "gone" / "metadata" / "v1.metadata.json")
+        message = error(
+            client.post(f"{ICE}/namespaces/default/register", json=register),
+            400,
+            "BadRequestException",
+        )
+        assert "no metadata file at" in message
         assert not client.head(f"{tables}/elsewhere").is_success
         assert metadata(client, "events")["metadata-location"] == before
 

@@ -430,7 +430,7 @@ class TableCatalog:
     def _refuse_occupied(self, name: str, location: str) -> None:
         found = self._detect(location)
         if found is not None:
-            raise TableError(
+            raise TableExistsError(
                 f"cannot create table {name}: a {found} table exists at {location}",
                 hint=f"add it with `strata table register {name} {location}`",
             )

@@ -246,6 +246,11 @@ def register_table(db_url: str, location: str, name: str, metadata: str | None =
     at its newest metadata file."""
     import fsspec
 
+    if metadata is not None and not _exists(metadata):
+        raise UserInputError(
+            f"cannot register table {name}: no metadata file at {metadata}",
+            hint="name a table's current metadata file, metadata/*.metadata.json",
+        )
     fs, root = fsspec.core.url_to_fs(location)
     found = sorted(fs.glob(f"{root.rstrip('/')}/metadata/*.metadata.json"), key=_metadata_order)
     if not found:
@@ -255,6 +260,16 @@ def register_table(db_url: str, location: str, name: str, metadata: str | None =
         catalog = sql_catalog(db_url)
         catalog.create_namespace_if_not_exists(NAMESPACE)
         catalog.register_table(identifier(name), metadata or newest)
+
+
+def _exists(path: str) -> bool:
+    import fsspec
+
+    fs, inside = fsspec.core.url_to_fs(path)
+    try:
+        return bool(fs.isfile(inside))
+    except OSError:
+        return False
 
 
 def rename_table(db_url: str, old: str, new: str) -> None:

@@ -5,20 +5,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pyiceberg.table import CommitTableRequest, CommitTableResponse
 
 from strata.server.auth import CallerDep
 from strata.server.iceberg.errors import IcebergError
-from strata.server.iceberg.names import checked, namespace_of, parse, strata_name
+from strata.server.iceberg.names import JsonBody, checked, namespace_of, parse, strata_name
 from strata.server.iceberg.table_routes import iceberg_table
 from strata.tables.iceberg_commits import TableChange
 
 router = APIRouter(tags=["iceberg"])
-Body_ = Annotated[dict[str, Any], Body()]
 
 
 class CommitTransaction(BaseModel):
@@ -28,7 +27,7 @@ class CommitTransaction(BaseModel):
 
 
 @router.post("/namespaces/{namespace}/tables/{table}")
-def commit_table(namespace: str, table: str, body: Body_, caller: CallerDep) -> Response:
+def commit_table(namespace: str, table: str, body: JsonBody, caller: CallerDep) -> Response:
     path = {"namespace": list(namespace_of(namespace)), "name": table}
     change = _change(caller, {"identifier": path, **body})
     done = caller.tables().commit_iceberg([change])[0]
@@ -39,7 +38,7 @@ def commit_table(namespace: str, table: str, body: Body_, caller: CallerDep) -> 
 
 
 @router.post("/transactions/commit", status_code=204)
-def commit_transaction(body: Body_, caller: CallerDep) -> Response:
+def commit_transaction(body: JsonBody, caller: CallerDep) -> Response:
     """Every table's change, or none of them."""
     request = parse(CommitTransaction, body)
     changes = [_change(caller, change) for change in request.table_changes]

@@ -9,8 +9,9 @@ unit separator (``%1F``), as the spec says.
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from fastapi import Body
 from pydantic import BaseModel, ValidationError
 
 from strata.server.iceberg.errors import IcebergError
@@ -19,6 +20,7 @@ DEFAULT = "default"
 SEPARATOR = "\x1f"
 M = TypeVar("M", bound=BaseModel)
 Namespace = tuple[str, ...]
+JsonBody = Annotated[dict[str, Any], Body()]  # a JSON object, parsed by ``parse``
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")  # also a safe folder name
 
 

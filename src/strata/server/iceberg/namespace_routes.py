@@ -3,15 +3,16 @@ dotted table name implies, and those clients create, with their properties."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from strata.server.auth import CallerDep
 from strata.server.iceberg.errors import IcebergError
 from strata.server.iceberg.names import (
     DEFAULT,
+    JsonBody,
     Namespace,
     checked,
     identifier_of,
@@ -40,7 +41,6 @@ _SERVED = (
     "POST /v1/{prefix}/tables/rename",
     "POST /v1/{prefix}/transactions/commit",
 )
-Body_ = Annotated[dict[str, Any], Body()]
 
 
 class CreateNamespace(BaseModel):
@@ -72,7 +72,7 @@ def list_namespaces(caller: CallerDep, parent: str | None = None) -> dict[str, A
 
 
 @router.post("/namespaces")
-def create_namespace(body: Body_, caller: CallerDep) -> dict[str, Any]:
+def create_namespace(body: JsonBody, caller: CallerDep) -> dict[str, Any]:
     request = parse(CreateNamespace, body)
     namespace = checked(request.namespace)
     caller.require("write", ANY_TABLE)
@@ -100,7 +100,7 @@ def namespace_exists(namespace: str, caller: CallerDep) -> Response:
 
 
 @router.post("/namespaces/{namespace}/properties")
-def update_properties(namespace: str, body: Body_, caller: CallerDep) -> dict[str, Any]:
+def update_properties(namespace: str, body: JsonBody, caller: CallerDep) -> dict[str, Any]:
     request = parse(UpdateProperties, body)
     caller.require("write", ANY_TABLE)
     found = existing(caller.ws, namespace)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pyiceberg.catalog.rest import CreateTableRequest, TableResponse
 
@@ -14,6 +14,7 @@ from strata.errors import TableNotFoundError
 from strata.server.auth import CallerDep
 from strata.server.iceberg.errors import IcebergError
 from strata.server.iceberg.names import (
+    JsonBody,
     checked,
     identifier_of,
     namespace_of,
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table as IceTable
 
 router = APIRouter(tags=["iceberg"])
-Body_ = Annotated[dict[str, Any], Body()]
 
 
 class TableName(BaseModel):
@@ -68,7 +68,7 @@ def list_tables(namespace: str, caller: CallerDep) -> dict[str, Any]:
 
 
 @router.post("/namespaces/{namespace}/tables")
-def create_table(namespace: str, body: Body_, caller: CallerDep) -> Response:
+def create_table(namespace: str, body: JsonBody, caller: CallerDep) -> Response:
     """An empty table from the client's schema, partition spec, sort order and properties;
     its first version is the client's first commit."""
     optional = {"location": None, "partition-spec": None, "write-order": None}
@@ -128,7 +128,7 @@ def drop_table(
 
 
 @router.post("/namespaces/{namespace}/register")
-def register_table(namespace: str, body: Body_, caller: CallerDep) -> Response:
+def register_table(namespace: str, body: JsonBody, caller: CallerDep) -> Response:
     """Catalog a table other tools made, at the metadata file the request names."""
     request = parse(RegisterTable, body)
     name = strata_name(existing(caller.ws, namespace), request.name)
@@ -149,16 +149,16 @@ def register_table(namespace: str, body: Body_, caller: CallerDep) -> Response:
 
 
 @router.post("/tables/rename", status_code=204)
-def rename_table(body: Body_, caller: CallerDep) -> Response:
+def rename_table(body: JsonBody, caller: CallerDep) -> Response:
     request = parse(RenameTable, body)
     source, target = request.source, request.destination
-    old = strata_name(checked(source.namespace), source.name)
-    new = strata_name(checked(target.namespace), target.name)
+    into = checked(target.namespace)
+    old, new = strata_name(checked(source.namespace), source.name), strata_name(into, target.name)
     caller.require("write", f"table:{old}")
     caller.require("write", f"table:{new}")
     iceberg_table(caller.ws, old)
-    if tuple(target.namespace) not in namespaces(caller.ws):
-        raise no_namespace(tuple(target.namespace))
+    if into not in namespaces(caller.ws):
+        raise no_namespace(into)
     caller.tables().rename(old, new)
     return Response(status_code=204)
 
