@@ -20,9 +20,11 @@ from pyiceberg.catalog.rest import RestCatalog
 from pyiceberg.exceptions import (
     CommitFailedException,
     ForbiddenError,
+    NamespaceAlreadyExistsError,
     NamespaceNotEmptyError,
     NoSuchNamespaceError,
     NoSuchTableError,
+    TableAlreadyExistsError,
 )
 from pyiceberg.types import StringType
 
@@ -102,7 +104,11 @@ def test_config_and_namespaces_round_trip(server: Server, site: Site) -> None:
     assert ice.namespace_exists("crm") and not ice.namespace_exists("nowhere")
     summary = ice.update_namespace_properties("crm", removals={"owner"}, updates={"team": "a"})
     assert (summary.removed, summary.updated) == (["owner"], ["team"])
+    with pytest.raises(NamespaceAlreadyExistsError):
+        ice.create_namespace("crm")
     ice.create_table("crm.leads", schema=ROWS)
+    with pytest.raises(TableAlreadyExistsError):
+        ice.create_table("crm.leads", schema=ROWS)
     with pytest.raises(NamespaceNotEmptyError):
         ice.drop_namespace("crm")
     ice.drop_table("crm.leads", purge_requested=True)
