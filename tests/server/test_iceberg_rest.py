@@ -212,7 +212,11 @@ def test_racing_appends_one_wins_each_other_retries_and_no_row_is_lost(
     for thread in threads:
         thread.join(120)
     assert len(set(conflicts)) == writers - 1, "all but the first writer met a conflict"
-    assert start.refresh().scan().to_arrow().num_rows == before + writers
+    final = start.refresh()
+    assert final.scan().to_arrow().num_rows == before + writers
+    folder = Path(final.metadata_location).parent
+    hinted = folder / f"v{(folder / 'version-hint.text').read_text()}.metadata.json"
+    assert hinted.read_bytes() == Path(final.metadata_location).read_bytes(), "hint is current"
 
 
 def test_transactions_commit_all_or_nothing(server: Server, site: Site) -> None:

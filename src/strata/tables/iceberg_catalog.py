@@ -134,9 +134,12 @@ def write_version_hint(metadata_location: str, table_location: str) -> None:
             for f in fs.ls(folder, detail=False)
             if (m := _HADOOP_METADATA.fullmatch(f.rsplit("/", 1)[-1]))
         ]
+        data = fs.cat_file(path)
+        if _hinted_content(fs, folder) == data:
+            return  # already hinted (by a concurrent writer that read the same pointer)
         own = _METADATA_NUMBER.fullmatch(name)
         number = max([int(own[1]) if own else 0, *(int(n) + 1 for n in taken)])
-        _put(fs, f"{folder}/v{number}.metadata.json", fs.cat_file(path))
+        _put(fs, f"{folder}/v{number}.metadata.json", data)
         _put(fs, f"{folder}/{VERSION_HINT}", str(number).encode())
     except OSError as exc:
         raise TableError(
@@ -145,6 +148,14 @@ def write_version_hint(metadata_location: str, table_location: str) -> None:
             hint="engines that open the table by its folder see the previous version until "
             "the next commit writes the hint",
         ) from exc
+
+
+def _hinted_content(fs: AbstractFileSystem, folder: str) -> bytes | None:
+    hinted = hinted_metadata(fs, folder)
+    try:
+        return None if hinted is None else bytes(fs.cat_file(hinted))
+    except OSError:
+        return None
 
 
 def hinted_metadata(fs: AbstractFileSystem, folder: str) -> str | None:

@@ -14,6 +14,7 @@ commit that would expire a pinned version, or drop or move its pin tag, is refus
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from strata.tables.records import Pin
 
 _STAMPED_KEYS = (USER_KEY, RUN_KEY, INPUT_KEY)
+_HINTING = threading.Lock()  # this process's commits write version hints one at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,12 +100,20 @@ def commit_changes(
         for _, new in moved:
             catalog._write_metadata(new.metadata, new.io, new.metadata_location)
         _move_pointers(catalog, db_url, moved)
-    for _, new in moved:
-        write_version_hint(new.metadata_location, new.metadata.location)
+    for old, _ in moved:
+        _hint_current(catalog, old.name()[-1])
     return [
         _committed(change.name, old, new)
         for change, (old, new) in zip(changes, staged, strict=True)
     ]
+
+
+def _hint_current(catalog: SqlCatalog, name: str) -> None:
+    """Point the version hint at the table's current metadata, one commit at a time: of two
+    concurrent commits, the first to finish must not hint its (older) metadata last."""
+    with _HINTING, translating("commit to", name):
+        current = catalog.load_table(identifier(name))
+        write_version_hint(current.metadata_location, current.metadata.location)
 
 
 def _move_pointers(

@@ -29,7 +29,7 @@ class CommitTransaction(BaseModel):
 @router.post("/namespaces/{namespace}/tables/{table}")
 def commit_table(namespace: str, table: str, body: JsonBody, caller: CallerDep) -> Response:
     path = {"namespace": list(namespace_of(namespace)), "name": table}
-    change = _change(caller, {"identifier": path, **body})
+    change = _change(caller, {**body, "identifier": path})  # the path names the table
     done = caller.tables().commit_iceberg([change])[0]
     result = CommitTableResponse.model_validate(
         {"metadata-location": done.metadata_location, "metadata": done.metadata}
