@@ -242,6 +242,11 @@ class GuardError(StrataError):
     exit_code = 50
 
 
+class GuardEventNotFoundError(GuardError):
+    exit_code = 52
+    default_hint = "see the guard's checks with `strata guard history`"
+
+
 class MetricSourceError(GuardError):
     """A metric source could not be read or answered garbage: never a reason to roll back."""
 

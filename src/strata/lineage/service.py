@@ -30,7 +30,7 @@ from strata.lineage.ingest import IngestResult, ingest
 from strata.lineage.records import Deployment, FeatureSet, RunRecord
 from strata.lineage.reproduce import Reproduction, reproduce
 from strata.lineage.run_files import read_metrics, read_params
-from strata.lineage.runs import RUN_ID_ENV, Run
+from strata.lineage.runs import RUN_ID_ENV, Run, checked_metrics, checked_params
 from strata.refs import Latest, Ref, Revision, Version, format_ref, parse_ref
 
 if TYPE_CHECKING:
@@ -225,6 +225,55 @@ class Lineage:
         if self.emitter is not None:
             self.emitter.run_finished(self, run)
         return self.run(run.ref)
+
+    def record_run(
+        self,
+        job: str,
+        *,
+        user: str,
+        params: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        command: Sequence[str] | None = None,
+        inputs: Sequence[str] = (),
+        outputs: Sequence[str] = (),
+        environment: Mapping[str, Any] | None = None,
+        failed: str | None = None,
+    ) -> RunRecord:
+        """Record a run that ran elsewhere (a client of a server) and has ended: completed,
+        or failed with the reason ``failed``. All checked first, then written in one
+        transaction; the environment is the one given, its ``user`` the one named."""
+        _check_job(job)
+        exact_inputs = [self.exact(r) for r in inputs]
+        exact_outputs = [self.exact(r) for r in outputs]
+        env = {**dict(environment or {}), "user": user}
+        found = env.get("git")
+        git: dict[str, Any] = found if isinstance(found, dict) else {}
+        run_id, now = new_run_id(), self.clock()
+        row = {
+            "id": run_id,
+            "job": job,
+            "namespace": self.namespace,
+            "status": "failed" if failed else "completed",
+            "started_at": now,
+            "ended_at": now,
+            "command": None if command is None else list(command),
+            "params": checked_params(params or {}),
+            "metrics": checked_metrics(metrics or {}),
+            "environment": env,
+            "git_commit": git.get("commit"),
+            "git_dirty": git.get("dirty"),
+            "host": str(env.get("host", "")),
+            "pid": None,
+            "error": None if failed is None else failed[:2000],
+        }
+        node = f"run:{run_id}"
+        edges = [(r, node, "input") for r in exact_inputs]
+        edges += [(node, r, "output") for r in exact_outputs]
+        with self.db.transaction("cannot record run", write=True) as connection:
+            store.insert_run(connection, row)
+            store.node_ids(connection, [node])
+            store.add_edges(connection, edges, run_id=run_id, now=now)
+        return self.run(node)
 
     def require_running(self, run_id: str) -> None:
         record = self.run(f"run:{run_id}")

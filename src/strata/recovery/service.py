@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 from strata.recovery.incidents import Incident, IncidentSources, incident_report
 
 if TYPE_CHECKING:
+    from strata.models import Registry
     from strata.recovery.readiness import Readiness
     from strata.recovery.releases import Releases
     from strata.recovery.rollback import Rollbacks
     from strata.refs import Ref
+    from strata.tables import TableCatalog
 
 
 class Recovery:
@@ -21,6 +23,12 @@ class Recovery:
         self.rollbacks = rollbacks
         self.releases = releases
         self._incidents = incidents
+
+    def acting_with(self, registry: Registry, tables: TableCatalog) -> Recovery:
+        """Rollbacks and releases whose changes go through ``registry`` and ``tables``
+        (acting as a server's caller); what they read stays the same."""
+        rollbacks = self.rollbacks.acting_with(registry, tables)
+        return Recovery(rollbacks, self.releases.acting_with(registry, tables), self._incidents)
 
     def readiness(self, model: str, *, to: int | str | None = None) -> Readiness:
         """Would rolling ``model`` back (to ``to``) work now, and put back a sound version?"""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import HTTPException
@@ -52,21 +54,27 @@ class RequestLog:
 
 class BodyLimit:
     """Refuse a request body over ``limit`` bytes with 413: at once when its Content-Length
-    says so, else as soon as the bytes read pass the limit."""
+    says so, else as soon as the bytes read pass the limit. The paths ``larger`` matches
+    (uploads) have their own limit."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, larger: Sequence[tuple[re.Pattern[str], int]] = ()
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.larger = tuple(larger)
 
-    def _too_large(self) -> HTTPException:
-        return HTTPException(413, f"the request body is over the limit of {self.limit} bytes")
+    def _limit_of(self, path: str) -> int:
+        return next((limit for pattern, limit in self.larger if pattern.match(path)), self.limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if _declared_size(scope) > self.limit:
-            await errors.error_response(413, str(self._too_large().detail))(scope, receive, send)
+        limit = self._limit_of(scope["path"])
+        too_large = HTTPException(413, f"the request body is over the limit of {limit} bytes")
+        if _declared_size(scope) > limit:
+            await errors.error_response(413, str(too_large.detail))(scope, receive, send)
             return
         seen = 0
 
@@ -75,8 +83,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise self._too_large()  # FastAPI passes it on to the 413 handler
+                if seen > limit:
+                    raise too_large  # FastAPI passes it on to the 413 handler
             return message
 
         await self.app(scope, counting, send)
