@@ -39,9 +39,7 @@ from strata.errors import (
     StrataError,
     TableConflictError,
     TableError,
-    TableExistsError,
     TableNotFoundError,
-    TablePinnedError,
     TableVersionNotFoundError,
     UserInputError,
 )
@@ -72,8 +70,6 @@ STATUSES: tuple[tuple[type[StrataError], int], ...] = (
     (GuardEventNotFoundError, 404),
     (ProtectedAliasError, 409),
     (TableConflictError, 409),
-    (TableExistsError, 409),
-    (TablePinnedError, 409),
     (TableError, 400),  # the data does not fit the table (schema), or its format cannot
     (PromotionRefusedError, 409),
     (RegistryError, 409),  # the registry's state refuses the change

@@ -11,13 +11,12 @@ from strata.config import redact
 from strata.server.errors import shape_errors
 
 PREFIX = "/iceberg"
-# Strata's error classes that have an Iceberg exception of their own.
+# Strata's error classes that have an Iceberg status and exception of their own.
 BY_KIND = {
-    "TableNotFoundError": "NoSuchTableException",
-    "TableExistsError": "AlreadyExistsException",
-    "TableConflictError": "CommitFailedException",
-    "TablePinnedError": "CommitFailedException",
-    "UnsupportedByFormatError": "BadRequestException",
+    "TableNotFoundError": (404, "NoSuchTableException"),
+    "TableExistsError": (409, "AlreadyExistsException"),
+    "TableConflictError": (409, "CommitFailedException"),
+    "TablePinnedError": (409, "CommitFailedException"),
 }
 BY_STATUS = {
     400: "BadRequestException",
@@ -46,9 +45,8 @@ def iceberg_error(
     status: int, message: str, headers: dict[str, str] | None = None, kind: str | None = None
 ) -> JSONResponse:
     """One error in Iceberg's shape; ``kind`` is the Strata error class, when there is one."""
-    name = BY_KIND.get(kind or "") or BY_STATUS.get(status, "ServerErrorException")
-    if status == 400 or kind == "UnsupportedByFormatError":
-        status, name = 400, "BadRequestException"
+    status, name = BY_KIND.get(kind or "", (status, ""))
+    name = name or BY_STATUS.get(status, "ServerErrorException")
     body = {"error": {"message": message, "type": name, "code": status}}
     return JSONResponse(body, status_code=status, headers=headers)
 
