@@ -2,7 +2,8 @@
 DuckDB's iceberg extension and raw HTTP: namespaces, tables, commits that become Strata
 versions, conflicts, permissions and bad input, each error in the spec's shape.
 
-One server for the module; each test works on tables of its own."""
+One server per database (SQLite, PostgreSQL) for the module; each test works on tables of
+its own."""
 
 from __future__ import annotations
 
@@ -38,11 +39,16 @@ def rows(*ids: int) -> pa.Table:
     return pa.table({"id": pa.array(ids, pa.int64()), "name": [f"n{i}" for i in ids]}, ROWS)
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Site:
     """make_site's users and Delta table, and Iceberg tables the tests share read-only or
     own: events (3 rows), guarded (bo may edit it), racing, pinned, txa, txb, duck."""
-    made = make_site(tmp_path_factory.mktemp("iceberg") / "ws", None)
+    db_url = None
+    if request.param == "postgresql":
+        db_url = request.getfixturevalue("postgres_cluster").create_database()
+    made = make_site(tmp_path_factory.mktemp(request.param) / "ws", db_url)
     with made.workspace() as ws:
         for name in ("events", "guarded", "racing", "pinned", "txa", "txb", "duck"):
             ws.tables.create(name, rows(1, 2, 3), format="iceberg")
