@@ -14,7 +14,7 @@ from pyiceberg.table import CommitTableRequest, CommitTableResponse
 from strata.server.auth import CallerDep
 from strata.server.iceberg.errors import IcebergError
 from strata.server.iceberg.names import JsonBody, checked, namespace_of, parse, strata_name
-from strata.server.iceberg.table_routes import iceberg_table
+from strata.server.iceberg.table_routes import must_be_iceberg
 from strata.tables.iceberg_commits import TableChange
 
 router = APIRouter(tags=["iceberg"])
@@ -55,5 +55,5 @@ def _change(caller: CallerDep, body: dict[str, Any]) -> TableChange:
     found = request.identifier
     name = strata_name(checked(list(found.namespace.root)), found.name)
     caller.require("write", f"table:{name}")
-    iceberg_table(caller.ws, name)
+    must_be_iceberg(caller.ws, name)
     return TableChange(name, tuple(request.requirements), tuple(request.updates))

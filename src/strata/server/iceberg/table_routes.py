@@ -107,7 +107,7 @@ def load_table(namespace: str, table: str, caller: CallerDep) -> Response:
 def table_exists(namespace: str, table: str, caller: CallerDep) -> Response:
     name = named(namespace, table)
     caller.require("read", f"table:{name}")
-    iceberg_table(caller.ws, name)
+    must_be_iceberg(caller.ws, name)
     return Response(status_code=204)
 
 
@@ -122,7 +122,7 @@ def drop_table(
     Refused while a version is pinned."""
     name = named(namespace, table)
     caller.require("write", f"table:{name}")
-    iceberg_table(caller.ws, name)
+    must_be_iceberg(caller.ws, name)
     caller.tables().drop(name, force=True, keep_files=not purge)
     return Response(status_code=204)
 
@@ -156,7 +156,7 @@ def rename_table(body: JsonBody, caller: CallerDep) -> Response:
     old, new = strata_name(checked(source.namespace), source.name), strata_name(into, target.name)
     caller.require("write", f"table:{old}")
     caller.require("write", f"table:{new}")
-    iceberg_table(caller.ws, old)
+    must_be_iceberg(caller.ws, old)
     if into not in namespaces(caller.ws):
         raise no_namespace(into)
     caller.tables().rename(old, new)
@@ -170,12 +170,18 @@ def named(namespace: str, table: str) -> str:
 
 def iceberg_table(ws: Workspace, name: str) -> IceTable:
     """pyiceberg's table of Strata table ``name``; 404 when there is no such Iceberg table."""
+    must_be_iceberg(ws, name)
     table = ws.tables.open(name)
-    if not isinstance(table, IcebergTable):
+    assert isinstance(table, IcebergTable)
+    return table.iceberg()
+
+
+def must_be_iceberg(ws: Workspace, name: str) -> None:
+    """404 unless ``name`` is an Iceberg table in the catalog (a look at its row only)."""
+    if ws.tables.info(name).format != "iceberg":
         raise TableNotFoundError(
             f"table {name} is a Delta table: the Iceberg catalog serves Iceberg tables only"
         )
-    return table.iceberg()
 
 
 def outside(ws: Workspace, location: str) -> None:
