@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 from strata.errors import LineageError, RunNotFoundError, UserInputError
 from strata.lineage import analysis, environment, store
+from strata.lineage.columns import column_impact, split_column
 from strata.lineage.compare import compare
 from strata.lineage.describe import Describer, Describers, Materializer, Resolver
 from strata.lineage.ids import new_run_id
-from strata.lineage.ingest import IngestResult, ingest
+from strata.lineage.ingest import IngestResult, Planned, ingest, plan, take
+from strata.lineage.named import NamedView
 from strata.lineage.records import Deployment, FeatureSet, RunRecord
 from strata.lineage.reproduce import Reproduction, reproduce
 from strata.lineage.run_files import read_metrics, read_params
@@ -377,14 +379,16 @@ class Lineage:
     def impact(
         self, ref: str, *, suggest: bool = False, archive_reason: str | None = None
     ) -> Impact:
-        """Everything downstream of a version or range; optionally the rollback target of each
-        affected model, and archiving the affected model versions."""
+        """Everything downstream of a version or range, or of one column of it
+        (``table:deliveries@4#delay_min``, as events' column lineage says); optionally the
+        rollback target of each affected model, and archiving the affected model versions."""
         if archive_reason is not None and (self.archiver is None or not archive_reason.strip()):
             raise LineageError(
                 "cannot archive: " + ("no reason given" if self.archiver else "no model registry"),
                 hint="pass --reason TEXT" if self.archiver else "archive with the registry",
             )
-        result = analysis.impact(self, ref)
+        base, column = split_column(ref)
+        result = analysis.impact(self, ref) if column is None else column_impact(self, base, column)
         if suggest:
             result.suggestions = analysis.suggest_rollbacks(self, result)
         if archive_reason is not None and self.archiver is not None:
@@ -406,6 +410,19 @@ class Lineage:
     def ingest(self, path: Path) -> IngestResult:
         """OpenLineage RunEvents from a file, into the graph; bad ones rejected one by one."""
         return ingest(self, path)
+
+    def check_event(self, event: Any) -> Planned:
+        """One OpenLineage event (parsed JSON) checked, its datasets resolved to refs, nothing
+        stored; UserInputError with the reason when it cannot be taken."""
+        return plan(self, event)
+
+    def record_event(self, planned: Planned) -> None:
+        """Store a checked event, in one transaction; the same event again changes nothing."""
+        take(self, planned)
+
+    def named(self) -> NamedView:
+        """The graph by dataset and job name, as Marquez shows it."""
+        return NamedView(self)
 
     def flush_events(self) -> int:
         """Resend queued OpenLineage events; how many were sent."""

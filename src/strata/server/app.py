@@ -28,7 +28,9 @@ from strata.server import (
     guard_routes,
     iceberg,
     lineage_routes,
+    marquez_routes,
     model_routes,
+    openlineage_routes,
     recovery_routes,
     run_routes,
     table_routes,
@@ -69,11 +71,12 @@ def create_app(root: Path) -> FastAPI:
     max_upload = Config.load(find_root(root)).get_int("server.max_upload")
     uploads = [(re.compile(upload_routes.UPLOAD_PATHS), max_upload)]
     app.add_middleware(BodyLimit, limit=MAX_BODY, larger=uploads)
+    app.state.max_body = MAX_BODY  # what a decompressed body may grow to
     app.add_middleware(RequestLog)  # outermost: it sees every response, the 413s too
     app.get("/api/v1/health", tags=["server"])(health)
     for routes in (
         catalog_routes, table_routes, model_routes, lineage_routes, run_routes, recovery_routes,
-        guard_routes, upload_routes,
+        guard_routes, upload_routes, openlineage_routes, marquez_routes,
     ):  # fmt: skip
         app.include_router(routes.router, prefix="/api/v1")
     iceberg.install(app)

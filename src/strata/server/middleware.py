@@ -52,6 +52,11 @@ class RequestLog:
             log.info("%s %s %d %.1fms %s", scope["method"], scope["path"], status, took, user)
 
 
+def too_large(limit: int, what: str = "") -> HTTPException:
+    """The 413 of a request body over ``limit`` bytes (``what``: "decompressed ")."""
+    return HTTPException(413, f"the {what}request body is over the limit of {limit} bytes")
+
+
 class BodyLimit:
     """Refuse a request body over ``limit`` bytes with 413: at once when its Content-Length
     says so, else as soon as the bytes read pass the limit. The paths ``larger`` matches
@@ -72,9 +77,8 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = self._limit_of(scope["path"])
-        too_large = HTTPException(413, f"the request body is over the limit of {limit} bytes")
         if _declared_size(scope) > limit:
-            await errors.error_response(413, str(too_large.detail))(scope, receive, send)
+            await errors.error_response(413, str(too_large(limit).detail))(scope, receive, send)
             return
         seen = 0
 
@@ -84,7 +88,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise too_large  # FastAPI passes it on to the 413 handler
+                    raise too_large(limit)  # FastAPI passes it on to the 413 handler
             return message
 
         await self.app(scope, counting, send)
