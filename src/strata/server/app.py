@@ -26,6 +26,7 @@ from strata.server import (
     catalog_routes,
     errors,
     guard_routes,
+    iceberg,
     lineage_routes,
     marquez_routes,
     model_routes,
@@ -78,6 +79,7 @@ def create_app(root: Path) -> FastAPI:
         guard_routes, upload_routes, openlineage_routes, marquez_routes,
     ):  # fmt: skip
         app.include_router(routes.router, prefix="/api/v1")
+    iceberg.install(app)
     ui.install(app, root)
     return app
 
