@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,8 @@ test: lint typecheck unit
 LAYERS_TOOL := ../shared/tools/layers.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff format --check src tests benchmarks docs
 	if [ -f $(LAYERS_TOOL) ]; then $(BIN)/python $(LAYERS_TOOL); fi
 
 typecheck: $(STAMP)
@@ -43,6 +43,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_guard.py
 	$(BIN)/python benchmarks/bench_server.py
 	$(BIN)/python benchmarks/bench_mlflow_api.py
+
+# Screenshots of the web UI on the demo workspace (needs chromium and chromium-driver).
+screenshots: $(STAMP)
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) .mlflow-venv .pytest_cache .mypy_cache .ruff_cache

@@ -185,6 +185,13 @@ OPTIONS: dict[str, Option] = {
             "",
             description="SQLAlchemy URL of the metadata database; empty means .strata/strata.db",
         ),
+        Option(
+            "server.max_upload",
+            str(2**30),
+            _int_text,
+            "bytes a model upload or a table write to `strata server` may carry (other "
+            "requests: 16 MiB)",
+        ),
         Option("lineage.namespace", "strata", description="OpenLineage namespace of jobs"),
         Option(
             "lineage.openlineage.transport",

@@ -28,6 +28,8 @@ this tree inside the module that calls the foreign library, with ``raise ... fro
     │   └── MetadataUnavailableError 12   the database cannot be reached right now
     ├── TableError                   20
     │   ├── TableNotFoundError       20
+    │   ├── TableExistsError         20   a table of that name is catalogued already
+    │   ├── TablePinnedError         20   a pinned version refuses the change
     │   ├── TableVersionNotFoundError 20
     │   ├── TableConflictError       21   a concurrent commit won
     │   └── UnsupportedByFormatError 22   e.g. partition evolution on Delta
@@ -174,6 +176,14 @@ class TableNotFoundError(TableError):
     default_hint = "see the catalog with `strata table list`"
 
 
+class TableExistsError(TableError):
+    """A table of that name is in the catalog already."""
+
+
+class TablePinnedError(TableError):
+    """A pinned version refuses the change (drop, rename, expiring it)."""
+
+
 class TableVersionNotFoundError(TableError):
     default_hint = "see the versions with `strata table history NAME`"
 
@@ -244,6 +254,11 @@ class LineageEndpointError(LineageError):
 
 class GuardError(StrataError):
     exit_code = 50
+
+
+class GuardEventNotFoundError(GuardError):
+    exit_code = 52
+    default_hint = "see the guard's checks with `strata guard history`"
 
 
 class MetricSourceError(GuardError):

@@ -38,6 +38,7 @@ def test_the_demo_tells_every_chapter_and_cleans_up(demo: tuple[Path, Outcome]) 
         "POST /api/v1/models/delay-classifier/rollback → 200: "
         "@production is model:delay-classifier@2 again",
         "The server stopped",
+        "See it in a browser: run `strata demo --keep`",
     ):
         assert fragment in out.stdout, fragment
     assert "None" not in out.stdout, "a value nothing recorded is said so, not printed as None"

@@ -126,3 +126,41 @@ def test_bad_tokens_unreachable_servers_and_commands_not_offered(
     assert_one_line_error(at, 3, "--at")
     bad = run_strata("--server", "ftp://x", "model", "list", cwd=elsewhere, env=site.env)
     assert_one_line_error(bad, 2, "ftp://x")
+
+
+def test_guard_release_incident_and_rollback_commands_go_through_the_server(
+    site: Site, server: Server, elsewhere: Path
+) -> None:
+    with site.workspace() as ws:
+        ws.recovery.releases.create("r1", tables=["table:deliveries@0"])
+    (site.root / "guard.yaml").write_text(
+        "metrics:\n  source: file\n  path: m.json\nmodels:\n  race:\n"
+        "    conditions: [error_rate > 0.05]\n"
+    )
+    (site.root / "m.json").write_text('{"race": {"error_rate": 0.5}}')
+    for args in (
+        ("release", "list"),
+        ("release", "show", "r1", "--json"),
+        ("release", "diff", "r1", "r1"),
+        ("guard", "check", "--policy", "guard.yaml", "--dry-run", "--json"),
+        ("guard", "history", "--json"),
+        ("rollback", "check", "model:clf"),
+        ("rollback", "check", "model:race", "--json"),
+    ):
+        there, here = remote(site, server, elsewhere, "bo", *args), local(site, *args)
+        assert there.code == here.code and there.code in (0, 50), (args, there.stderr)
+        assert there.stdout == here.stdout, args
+    report = ("incident", "report", "--since", "1h", "--model", "clf")
+    there, here = remote(site, server, elsewhere, "bo", *report), local(site, *report)
+    assert there.code == 0 == here.code, there.stderr
+    assert "by ana" not in there.stdout and "· ana ·" in there.stdout
+    assert _without_generated(there.stdout) == _without_generated(here.stdout)
+    refused = remote(site, server, elsewhere, "bo", "rollback", "table:deliveries", "--to", "0")
+    assert_one_line_error(refused, 16, "bo may not promote table:deliveries")
+    for args in (("guard", "watch", "--policy", "g.yaml"), ("release", "create", "r2")):
+        not_offered = remote(site, server, elsewhere, "ana", *args)
+        assert_one_line_error(not_offered, 3, "does not work through a Strata server")
+
+
+def _without_generated(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if "generated" not in line)

@@ -27,6 +27,25 @@ def test_deltalake_and_polars_open_a_strata_delta_table(table_ws: Workspace) -> 
     assert pl.read_delta(table.location, version=0).height == 10
 
 
+def test_commits_another_engine_makes_to_a_strata_delta_table_are_versions(
+    table_ws: Workspace,
+) -> None:
+    """What Spark or Databricks writing the table's folder does: commits in its Delta log."""
+    location = table_ws.table("deliveries").location
+    deltalake.write_deltalake(
+        location,
+        deliveries(range(10, 13)),
+        mode="append",
+        commit_properties=deltalake.CommitProperties(custom_metadata={"userName": "spark-job"}),
+    )
+    deltalake.DeltaTable(location).delete("id < 2")
+    history = table_ws.table("deliveries").history()
+    assert [(c.version, c.operation) for c in history[:2]] == [(2, "DELETE"), (1, "WRITE")]
+    assert (history[1].user, history[1].rows_written, history[1].row_count) == ("spark-job", 3, 13)
+    assert history[0].row_count == 11
+    assert table_ws.table("deliveries").at(1).to_arrow().num_rows == 13
+
+
 def test_pyiceberg_opens_a_strata_iceberg_table(make_workspace: WorkspaceFactory) -> None:
     ws = make_workspace(git=False)
     table = ws.tables.create("events", deliveries(range(10)), format="iceberg")

@@ -71,12 +71,27 @@ def run_demo(*, keep: bool = False) -> None:
     root = Path(tempfile.mkdtemp(prefix="strata-demo-"))
     try:
         _story(root)
+        _say(_browser_hint(root, keep))
     finally:
         if keep:
             _say(f"\nThe demo workspace is kept at {root}, beside its remote and a clone")
         else:
             for folder in (root, *_siblings(root)):
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+def _browser_hint(root: Path, keep: bool) -> str:
+    """Where to see it all as pages: the web UI of `strata server` on the kept workspace."""
+    url = "http://127.0.0.1:8765/"
+    if keep:
+        return (
+            f"\nSee it in a browser: cd {root} && strata token create ana && strata server,"
+            f" then open {url} and log in with the token."
+        )
+    return (
+        "\nSee it in a browser: run `strata demo --keep`, then in the kept workspace"
+        f" `strata token create ana` and `strata server`, and open {url}"
+    )
 
 
 def _story(root: Path) -> None:

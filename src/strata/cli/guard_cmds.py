@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import signal
 import threading
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from strata.cli.output import JsonOpt, console, err_console, handle_errors, print_json, print_result
+from strata.cli.source import server, through_server
 from strata.errors import StrataError
 from strata.workspace import Workspace
 
@@ -36,13 +38,18 @@ _STYLE = {
 }
 
 
-def _print_outcomes(outcomes: list[CheckOutcome]) -> None:
+def _print_outcomes(outcomes: list[dict[str, Any]]) -> None:
+    """Outcomes in their JSON form (``CheckOutcome.to_json``), a line each."""
     for outcome in outcomes:
-        style = _STYLE.get(outcome.outcome, "")
-        label = f"[{style}]{outcome.outcome}[/]" if style else outcome.outcome
-        console.print(f"{escape(outcome.model)}: {label}: {escape(outcome.message)}")
-        for alert in outcome.alerts:
+        style = _STYLE.get(outcome["outcome"], "")
+        label = f"[{style}]{outcome['outcome']}[/]" if style else outcome["outcome"]
+        console.print(f"{escape(outcome['model'])}: {label}: {escape(outcome['message'])}")
+        for alert in outcome["alerts"]:
             console.print(f"  alert: {escape(alert)}")
+
+
+def _print_objects(outcomes: list[CheckOutcome]) -> None:
+    _print_outcomes([o.to_json() for o in outcomes])
 
 
 def _print_json_lines(outcomes: list[CheckOutcome]) -> None:
@@ -53,6 +60,7 @@ def _print_json_lines(outcomes: list[CheckOutcome]) -> None:
 
 @app.command("check")
 @handle_errors
+@through_server
 def check(
     policy: PolicyOpt,
     model: ModelOpt = None,
@@ -61,15 +69,22 @@ def check(
 ) -> None:
     """Read the metrics once and act: roll back or alert on a breach, then cool down.
 
-    Example: strata guard check --policy guard.yaml --dry-run
+    Through a server (STRATA_SERVER), the policy is a file of the served workspace, named
+    relative to it. Example: strata guard check --policy guard.yaml --dry-run
     """
     from strata.guard import load_policy
 
-    loaded = load_policy(policy)
-    ws = Workspace()
-    outcomes = ws.guard.check(loaded, base=policy.parent, dry_run=dry_run, models=model)
+    api = server()
+    if api is not None:
+        body = {"policy": policy.as_posix(), "models": model, "dry_run": dry_run}
+        outcomes: list[dict[str, Any]] = api.guard_check(body)
+    else:
+        loaded = load_policy(policy)
+        ws = Workspace()
+        found = ws.guard.check(loaded, base=policy.parent, dry_run=dry_run, models=model)
+        outcomes = [o.to_json() for o in found]
     if json_out:
-        print_json([o.to_json() for o in outcomes])
+        print_json(outcomes)
     else:
         _print_outcomes(outcomes)
 
@@ -112,7 +127,7 @@ def watch(
         base=policy.parent,
         interval=every,
         stop=stop,
-        report=_print_json_lines if json_out else _print_outcomes,
+        report=_print_json_lines if json_out else _print_objects,
         on_error=report_error,
     )
     if not json_out:
@@ -121,19 +136,25 @@ def watch(
 
 @app.command("history")
 @handle_errors
+@through_server
 def history(model: ModelOpt = None, json_out: JsonOpt = False) -> None:
     """What the guard found and did: breaches, rollbacks, alerts, unreadable sources.
 
     Example: strata guard history --model delay-classifier
     """
-    ws = Workspace()
     names: list[str | None] = list(model) if model else [None]
-    events = [e for name in names for e in ws.guard.events(name)]
+    api = server()
+    if api is not None:
+        events = [e for name in names for e in api.guard_events({"model": name})]
+    else:
+        ws = Workspace()
+        events = [e.to_json() for name in names for e in ws.guard.events(name)]
     lines = (
-        f"{e.checked_at.isoformat(timespec='seconds')}  {e.model}  {e.outcome}  {e.message}"
+        f"{datetime.fromisoformat(e['checked_at']).isoformat(timespec='seconds')}  "
+        f"{e['model']}  {e['outcome']}  {e['message']}"
         for e in events
     )
-    print_result([e.to_json() for e in events], lines, json_out=json_out)
+    print_result(events, lines, json_out=json_out)
 
 
 def drift(
@@ -178,6 +199,7 @@ def drift(
         )
 
 
+@through_server
 def rollback(
     args: Annotated[
         list[str], typer.Argument(help="[check] model:NAME | table:NAME", metavar="[check] REF")
@@ -208,25 +230,36 @@ def rollback(
             "name one thing to roll back", hint="e.g. strata rollback check model:delay-classifier"
         )
     ref = parse_ref(refs[0], expect=("model",) if checking else ("model", "table"))
-    ws = Workspace()
+    api = server()
     if checking:
-        result = ws.recovery.readiness(ref.name, to=to)
-        if json_out:
-            print_json(result.to_json())
+        if api is not None:
+            result: dict[str, Any] = api.readiness(f"model:{ref.name}", {"to": to})
         else:
-            verdict = "[green]ready[/]" if result.ready else "[bold red]not ready[/]"
-            console.print(
-                f"rollback of {escape(ref.name)}: {verdict} "
-                f"({escape(result.current or '-')} → {escape(result.target or '-')})"
-            )
-            for c in result.checks:
-                mark = "ok  " if c.ok and not c.warning else "warn" if c.ok else "FAIL"
-                console.print(f"  {mark} {c.what}: {c.detail}", markup=False)
-        if not result.ready:
+            result = Workspace().recovery.readiness(ref.name, to=to).to_json()
+        _print_readiness(ref.name, result, json_out)
+        if not result["ready"]:
             raise typer.Exit(50)
         return
-    done = ws.recovery.roll_back(ref, to=to, reason=reason)
+    if api is not None:
+        done = api.roll_back(f"{ref.kind}:{ref.name}", {"to": to, "reason": reason})
+    else:
+        done = Workspace().recovery.roll_back(ref, to=to, reason=reason)
     print_result(done, f"rolled back {done['from']} → {done['to']}", json_out=json_out)
+
+
+def _print_readiness(name: str, result: dict[str, Any], json_out: bool) -> None:
+    """A readiness check in its JSON form (``Readiness.to_json``)."""
+    if json_out:
+        print_json(result)
+        return
+    verdict = "[green]ready[/]" if result["ready"] else "[bold red]not ready[/]"
+    console.print(
+        f"rollback of {escape(name)}: {verdict} "
+        f"({escape(result['current'] or '-')} → {escape(result['target'] or '-')})"
+    )
+    for c in result["checks"]:
+        mark = "ok  " if c["ok"] and not c["warning"] else "warn" if c["ok"] else "FAIL"
+        console.print(f"  {mark} {c['what']}: {c['detail']}", markup=False)
 
 
 def register(root: typer.Typer) -> None:

@@ -17,6 +17,7 @@ from strata.cli.output import (
     print_result,
 )
 from strata.cli.source import registry, through_server
+from strata.core.pairs import parse_metrics, parse_pairs
 from strata.errors import UserInputError
 from strata.workspace import Workspace
 
@@ -37,28 +38,6 @@ app.add_typer(alias_app, name="alias")
 ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why; kept in the trail.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Override; needs --reason.")]
 PairsOpt = Annotated[list[str] | None, typer.Option(help="KEY=VALUE, repeatable.")]
-
-
-def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for item in items or []:
-        key, eq, value = item.partition("=")
-        if not eq or not key:
-            raise UserInputError(f"bad --{what} {item!r}", hint=f"write --{what} KEY=VALUE")
-        found[key] = value
-    return found
-
-
-def _metrics(items: list[str] | None) -> dict[str, float]:
-    found: dict[str, float] = {}
-    for key, value in _pairs(items, "metric").items():
-        try:
-            found[key] = float(value)
-        except ValueError:
-            raise UserInputError(
-                f"metric {key!r} is not a number: {value!r}", hint="write --metric auc=0.91"
-            ) from None
-    return found
 
 
 def _name(text: str) -> str:
@@ -164,8 +143,8 @@ def register(
             _name(name),
             path,
             description=description,
-            tags=_pairs(tag, "tag"),
-            metrics=_metrics(metric),
+            tags=parse_pairs(tag, "tag"),
+            metrics=parse_metrics(metric),
             data=data or [],
             features=features,
             run=run,
@@ -236,7 +215,7 @@ def versions(
         found = models.versions(
             _name(name),
             stage=stage,
-            tags=_pairs(tag, "tag"),
+            tags=parse_pairs(tag, "tag"),
             semver_range=semver,
             sort=sort,
             descending=desc,
@@ -264,7 +243,7 @@ def tag(
 ) -> None:
     """Set or remove tags of a version. Example: strata model tag model:clf@3 reviewed=yes"""
     with Workspace() as ws:
-        result = ws.models.tag(ref, _pairs(pairs, "tag"), remove=rm or [], reason=reason)
+        result = ws.models.tag(ref, parse_pairs(pairs, "tag"), remove=rm or [], reason=reason)
     _report(result, json_out)
 
 

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from strata.cli.output import JsonOpt, console, handle_errors, print_json, print_result
+from strata.cli.source import server, through_server
 from strata.workspace import Workspace
 
 if TYPE_CHECKING:
-    from strata.recovery.releases import Release
+    from strata.recovery.incidents import Incident
+    from strata.recovery.releases import Release, ReleaseRollback
 
 app = typer.Typer(
     help="Named sets of code, model, table and file versions that ship together.\n\n"
@@ -58,11 +60,30 @@ def create(
     print_result(release.to_json(), text, json_out=json_out)
 
 
+def _releases() -> list[Release]:
+    from strata.recovery.releases import Release
+
+    api = server()
+    if api is not None:
+        return [Release.from_json(r) for r in api.releases()]
+    return Workspace().recovery.releases.all()
+
+
+def _release(name: str) -> Release:
+    from strata.recovery.releases import Release
+
+    api = server()
+    if api is not None:
+        return Release.from_json(api.release(name))
+    return Workspace().recovery.releases.get(name)
+
+
 @app.command("list")
 @handle_errors
+@through_server
 def list_(json_out: JsonOpt = False) -> None:
     """Every release, oldest first. Example: strata release list --json"""
-    releases = Workspace().recovery.releases.all()
+    releases = _releases()
     lines = (
         f"{r.name}\t{r.created_at.isoformat(timespec='seconds')}\t{r.created_by}\t{r.description}"
         for r in releases
@@ -72,9 +93,10 @@ def list_(json_out: JsonOpt = False) -> None:
 
 @app.command("show")
 @handle_errors
+@through_server
 def show(name: str, json_out: JsonOpt = False) -> None:
     """What a release holds. Example: strata release show 2024.10.15"""
-    release = Workspace().recovery.releases.get(name)
+    release = _release(name)
     print_result(release.to_json(), _contents(release), json_out=json_out)
 
 
@@ -93,9 +115,13 @@ def _contents(release: Release) -> Iterator[str]:
 
 @app.command("diff")
 @handle_errors
+@through_server
 def diff(a: str, b: str, json_out: JsonOpt = False) -> None:
     """What changed between two releases. Example: strata release diff 2024.10.01 2024.10.15"""
-    changes = Workspace().recovery.releases.diff(a, b)
+    api = server()
+    changes = (
+        api.release_diff(a, b) if api is not None else Workspace().recovery.releases.diff(a, b)
+    )
     if json_out:
         print_json(changes)
         return
@@ -110,6 +136,7 @@ def diff(a: str, b: str, json_out: JsonOpt = False) -> None:
 
 @app.command("rollback")
 @handle_errors
+@through_server
 def rollback(
     name: str,
     reason: Annotated[str | None, typer.Option("--reason", help="Why; kept in the trail.")] = None,
@@ -119,12 +146,21 @@ def rollback(
 
     Example: strata release rollback 2024.10.15 --reason "bad weather features"
     """
-    done = Workspace().recovery.releases.rollback(name, reason=reason)
+    done = _roll_back(name, reason)
     lines = [f"  {step}" for step in done.steps]
     lines.append(f"rolled back to {done.release}: {len(done.steps)} steps")
     if done.git_command:
         lines.append(f"code and file pointers: {done.git_command}")
     print_result(done.to_json(), lines, json_out=json_out)
+
+
+def _roll_back(name: str, reason: str | None) -> ReleaseRollback:
+    from strata.recovery.releases import ReleaseRollback
+
+    api = server()
+    if api is not None:
+        return ReleaseRollback.from_json(api.release_rollback(name, {"reason": reason}))
+    return Workspace().recovery.releases.rollback(name, reason=reason)
 
 
 incident_app = typer.Typer(
@@ -136,6 +172,7 @@ incident_app = typer.Typer(
 
 @incident_app.command("report")
 @handle_errors
+@through_server
 def incident_report(
     since: Annotated[str, typer.Option("--since", help="ISO time, or a duration back: 24h.")],
     model: Annotated[str | None, typer.Option("--model", help="Only this model.")] = None,
@@ -150,11 +187,7 @@ def incident_report(
 
     Example: strata incident report --since 2024-03-03T12:00 --impact table:deliveries@40..52
     """
-    from strata.recovery.incidents import parse_since
-
-    report = Workspace().recovery.incident_report(
-        since=parse_since(since), model=model, impact=impact
-    )
+    report = _incident(since, model, impact)
     if json_out:
         print_json(report.to_json())
         return
@@ -166,3 +199,15 @@ def incident_report(
 
     atomic_write(out, text.encode())
     console.print(f"wrote {out}", markup=False)
+
+
+def _incident(since: str, model: str | None, impact: str | None) -> Incident:
+    from strata.recovery.incidents import Incident, parse_since
+
+    api = server()
+    if api is not None:
+        found = api.incidents({"since": since, "model": model, "impact": impact})
+        return Incident.from_json(found, impact_of=impact)
+    return Workspace().recovery.incident_report(
+        since=parse_since(since), model=model, impact=impact
+    )

@@ -123,6 +123,34 @@ class RemoteApi:
     def compare(self, a: str, b: str) -> Any:
         return self.call("GET", "/compare", {"a": a, "b": b})
 
+    # -- guard, rollback, releases, incidents ------------------------------------------------
+    def guard_events(self, query: Query) -> Any:
+        return self.call("GET", "/guard/events", query)
+
+    def guard_check(self, body: dict[str, Any]) -> Any:
+        return self.call("POST", "/guard/check", body=body)
+
+    def readiness(self, ref: str, query: Query) -> Any:
+        return self.call("GET", f"/rollback/{_ref(ref)}/readiness", query)
+
+    def roll_back(self, ref: str, body: dict[str, Any]) -> Any:
+        return self.call("POST", f"/rollback/{_ref(ref)}", body=body)
+
+    def releases(self) -> Any:
+        return self.call("GET", "/releases")
+
+    def release(self, name: str) -> Any:
+        return self.call("GET", f"/releases/{_segment(name)}")
+
+    def release_diff(self, a: str, b: str) -> Any:
+        return self.call("GET", f"/releases/{_segment(a)}/diff/{_segment(b)}")
+
+    def release_rollback(self, name: str, body: dict[str, Any]) -> Any:
+        return self.call("POST", f"/releases/{_segment(name)}/rollback", body=body)
+
+    def incidents(self, query: Query) -> Any:
+        return self.call("GET", "/incidents", query)
+
     # -- the transport -----------------------------------------------------------------------
     def call(self, method: str, path: str, query: Query | None = None, body: object = None) -> Any:
         """One request; the decoded JSON answer, or the Strata error an error answer names."""

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from strata.errors import GuardError, MetricSourceError, StrataError
+from strata.errors import GuardError, GuardEventNotFoundError, MetricSourceError, StrataError
 from strata.guard.policy import AlertTargets, Condition, ModelPolicy, Policy
 from strata.guard.sources import MetricSource, open_source
 
@@ -121,6 +121,10 @@ class Guard:
         self._db = db
         self._actions = actions
         self._clock = clock
+
+    def acting_with(self, actions: ModelActions) -> Guard:
+        """This guard, its rollbacks done by ``actions`` (a server's caller's)."""
+        return Guard(self._db, actions, clock=self._clock)
 
     def check(
         self,
@@ -284,19 +288,19 @@ class Guard:
         if since is not None:
             query = query.where(t.c.checked_at >= since)
         with self._db.transaction("cannot read the guard's history", write=False) as c:
-            return [
-                GuardEvent(
-                    model=row.model,
-                    checked_at=row.checked_at,
-                    outcome=row.outcome,
-                    fired=json.loads(row.fired_json),
-                    metrics=json.loads(row.metrics_json),
-                    from_ref=row.from_ref,
-                    to_ref=row.to_ref,
-                    message=row.message,
-                )
-                for row in c.execute(query)
-            ]
+            return [_event(row) for row in c.execute(query)]
+
+    def event(self, event_id: int) -> GuardEvent:
+        """One stored check, by the id its JSON carries."""
+        import sqlalchemy as sa
+
+        from strata.meta.schema import guard_events as t
+
+        with self._db.transaction("cannot read the guard's history", write=False) as c:
+            row = c.execute(sa.select(t).where(t.c.id == event_id)).first()
+        if row is None:
+            raise GuardEventNotFoundError(f"the guard has no check {event_id}")
+        return _event(row)
 
     def watch(
         self,
@@ -335,9 +339,11 @@ class GuardEvent:
     from_ref: str | None
     to_ref: str | None
     message: str
+    id: int | None = None  # the stored check's number (None before it is stored)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "id": self.id,
             "model": self.model,
             "checked_at": self.checked_at.isoformat(),
             "outcome": self.outcome,
@@ -347,6 +353,20 @@ class GuardEvent:
             "to": self.to_ref,
             "message": self.message,
         }
+
+
+def _event(row: Any) -> GuardEvent:
+    return GuardEvent(
+        model=row.model,
+        checked_at=row.checked_at,
+        outcome=row.outcome,
+        fired=json.loads(row.fired_json),
+        metrics=json.loads(row.metrics_json),
+        from_ref=row.from_ref,
+        to_ref=row.to_ref,
+        message=row.message,
+        id=row.id,
+    )
 
 
 def _describe(evaluation: Evaluation) -> str:

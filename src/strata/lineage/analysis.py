@@ -244,7 +244,12 @@ class Impact:
 
 def impact(lineage: LineageView, text: str, *, depth: int = 1000) -> Impact:
     """Every run, data version, model version and deployment downstream of ``text``."""
-    found = roots(lineage, text)
+    return impact_of(lineage, roots(lineage, text), depth=depth)
+
+
+def impact_of(lineage: LineageView, found: list[str], *, depth: int = 1000) -> Impact:
+    """Every run, data version, model version and deployment downstream of the nodes
+    ``found``."""
     with lineage.db.transaction("cannot read lineage", write=False) as connection:
         g = walk(connection, found, direction="downstream", depth=depth)
     paths = g.paths("downstream")

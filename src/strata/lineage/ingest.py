@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import accumulate
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from strata.errors import RefSyntaxError, StrataError, UserInputError
-from strata.lineage import store
+from strata.lineage import columns, store
 from strata.lineage.catalog import table_at
 from strata.lineage.ids import uuid_to_run_id
 from strata.lineage.schemas import event_validator, facet_problem
@@ -103,17 +104,70 @@ def _json_values(text: str) -> list[tuple[int, Any]]:
 def ingest(lineage: LineageView, path: Path) -> IngestResult:
     result = IngestResult()
     for number, event in read_events(path):
-        kind, reason = _problem(event)
-        if reason is None:
-            try:
-                _take(lineage, kind, event)
-            except ValueError as exc:
-                reason = str(exc)
-        if reason is None:
-            result.ingested += 1
+        try:
+            take(lineage, plan(lineage, event))
+        except UserInputError as exc:
+            result.rejected.append((number, exc.message))
         else:
-            result.rejected.append((number, reason))
+            result.ingested += 1
     return result
+
+
+@dataclass(frozen=True)
+class Planned:
+    """An event checked and its datasets resolved to refs, not stored yet: what it would
+    record (``take`` stores it). A DatasetEvent's dataset counts as written."""
+
+    kind: str
+    event: dict[str, Any]
+    when: datetime
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    columns: tuple[tuple[str, str, str], ...] = ()
+    """Column edges of its outputs' ``columnLineage`` facets (``strata.lineage.columns``)."""
+
+    @property
+    def run(self) -> str | None:
+        """``run:ID`` of a RunEvent's run."""
+        return f"run:{_run_id(self.event['run']['runId'])}" if self.kind == "RunEvent" else None
+
+    def written(self) -> list[str]:
+        """``KIND:NAME`` of every table or dataset the event says was written."""
+        return sorted({ref.partition("@")[0] for ref in self.outputs})
+
+
+def plan(lineage: LineageView, event: Any) -> Planned:
+    """``event`` checked against the schemas and its datasets resolved; UserInputError with
+    the reason when it cannot be taken."""
+    kind, reason = _problem(event)
+    if reason is None:
+        try:
+            when = _event_time(event)
+            if kind == "RunEvent":
+                _run_ids(event)
+        except ValueError as exc:
+            reason = str(exc)
+    if reason is not None:
+        raise UserInputError(reason)
+    if kind == "DatasetEvent":
+        return Planned(kind, event, when, (), (_dataset_ref(lineage, event["dataset"], when),))
+    inputs = tuple(_dataset_ref(lineage, i, when) for i in event.get("inputs") or [])
+    outputs = tuple(_dataset_ref(lineage, o, when) for o in event.get("outputs") or [])
+    column_edges = columns.edges(event, lambda item: _dataset_ref(lineage, item, when))
+    return Planned(kind, event, when, inputs, outputs, tuple(column_edges))
+
+
+def take(lineage: LineageView, planned: Planned) -> None:
+    """Store a planned event in one transaction; storing it again changes nothing."""
+    with lineage.db.transaction("cannot ingest event", write=True) as connection:
+        if planned.kind == "RunEvent":
+            _store_event(connection, planned)
+        elif planned.kind == "DatasetEvent":
+            store.node_ids(connection, planned.outputs)
+        else:
+            store.node_ids(connection, [*planned.inputs, *planned.outputs])
+            edges = [(i, o, "job") for i in planned.inputs for o in planned.outputs]
+            store.add_edges(connection, [*edges, *planned.columns], run_id=None, now=planned.when)
 
 
 def _kind(event: dict[str, Any]) -> str | None:
@@ -141,25 +195,7 @@ def _problem(event: Any) -> tuple[str, str | None]:
     return kind, facet_problem(event)
 
 
-def _take(lineage: LineageView, kind: str, event: dict[str, Any]) -> None:
-    when = _event_time(event)
-    if kind == "DatasetEvent":
-        ref = _dataset_ref(lineage, event["dataset"], when)
-        with lineage.db.transaction("cannot ingest event", write=True) as connection:
-            store.node_ids(connection, [ref])
-        return
-    inputs = [_dataset_ref(lineage, i, when) for i in event.get("inputs") or []]
-    outputs = [_dataset_ref(lineage, o, when) for o in event.get("outputs") or []]
-    with lineage.db.transaction("cannot ingest event", write=True) as connection:
-        if kind == "RunEvent":
-            _store_event(connection, event, when, inputs, outputs)
-        else:
-            store.node_ids(connection, [*inputs, *outputs])
-            edges = [(i, o, "job") for i in inputs for o in outputs]
-            store.add_edges(connection, edges, run_id=None, now=when)
-
-
-def _dataset_ref(lineage: LineageView, item: dict[str, Any], when: datetime) -> str:
+def _dataset_ref(lineage: LineageView, item: Mapping[str, Any], when: datetime) -> str:
     """A dataset of an event as a node. One of ours (the names Strata emits, ``table:x``) maps
     back to its ref; one stored where a catalog table is (Spark's ``file`` + ``/path``,
     ``s3://bucket`` + ``path``) is that table, at the version the event names (Delta) or the
@@ -209,38 +245,43 @@ def _event_time(event: dict[str, Any]) -> datetime:
     return when
 
 
-def _store_event(
-    connection: sa.Connection,
-    event: dict[str, Any],
-    when: datetime,
-    inputs: list[str],
-    outputs: list[str],
-) -> None:
+def _run_ids(event: dict[str, Any]) -> tuple[str, str | None]:
+    """Strata's ids of a RunEvent's run and of its parent run (None without one)."""
     run_id = _run_id(event["run"]["runId"])
     facets = event["run"].get("facets") or {}
     parent = (facets.get("parent") or {}).get("run", {}).get("runId")
-    parent_id = None if parent is None else _run_id(parent, "parent run")
+    return run_id, None if parent is None else _run_id(parent, "parent run")
+
+
+def _store_event(connection: sa.Connection, planned: Planned) -> None:
+    """A RunEvent's run, ended when the event ends it, with its edges. Events may come in any
+    order: a run first seen in its COMPLETE is recorded ended, and its START, coming later,
+    moves its start back; an ended run stays ended."""
+    event, when = planned.event, planned.when
+    run_id, parent_id = _run_ids(event)
+    facets = event["run"].get("facets") or {}
     event_type = event.get("eventType", "OTHER")
-    existing = store.get_run(connection, run_id, with_edges=False)
-    if existing is None:
-        store.insert_run(
-            connection,
-            {
-                "id": run_id,
-                "job": event["job"]["name"],
-                "namespace": event["job"]["namespace"],
-                "status": "running",
-                "started_at": when,
-                "command": None,
-                "params": {},
-                "metrics": {},
-                "environment": {"source": "openlineage", "producer": event.get("producer")},
-                "git_commit": None,
-                "git_dirty": None,
-                "host": "",
-                "pid": None,
-            },
-        )
+    store.insert_run(
+        connection,
+        {
+            "id": run_id,
+            "job": event["job"]["name"],
+            "namespace": event["job"]["namespace"],
+            "status": "running",
+            "started_at": when,
+            "command": None,
+            "params": {},
+            "metrics": {},
+            "environment": {"source": "openlineage", "producer": event.get("producer")},
+            "git_commit": None,
+            "git_dirty": None,
+            "host": "",
+            "pid": None,
+        },
+        if_missing=True,
+    )
+    if event_type == "START":
+        store.start_earlier(connection, run_id, when)
     if event_type in _ENDS:
         error = (facets.get("errorMessage") or {}).get("message")
         store.finish_run(
@@ -254,10 +295,11 @@ def _store_event(
             error=error,
         )
     node = f"run:{run_id}"
-    edges = [(ref, node, "input") for ref in inputs]
-    edges += [(node, ref, "output") for ref in outputs]
+    edges = [(ref, node, "input") for ref in planned.inputs]
+    edges += [(node, ref, "output") for ref in planned.outputs]
     if parent_id is not None and parent_id != run_id:
         edges.append((f"run:{parent_id}", node, store.PARENT))
+    edges += planned.columns
     store.node_ids(connection, [node])
     store.add_edges(connection, edges, run_id=run_id, now=when)
 

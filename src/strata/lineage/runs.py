@@ -136,3 +136,13 @@ def _metric_value(name: str, value: float) -> float:
             f"metric {name!r} is {value!r}, not a finite number", hint="log numbers only"
         )
     return float(value)
+
+
+def checked_metrics(metrics: Mapping[str, float]) -> dict[str, float]:
+    """``metrics`` with each name and value checked as ``Run.log_metric`` checks them."""
+    return {_metric_name(name): _metric_value(name, value) for name, value in metrics.items()}
+
+
+def checked_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with each name checked as ``Run.log_param`` checks it."""
+    return {_metric_name(name): value for name, value in params.items()}

@@ -23,14 +23,16 @@ from typing import TYPE_CHECKING, Any
 
 from strata.errors import LineageError, RunNotFoundError, UserInputError
 from strata.lineage import analysis, environment, store
+from strata.lineage.columns import column_impact, split_column
 from strata.lineage.compare import compare
 from strata.lineage.describe import Describer, Describers, Materializer, Resolver
 from strata.lineage.ids import new_run_id
-from strata.lineage.ingest import IngestResult, ingest
+from strata.lineage.ingest import IngestResult, Planned, ingest, plan, take
+from strata.lineage.named import NamedView
 from strata.lineage.records import Deployment, FeatureSet, RunRecord
 from strata.lineage.reproduce import Reproduction, reproduce
 from strata.lineage.run_files import read_metrics, read_params
-from strata.lineage.runs import RUN_ID_ENV, Run
+from strata.lineage.runs import RUN_ID_ENV, Run, checked_metrics, checked_params
 from strata.refs import Latest, Ref, Revision, Version, format_ref, parse_ref
 
 if TYPE_CHECKING:
@@ -226,6 +228,55 @@ class Lineage:
             self.emitter.run_finished(self, run)
         return self.run(run.ref)
 
+    def record_run(
+        self,
+        job: str,
+        *,
+        user: str,
+        params: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        command: Sequence[str] | None = None,
+        inputs: Sequence[str] = (),
+        outputs: Sequence[str] = (),
+        environment: Mapping[str, Any] | None = None,
+        failed: str | None = None,
+    ) -> RunRecord:
+        """Record a run that ran elsewhere (a client of a server) and has ended: completed,
+        or failed with the reason ``failed``. All checked first, then written in one
+        transaction; the environment is the one given, its ``user`` the one named."""
+        _check_job(job)
+        exact_inputs = [self.exact(r) for r in inputs]
+        exact_outputs = [self.exact(r) for r in outputs]
+        env = {**dict(environment or {}), "user": user}
+        found = env.get("git")
+        git: dict[str, Any] = found if isinstance(found, dict) else {}
+        run_id, now = new_run_id(), self.clock()
+        row = {
+            "id": run_id,
+            "job": job,
+            "namespace": self.namespace,
+            "status": "failed" if failed else "completed",
+            "started_at": now,
+            "ended_at": now,
+            "command": None if command is None else list(command),
+            "params": checked_params(params or {}),
+            "metrics": checked_metrics(metrics or {}),
+            "environment": env,
+            "git_commit": git.get("commit"),
+            "git_dirty": git.get("dirty"),
+            "host": str(env.get("host", "")),
+            "pid": None,
+            "error": None if failed is None else failed[:2000],
+        }
+        node = f"run:{run_id}"
+        edges = [(r, node, "input") for r in exact_inputs]
+        edges += [(node, r, "output") for r in exact_outputs]
+        with self.db.transaction("cannot record run", write=True) as connection:
+            store.insert_run(connection, row)
+            store.node_ids(connection, [node])
+            store.add_edges(connection, edges, run_id=run_id, now=now)
+        return self.run(node)
+
     def require_running(self, run_id: str) -> None:
         record = self.run(f"run:{run_id}")
         if record.status != "running":
@@ -328,14 +379,16 @@ class Lineage:
     def impact(
         self, ref: str, *, suggest: bool = False, archive_reason: str | None = None
     ) -> Impact:
-        """Everything downstream of a version or range; optionally the rollback target of each
-        affected model, and archiving the affected model versions."""
+        """Everything downstream of a version or range, or of one column of it
+        (``table:deliveries@4#delay_min``, as events' column lineage says); optionally the
+        rollback target of each affected model, and archiving the affected model versions."""
         if archive_reason is not None and (self.archiver is None or not archive_reason.strip()):
             raise LineageError(
                 "cannot archive: " + ("no reason given" if self.archiver else "no model registry"),
                 hint="pass --reason TEXT" if self.archiver else "archive with the registry",
             )
-        result = analysis.impact(self, ref)
+        base, column = split_column(ref)
+        result = analysis.impact(self, ref) if column is None else column_impact(self, base, column)
         if suggest:
             result.suggestions = analysis.suggest_rollbacks(self, result)
         if archive_reason is not None and self.archiver is not None:
@@ -357,6 +410,19 @@ class Lineage:
     def ingest(self, path: Path) -> IngestResult:
         """OpenLineage RunEvents from a file, into the graph; bad ones rejected one by one."""
         return ingest(self, path)
+
+    def check_event(self, event: Any) -> Planned:
+        """One OpenLineage event (parsed JSON) checked, its datasets resolved to refs, nothing
+        stored; UserInputError with the reason when it cannot be taken."""
+        return plan(self, event)
+
+    def record_event(self, planned: Planned) -> None:
+        """Store a checked event, in one transaction; the same event again changes nothing."""
+        take(self, planned)
+
+    def named(self) -> NamedView:
+        """The graph by dataset and job name, as Marquez shows it."""
+        return NamedView(self)
 
     def flush_events(self) -> int:
         """Resend queued OpenLineage events; how many were sent."""

@@ -122,13 +122,26 @@ def run_edges(connection: sa.Connection, run_id: str) -> RunEdges:
 
 
 # -- runs -----------------------------------------------------------------------------------
-def insert_run(connection: sa.Connection, row: dict[str, Any]) -> None:
+def insert_run(connection: sa.Connection, row: dict[str, Any], *, if_missing: bool = False) -> None:
+    """Store a new run; with ``if_missing`` a run stored already (by a concurrent request
+    too) is left as it is."""
     values = dict(row)
     for key in ("params", "metrics", "environment"):
         values[key] = json.dumps(values[key], sort_keys=True, default=str)
     if values.get("command") is not None:
         values["command"] = json.dumps(values["command"])
-    connection.execute(sa.insert(lineage_runs).values(**values))
+    if if_missing:
+        statement = _insert(connection, lineage_runs).on_conflict_do_nothing(index_elements=["id"])
+        connection.execute(statement.values(**values))
+    else:
+        connection.execute(sa.insert(lineage_runs).values(**values))
+
+
+def start_earlier(connection: sa.Connection, run_id: str, when: datetime) -> None:
+    """Move a run's start back to ``when`` if it was recorded later (events out of order)."""
+    c = lineage_runs.c
+    statement = sa.update(lineage_runs).where(c.id == run_id, c.started_at > when)
+    connection.execute(statement.values(started_at=when))
 
 
 def finish_run(

@@ -132,6 +132,12 @@ class Principal:
     def may(self, action: Action, target: str | None = None) -> bool:
         return _rank(self.role_on(target)) >= _rank(NEEDS[action])
 
+    def may_anywhere(self, action: Action) -> bool:
+        """Whether ``action`` is allowed on anything at all: by the role, or by some grant."""
+        return self.may(action) or any(
+            _rank(grant.role) >= _rank(NEEDS[action]) for grant in self.grants
+        )
+
 
 class Users:
     def __init__(self, db: MetadataDB, *, clock: Callable[[], datetime] = _now) -> None:

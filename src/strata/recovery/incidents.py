@@ -112,6 +112,19 @@ class Incident:
             "impact": None if self.impact is None else self.impact.to_dict(),
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any], impact_of: str | None = None) -> Incident:
+        """The report ``to_json`` gave (what a server answers), for ``impact_of``."""
+        from strata.lineage.analysis import Impact
+
+        entries = [
+            Entry(datetime.fromisoformat(e["at"]), e["source"], e["actor"], e["text"])
+            for e in data["timeline"]
+        ]
+        impact = None if data["impact"] is None else Impact.from_dict(data["impact"])
+        since = datetime.fromisoformat(data["since"])
+        return cls(since, data["model"], entries, impact_of, impact)
+
     def to_markdown(self) -> str:
         scope = f" for model {self.model}" if self.model else ""
         lines = [

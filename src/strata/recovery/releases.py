@@ -9,6 +9,7 @@ took, newest first, and says so.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -68,6 +69,19 @@ class Release:
             "features": list(self.features),
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Release:
+        """The release ``to_json`` gave (what a server answers)."""
+        models = tuple(
+            ModelEntry(m["name"], int(m["version"]), m["stage"], tuple(m["aliases"]))
+            for m in data["models"]
+        )
+        return cls(
+            data["name"], datetime.fromisoformat(data["created_at"]), data["created_by"],
+            data["description"], data["commit"], models, dict(data["tables"]),
+            dict(data["files"]), tuple(data["features"]),
+        )  # fmt: skip
+
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -92,6 +106,10 @@ class ReleaseRollback:
 
     def to_json(self) -> dict[str, Any]:
         return {"release": self.release, "steps": self.steps, "git_command": self.git_command}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReleaseRollback:
+        return cls(data["release"], list(data["steps"]), data["git_command"])
 
 
 def _check_name(name: str) -> None:
@@ -119,6 +137,12 @@ class Releases:
         self._tables = tables
         self._tracked_files = tracked_files  # path → content hash of the working tree's pointers
         self._git_head = git_head  # the commit checked out, None outside git
+
+    def acting_with(self, registry: Registry, tables: TableCatalog) -> Releases:
+        """These releases, their changes made through ``registry`` and ``tables``."""
+        acting = copy.copy(self)
+        acting._registry, acting._tables = registry, tables
+        return acting
 
     # -- creating -------------------------------------------------------------------------
     def create(

@@ -4,6 +4,7 @@ when the target is not ready — a guard never rolls back to a broken version.""
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 from strata.errors import GuardError, UserInputError
@@ -20,6 +21,13 @@ class Rollbacks:
         self.targets = targets
         self._registry = registry
         self._tables = tables
+
+    def acting_with(self, registry: Registry, tables: TableCatalog) -> Rollbacks:
+        """These rollbacks, their changes made through ``registry`` and ``tables`` (copies
+        acting as a server's caller, so the trail names who rolled back)."""
+        acting = copy.copy(self)
+        acting._registry, acting._tables = registry, tables
+        return acting
 
     def readiness(self, model: str, *, to: int | str | None = None) -> Readiness:
         """Would rolling ``model`` back (to ``to``) work now, and put back a sound version?"""

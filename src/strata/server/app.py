@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,14 +20,31 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from strata import __version__
+from strata.config import Config, find_root
 from strata.scm import user_identity
-from strata.server import catalog_routes, errors, lineage_routes, mlflow, model_routes
+from strata.server import (
+    catalog_routes,
+    errors,
+    guard_routes,
+    iceberg,
+    lineage_routes,
+    marquez_routes,
+    mlflow,
+    model_routes,
+    openlineage_routes,
+    recovery_routes,
+    run_routes,
+    table_routes,
+    ui,
+    upload_routes,
+)
 from strata.server.auth import ServerState
 from strata.server.middleware import BodyLimit, RequestLog
 from strata.workspace import Workspace
 
 ROOT_VARIABLE = "STRATA_SERVER_ROOT"  # the workspace of `strata server --workers N`
-MAX_BODY = 16 * 1024 * 1024  # bytes; a larger request body is refused with 413
+MAX_BODY = 16 * 1024 * 1024  # bytes; a larger request body is refused with 413 (uploads:
+# the config's server.max_upload)
 log = logging.getLogger("strata.server")
 
 
@@ -51,12 +69,23 @@ def create_app(root: Path) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    app.add_middleware(BodyLimit, limit=MAX_BODY, exempt=mlflow.UPLOADS)
+    max_upload = Config.load(find_root(root)).get_int("server.max_upload")
+    uploads = [
+        (re.compile(pattern), max_upload)
+        for pattern in (upload_routes.UPLOAD_PATHS, mlflow.UPLOAD_PATHS)
+    ]
+    app.add_middleware(BodyLimit, limit=MAX_BODY, larger=uploads)
+    app.state.max_body = MAX_BODY  # what a decompressed body may grow to
     app.add_middleware(RequestLog)  # outermost: it sees every response, the 413s too
     app.get("/api/v1/health", tags=["server"])(health)
-    for routes in (catalog_routes, model_routes, lineage_routes):
+    for routes in (
+        catalog_routes, table_routes, model_routes, lineage_routes, run_routes, recovery_routes,
+        guard_routes, upload_routes, openlineage_routes, marquez_routes,
+    ):  # fmt: skip
         app.include_router(routes.router, prefix="/api/v1")
+    iceberg.install(app)
     mlflow.install(app)
+    ui.install(app, root)
     return app
 
 
@@ -73,7 +102,8 @@ def health() -> dict[str, str]:
 def _open_parts(ws: Workspace) -> None:
     """Open the parts requests share now, once, rather than racing to open them on first
     use from several threads."""
-    for part in ("db", "files", "tables", "models", "lineage", "users", "tracking"):
+    parts = ("db", "files", "tables", "models", "lineage", "users", "recovery", "guard")
+    for part in (*parts, "tracking"):
         getattr(ws, part)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from strata.config import redact
@@ -24,6 +24,7 @@ from strata.errors import (
     AuthenticationError,
     ExperimentNotFoundError,
     GuardError,
+    GuardEventNotFoundError,
     LineageError,
     LoggedModelNotFoundError,
     MetadataUnavailableError,
@@ -39,6 +40,7 @@ from strata.errors import (
     RunNotFoundError,
     StrataError,
     TableConflictError,
+    TableError,
     TableNotFoundError,
     TableVersionNotFoundError,
     UserInputError,
@@ -69,8 +71,10 @@ STATUSES: tuple[tuple[type[StrataError], int], ...] = (
     (LoggedModelNotFoundError, 404),
     (NotTrackedError, 404),
     (RevisionNotFoundError, 404),
+    (GuardEventNotFoundError, 404),
     (ProtectedAliasError, 409),
     (TableConflictError, 409),
+    (TableError, 400),  # the data does not fit the table (schema), or its format cannot
     (PromotionRefusedError, 409),
     (RegistryError, 409),  # the registry's state refuses the change
     (LineageError, 400),
@@ -82,7 +86,7 @@ STATUSES: tuple[tuple[type[StrataError], int], ...] = (
 )
 RETRY_AFTER_SECONDS = 5  # what a 503 tells a client to wait before it tries again
 
-ErrorShape = Callable[[int, str, "dict[str, str] | None", "str | None"], JSONResponse]
+ErrorShape = Callable[[int, str, "dict[str, str] | None", "str | None"], Response]
 """Renders one error for a family of paths: (status, message, headers, Strata error class)."""
 
 
@@ -116,8 +120,8 @@ def respond(
     message: str,
     headers: dict[str, str] | None = None,
     kind: str | None = None,
-) -> JSONResponse:
-    """The error in the shape of the API the request's path belongs to."""
+) -> Response:
+    """The error in the shape of the API (or the pages) the request's path belongs to."""
     path = request.url.path
     shapes: list[tuple[str, ErrorShape]] = getattr(request.app.state, "error_shapes", [])
     for prefix, shape in shapes:
@@ -126,7 +130,7 @@ def respond(
     return error_response(status, message, headers, kind)
 
 
-async def _strata_error(request: Request, exc: Exception) -> JSONResponse:
+async def _strata_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StrataError)
     status = status_of(exc)
     if status >= 500:
@@ -135,7 +139,7 @@ async def _strata_error(request: Request, exc: Exception) -> JSONResponse:
     return respond(request, status, exc.one_line(), headers, kind=type(exc).__name__)
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = []
     for error in exc.errors():
@@ -147,7 +151,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return respond(request, 400, "bad request: " + "; ".join(problems))
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     return respond(request, exc.status_code, message, dict(exc.headers or {}))

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
+from strata.lineage.columns import split_column
 from strata.server.auth import CallerDep, thing_of
 
 router = APIRouter(tags=["lineage"])
@@ -38,8 +39,9 @@ def provenance(ref: str, caller: CallerDep) -> dict[str, Any]:
 
 @router.get("/impact/{ref:path}")
 def impact(ref: str, caller: CallerDep, suggest: bool = False) -> dict[str, Any]:
-    """Everything downstream of a version or range: runs, data, models, deployments."""
-    caller.require("read", thing_of(ref))
+    """Everything downstream of a version or range, or of one column of it
+    (``table:deliveries@4#delay_min``, as ``%23``): runs, data, models, deployments."""
+    caller.require("read", thing_of(split_column(ref)[0]))
     return caller.ws.lineage.impact(ref, suggest=suggest).to_dict()
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -50,25 +52,33 @@ class RequestLog:
             log.info("%s %s %d %.1fms %s", scope["method"], scope["path"], status, took, user)
 
 
+def too_large(limit: int, what: str = "") -> HTTPException:
+    """The 413 of a request body over ``limit`` bytes (``what``: "decompressed ")."""
+    return HTTPException(413, f"the {what}request body is over the limit of {limit} bytes")
+
+
 class BodyLimit:
     """Refuse a request body over ``limit`` bytes with 413: at once when its Content-Length
-    says so, else as soon as the bytes read pass the limit. Requests matching one of
-    ``exempt``'s (method, path prefix) pairs stream to disk and are not limited (uploads)."""
+    says so, else as soon as the bytes read pass the limit. The paths ``larger`` matches
+    (uploads) have their own limit."""
 
-    def __init__(self, app: ASGIApp, limit: int, exempt: tuple[tuple[str, str], ...] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, larger: Sequence[tuple[re.Pattern[str], int]] = ()
+    ) -> None:
         self.app = app
         self.limit = limit
-        self.exempt = exempt
+        self.larger = tuple(larger)
 
-    def _too_large(self) -> HTTPException:
-        return HTTPException(413, f"the request body is over the limit of {self.limit} bytes")
+    def _limit_of(self, path: str) -> int:
+        return next((limit for pattern, limit in self.larger if pattern.match(path)), self.limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._exempt(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if _declared_size(scope) > self.limit:
-            message = str(self._too_large().detail)
+        limit = self._limit_of(scope["path"])
+        if _declared_size(scope) > limit:
+            message = str(too_large(limit).detail)  # in the shape of the API the path is in
             await errors.respond(Request(scope), 413, message)(scope, receive, send)
             return
         seen = 0
@@ -78,15 +88,11 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise self._too_large()  # FastAPI passes it on to the 413 handler
+                if seen > limit:
+                    raise too_large(limit)  # FastAPI passes it on to the 413 handler
             return message
 
         await self.app(scope, counting, send)
-
-    def _exempt(self, scope: Scope) -> bool:
-        method, path = scope["method"], scope["path"]
-        return any(method == m and path.startswith(prefix) for m, prefix in self.exempt)
 
 
 def _declared_size(scope: Scope) -> int:

@@ -21,17 +21,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from strata.activity import Activity
-from strata.errors import TableError, TableNotFoundError, UserInputError
+from strata.errors import (
+    TableError,
+    TableExistsError,
+    TableNotFoundError,
+    TablePinnedError,
+    UnsupportedByFormatError,
+    UserInputError,
+)
 from strata.scm import user_identity
 from strata.tables.base import Hooks, Table, commit_metadata
 from strata.tables.records import FORMATS, Format, Pin, TableInfo
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from pyiceberg.partitioning import PartitionSpec
+    from pyiceberg.schema import Schema as IceSchema
+    from pyiceberg.table.sorting import SortOrder
 
     from strata.meta import MetadataDB
     from strata.refs import Ref
     from strata.tables.diff import TableDiff
+    from strata.tables.iceberg_commits import Committed, TableChange
     from strata.tables.stats import TableStats
 
 MANUAL_PIN = "manual"
@@ -114,6 +125,15 @@ class TableCatalog:
         root = Path(self.tables_root).expanduser()
         return str((root if root.is_absolute() else self.workspace_root / root) / name)
 
+    def in_root(self, location: str) -> bool:
+        """Whether ``location`` is inside the table root: where a location that came over the
+        network may point (never elsewhere on the server's disks or buckets)."""
+        root, target = self.default_location(""), self._absolute(location)
+        if _is_uri(root):
+            return target.startswith(root) and "/../" not in f"{target}/"
+        inside, top = Path(target).resolve(), Path(root).resolve()
+        return inside != top and inside.is_relative_to(top)
+
     def create(
         self,
         name: str,
@@ -166,8 +186,85 @@ class TableCatalog:
         self.activity().wrote(f"table:{name}@{table.latest_version()}")
         return table
 
-    def register(self, name: str, location: str, *, format: Format | None = None) -> Table:
-        """Add an existing Delta or Iceberg table (not made by Strata) to the catalog."""
+    def create_iceberg(
+        self,
+        name: str,
+        schema: IceSchema,
+        *,
+        partition_spec: PartitionSpec | None = None,
+        sort_order: SortOrder | None = None,
+        properties: dict[str, str] | None = None,
+        location: str | None = None,
+    ) -> Table:
+        """An empty Iceberg table from Iceberg's own schema, spec and order (what an Iceberg
+        client creates); it has no version until its first commit."""
+        from strata.tables import iceberg_catalog
+
+        check_name(name)
+        self._refuse_existing(name)
+        target = self._location(name, location)
+        self._refuse_occupied(name, target)
+        iceberg_catalog.create_empty(
+            self.db.url, target, name, schema, partition_spec, sort_order, properties or {}
+        )
+        try:
+            self._insert(TableInfo(name, "iceberg", target, "created", _now()))
+        except BaseException:
+            iceberg_catalog.drop_table(self.db.url, target, name)
+            raise
+        return self.open(name)
+
+    def commit_iceberg(self, changes: Sequence[TableChange]) -> builtins.list[Committed]:
+        """Commit Iceberg updates under requirements to one or more Iceberg tables, all or
+        nothing, each new snapshot naming this catalog's user (see ``iceberg_commits``)."""
+        from strata.tables.iceberg_commits import commit_changes
+
+        for change in changes:
+            if self.info(change.name).format != "iceberg":
+                raise UnsupportedByFormatError(f"table {change.name} is not an Iceberg table")
+        meta = commit_metadata(self.activity(), None, self.user)
+        pins = {change.name: self.pins(change.name) for change in changes}
+        done = commit_changes(self.db.url, changes, meta, pins)
+        for table in done:
+            if table.version is not None:
+                self.activity().wrote(f"table:{table.name}@{table.version}")
+        return done
+
+    def rename(self, name: str, new: str) -> TableInfo:
+        """Give a table another name; refused while a version is pinned (the pins name it)."""
+        from strata.tables import rows
+
+        check_name(new)
+        info = self.info(name)
+        self._refuse_existing(new)
+        if self.pins(name):
+            raise TablePinnedError(
+                f"cannot rename table {name}: its pinned versions are named by it",
+                hint="unpin them first with `strata table unpin`",
+            )
+        with self.db.transaction(f"cannot rename table {name}", write=True) as connection:
+            rows.rename(connection, name, new)
+        if info.format == "iceberg":  # pyiceberg's own connection: after ours has committed
+            from strata.tables import iceberg_catalog
+
+            try:
+                iceberg_catalog.rename_table(self.db.url, name, new)
+            except BaseException:
+                with self.db.transaction(f"cannot rename {new} back", write=True) as connection:
+                    rows.rename(connection, new, name)
+                raise
+        return self.info(new)
+
+    def register(
+        self,
+        name: str,
+        location: str,
+        *,
+        format: Format | None = None,
+        metadata: str | None = None,
+    ) -> Table:
+        """Add an existing Delta or Iceberg table (not made by Strata) to the catalog; an
+        Iceberg table at its ``metadata`` file if given, else at its newest one."""
         check_name(name)
         self._refuse_existing(name)
         target = self._absolute(location)
@@ -184,20 +281,20 @@ class TableCatalog:
         else:
             from strata.tables import iceberg_catalog
 
-            iceberg_catalog.register_table(self.db.url, target, name)
+            iceberg_catalog.register_table(self.db.url, target, name, metadata)
         self._insert(TableInfo(name, found, target, "registered", _now()))
         return self.open(name)
 
-    def drop(self, name: str, *, force: bool = False) -> TableInfo:
-        """Remove a table from the catalog, and its files when Strata created it. Refused
-        while any version is pinned."""
+    def drop(self, name: str, *, force: bool = False, keep_files: bool = False) -> TableInfo:
+        """Remove a table from the catalog, and its files when Strata created it (unless
+        ``keep_files``). Refused while any version is pinned."""
         from strata.tables import rows
 
         info = self.info(name)
         pinned = self.pins(name)
         if pinned:
             holders = ", ".join(f"{p.pinned_by} (version {p.version})" for p in pinned)
-            raise TableError(
+            raise TablePinnedError(
                 f"cannot drop table {name}: pinned by {holders}",
                 hint="unpin those versions first with `strata table unpin`",
             )
@@ -212,7 +309,7 @@ class TableCatalog:
             from strata.tables import iceberg_catalog
 
             iceberg_catalog.drop_table(self.db.url, info.location, name)
-        if info.origin == "created":
+        if info.origin == "created" and not keep_files:
             _remove_tree(info.location)
         return info
 
@@ -325,7 +422,7 @@ class TableCatalog:
         with self.db.transaction(f"cannot read table {name}", write=False) as connection:
             existing = rows.get(connection, name)
         if existing is not None:
-            raise TableError(
+            raise TableExistsError(
                 f"table {name} exists already ({existing.format}, at {existing.location})",
                 hint="pick another name, or drop it first with `strata table drop --force`",
             )
@@ -333,7 +430,7 @@ class TableCatalog:
     def _refuse_occupied(self, name: str, location: str) -> None:
         found = self._detect(location)
         if found is not None:
-            raise TableError(
+            raise TableExistsError(
                 f"cannot create table {name}: a {found} table exists at {location}",
                 hint=f"add it with `strata table register {name} {location}`",
             )

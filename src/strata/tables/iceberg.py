@@ -67,6 +67,10 @@ class IcebergTable(Table):
         with translating("open", self.name):
             return sql_catalog(self.hooks.db_url).load_table(identifier(self.name))
 
+    def iceberg(self) -> IceTable:
+        """pyiceberg's own table, as the catalog has it now (what an Iceberg client loads)."""
+        return self._load()
+
     # -- versions -----------------------------------------------------------------------------
     def latest_version(self) -> int:
         current = self._load().current_snapshot()

@@ -29,15 +29,25 @@ from pyiceberg.exceptions import (
     ValidationError,
 )
 from pyparsing import ParseException
+from sqlalchemy.exc import SQLAlchemyError
 
-from strata.errors import TableConflictError, TableError, UserInputError
+from strata.errors import (
+    MetadataError,
+    MetadataUnavailableError,
+    TableConflictError,
+    TableError,
+    UserInputError,
+)
+from strata.meta.translate import unreachable
 from strata.tables.error_text import first_line
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
+    from pyiceberg.partitioning import PartitionSpec
     from pyiceberg.schema import Schema as IceSchema
     from pyiceberg.table import CommitTableResponse
     from pyiceberg.table import Table as IceTable
+    from pyiceberg.table.sorting import SortOrder
     from pyiceberg.table.update import TableRequirement, TableUpdate
 
 NAMESPACE = "strata"
@@ -68,6 +78,15 @@ def translating(action: str, name: str) -> Iterator[None]:
         ) from exc
     except (ValidationError, ValueError, pa.ArrowException, OSError) as exc:
         raise TableError(f"cannot {action} table {name}: {first_line(exc)}") from exc
+    except SQLAlchemyError as exc:  # pyiceberg's own queries on the metadata database
+        if unreachable(exc):
+            raise MetadataUnavailableError(
+                f"cannot {action} table {name}: the metadata database cannot be reached",
+                hint="retry once the database is back",
+            ) from exc
+        raise MetadataError(
+            f"cannot {action} table {name}: the metadata database failed ({type(exc).__name__})"
+        ) from exc
 
 
 class _HintingCatalog(SqlCatalog):
@@ -87,10 +106,16 @@ class _HintingCatalog(SqlCatalog):
 @cache
 def sql_catalog(db_url: str) -> SqlCatalog:
     """pyiceberg's SQL catalog on the metadata database (one per URL and process)."""
-    uri = db_url
-    if uri.startswith("sqlite") and "timeout=" not in uri:
-        uri += ("&" if "?" in uri else "?") + "timeout=10"  # wait for other writers
-    return _HintingCatalog(NAMESPACE, uri=uri)
+    return _HintingCatalog(NAMESPACE, uri=waiting(db_url), pool_pre_ping="true")
+
+
+def waiting(db_url: str) -> str:
+    """The database URL for pyiceberg, a SQLite one waiting for other writers. (Its
+    engines also ping a pooled connection before use, so a database restart costs no
+    request.)"""
+    if db_url.startswith("sqlite") and "timeout=" not in db_url:
+        return db_url + ("&" if "?" in db_url else "?") + "timeout=10"
+    return db_url
 
 
 def write_version_hint(metadata_location: str, table_location: str) -> None:
@@ -109,9 +134,12 @@ def write_version_hint(metadata_location: str, table_location: str) -> None:
             for f in fs.ls(folder, detail=False)
             if (m := _HADOOP_METADATA.fullmatch(f.rsplit("/", 1)[-1]))
         ]
+        data = fs.cat_file(path)
+        if _hinted_content(fs, folder) == data:
+            return  # already hinted (by a concurrent writer that read the same pointer)
         own = _METADATA_NUMBER.fullmatch(name)
         number = max([int(own[1]) if own else 0, *(int(n) + 1 for n in taken)])
-        _put(fs, f"{folder}/v{number}.metadata.json", fs.cat_file(path))
+        _put(fs, f"{folder}/v{number}.metadata.json", data)
         _put(fs, f"{folder}/{VERSION_HINT}", str(number).encode())
     except OSError as exc:
         raise TableError(
@@ -120,6 +148,14 @@ def write_version_hint(metadata_location: str, table_location: str) -> None:
             hint="engines that open the table by its folder see the previous version until "
             "the next commit writes the hint",
         ) from exc
+
+
+def _hinted_content(fs: AbstractFileSystem, folder: str) -> bytes | None:
+    hinted = hinted_metadata(fs, folder)
+    try:
+        return None if hinted is None else bytes(fs.cat_file(hinted))
+    except OSError:
+        return None
 
 
 def hinted_metadata(fs: AbstractFileSystem, folder: str) -> str | None:
@@ -185,10 +221,47 @@ def create_table(
         table.append(conform(data, table.schema()), snapshot_properties=meta)
 
 
-def register_table(db_url: str, location: str, name: str) -> None:
-    """Add an existing Iceberg table (its newest metadata file) to the SQL catalog."""
+def create_empty(
+    db_url: str,
+    location: str,
+    name: str,
+    schema: IceSchema,
+    partition_spec: PartitionSpec | None,
+    sort_order: SortOrder | None,
+    properties: dict[str, str],
+) -> None:
+    """A table with no snapshot yet, from Iceberg's own schema, partition spec and sort order
+    (what an Iceberg client creates): its first version is the client's first commit."""
+    from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC
+    from pyiceberg.table.sorting import UNSORTED_SORT_ORDER
+
+    with translating("create", name):
+        catalog = sql_catalog(db_url)
+        catalog.create_namespace_if_not_exists(NAMESPACE)
+        try:
+            table = catalog.create_table(
+                identifier(name),
+                schema=schema,
+                location=location,
+                partition_spec=partition_spec or UNPARTITIONED_PARTITION_SPEC,
+                sort_order=sort_order or UNSORTED_SORT_ORDER,
+                properties=properties,
+            )
+        except (ValueError, ValidationError) as exc:
+            raise UserInputError(f"cannot create table {name}: {first_line(exc)}") from exc
+    write_version_hint(table.metadata_location, table.metadata.location)
+
+
+def register_table(db_url: str, location: str, name: str, metadata: str | None = None) -> None:
+    """Add an existing Iceberg table to the SQL catalog: at ``metadata`` (a metadata file), or
+    at its newest metadata file."""
     import fsspec
 
+    if metadata is not None and not _exists(metadata):
+        raise UserInputError(
+            f"cannot register table {name}: no metadata file at {metadata}",
+            hint="name a table's current metadata file, metadata/*.metadata.json",
+        )
     fs, root = fsspec.core.url_to_fs(location)
     found = sorted(fs.glob(f"{root.rstrip('/')}/metadata/*.metadata.json"), key=_metadata_order)
     if not found:
@@ -197,7 +270,22 @@ def register_table(db_url: str, location: str, name: str) -> None:
     with translating("register", name):
         catalog = sql_catalog(db_url)
         catalog.create_namespace_if_not_exists(NAMESPACE)
-        catalog.register_table(identifier(name), newest)
+        catalog.register_table(identifier(name), metadata or newest)
+
+
+def _exists(path: str) -> bool:
+    import fsspec
+
+    fs, inside = fsspec.core.url_to_fs(path)
+    try:
+        return bool(fs.isfile(inside))
+    except OSError:
+        return False
+
+
+def rename_table(db_url: str, old: str, new: str) -> None:
+    with translating("rename", old):
+        sql_catalog(db_url).rename_table(identifier(old), identifier(new))
 
 
 def _metadata_order(path: str) -> tuple[int, bool, str]:

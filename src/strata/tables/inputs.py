@@ -1,8 +1,8 @@
 """Turn what a user hands in — a file path or a frame — into one pyarrow Table.
 
 Files: Parquet (``.parquet``, ``.pq``), CSV (``.csv``), JSON Lines (``.jsonl``, ``.ndjson``,
-``.json``). Frames: pyarrow Tables and record batches, pandas and polars DataFrames, and
-anything that exports the Arrow C stream interface.
+``.json``), Arrow IPC streams (``.arrows``). Frames: pyarrow Tables and record batches,
+pandas and polars DataFrames, and anything that exports the Arrow C stream interface.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ SUFFIXES = {
     ".jsonl": "json",
     ".ndjson": "json",
     ".json": "json",
+    ".arrows": "arrow",
 }
 
 
@@ -59,16 +60,19 @@ def read_file(path: Path, schema: Callable[[], pa.Schema] | None = None) -> pa.T
     if kind is None:
         raise UserInputError(
             f"cannot tell the format of {path} from its suffix",
-            hint="use .parquet, .csv or .jsonl",
+            hint="use .parquet, .csv, .jsonl or .arrows",
         )
     if not path.is_file():
         raise UserInputError(f"{path} does not exist", hint="check the path")
-    target = schema() if schema is not None and kind != "parquet" else None
+    target = schema() if schema is not None and kind in ("csv", "json") else None
     try:
         if kind == "parquet":
             import pyarrow.parquet as pq
 
             return pq.read_table(path)
+        if kind == "arrow":
+            with pa.OSFile(str(path)) as source, pa.ipc.open_stream(source) as reader:
+                return reader.read_all()
         if kind == "csv":
             import pyarrow.csv as pcsv
 

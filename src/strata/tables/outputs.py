@@ -1,4 +1,5 @@
-"""Write rows to a file (``strata table export``): Parquet, CSV or JSON Lines, atomically."""
+"""Write rows to a file (``strata table export``): Parquet, CSV, JSON Lines or an Arrow IPC
+stream, atomically."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def write_file(data: pa.Table, path: Path) -> None:
     if kind is None:
         raise UserInputError(
             f"cannot tell the format to write {path} in from its suffix",
-            hint="use .parquet, .csv or .jsonl",
+            hint="use .parquet, .csv, .jsonl or .arrows",
         )
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     import pyarrow as pa
@@ -49,6 +50,11 @@ def _write(data: pa.Table, path: Path, kind: str) -> None:
         import pyarrow.csv as pcsv
 
         pcsv.write_csv(data, path)
+    elif kind == "arrow":
+        import pyarrow as pa
+
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, data.schema) as out:
+            out.write_table(data)
     else:
         from strata.tables.stats import json_value
 

@@ -55,6 +55,13 @@ def delete(connection: sa.Connection, name: str) -> None:
     connection.execute(sa.delete(table_catalog).where(table_catalog.c.id == table_id))
 
 
+def rename(connection: sa.Connection, name: str, new: str) -> None:
+    """Pins and stats follow: they refer to the table by its id."""
+    connection.execute(
+        sa.update(table_catalog).where(table_catalog.c.name == name).values(name=new)
+    )
+
+
 def _id(connection: sa.Connection, name: str) -> int:
     found = connection.execute(
         sa.select(table_catalog.c.id).where(table_catalog.c.name == name)

@@ -21,8 +21,8 @@ from strata.server.mlflow import (
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts"
-UPLOADS = (("PUT", f"{ARTIFACTS_PREFIX}/artifacts/"),)
-"""Requests the body limit does not apply to: artifact uploads stream to disk."""
+UPLOAD_PATHS = rf"{ARTIFACTS_PREFIX}/artifacts/."
+"""Artifact uploads: they stream to disk, up to ``server.max_upload`` bytes, not 16 MiB."""
 
 
 def install(app: FastAPI) -> None:
