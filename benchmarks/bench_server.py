@@ -8,7 +8,9 @@ Builds a workspace with the model ``delay-clf`` (3 versions, version 3 in produc
 viewer with a token, and an MLflow SQLite store with the same model and a ``production``
 alias (registered through MLflow's REST API). Starts ``strata server`` and ``mlflow server``
 as subprocesses on free loopback ports, each with 1 worker and with 2, and loads each with
-CLIENTS concurrent keep-alive connections for DURATION seconds:
+CLIENTS concurrent keep-alive connections for DURATION seconds, once they have all gone quiet
+after starting (MLflow's job runner and task consumers keep a core busy for seconds after it
+answers) and each has had a short warm-up load:
 
   Strata  GET /api/v1/refs/model:delay-clf@production                 (Bearer token)
   MLflow  GET /api/2.0/mlflow/registered-models/alias?name=delay-clf&alias=production
@@ -54,6 +56,8 @@ STRATA_PATH = f"/api/v1/refs/model:{MODEL}@production"
 MLFLOW_PATH = f"/api/2.0/mlflow/registered-models/alias?name={MODEL}&alias=production"
 TIMEOUT_S = 30  # a slower answer counts as an error (wrk's default, 2 s, is too short here)
 TARGET_P99_MS = 20.0
+SETTLE_LIMIT_S = 90  # at most this long waiting for the servers to go quiet after starting
+WARM_UP_S = 2.0  # per server before the measured runs, figures dropped
 TARGET_RATIO = 5.0
 HERE = Path(__file__).resolve().parent
 STRATA = Path(sys.executable).parent / "strata"
@@ -322,6 +326,54 @@ async def _httpx_load(server: Server, clients: int, duration: float) -> Result:
     )
 
 
+def _cpu_ticks(roots: set[int]) -> int:
+    """CPU time (clock ticks) used so far by the processes ``roots`` and their descendants."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        pid = int(stat.parent.name)
+        parents[pid], ticks[pid] = int(fields[1]), int(fields[11]) + int(fields[12])
+    total = 0
+    for pid, used in ticks.items():
+        ancestor = pid
+        while ancestor not in roots and ancestor > 1:
+            ancestor = parents.get(ancestor, 0)
+        total += used if ancestor in roots else 0
+    return total
+
+
+def settle(servers: list[Server], quiet: float = 0.05, limit_s: float = SETTLE_LIMIT_S) -> None:
+    """Wait until the servers and their helpers have done starting up (MLflow's job runner
+    and task consumers start after it answers, and burn CPU for many seconds): until they use
+    under ``quiet`` of a core over a second, at most ``limit_s``. Linux only (``/proc``)."""
+    if not Path("/proc/self/stat").exists():
+        return
+    roots = {server.process.pid for server in servers}
+    hertz = os.sysconf("SC_CLK_TCK")
+    deadline = time.monotonic() + limit_s
+    before = _cpu_ticks(roots)
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = _cpu_ticks(roots)
+        if now - before < quiet * hertz:
+            return
+        before = now
+    log(f"the servers still used CPU after {limit_s:g} s: measuring anyway")
+
+
+def warm_up(server: Server, args: argparse.Namespace) -> None:
+    """A short load whose figures are dropped: first requests fill caches and pools."""
+    seconds = min(WARM_UP_S, args.duration)
+    if args.load == "wrk":
+        wrk_load(server, args.clients, seconds, args.wrk_threads)
+    else:
+        asyncio.run(_httpx_load(server, args.clients, seconds))
+
+
 def measure(server: Server, args: argparse.Namespace, run: int) -> dict[str, Any]:
     before = loadavg()
     if args.load == "wrk":
@@ -409,6 +461,9 @@ def main() -> int:
                 if workers == worker_counts[0]:
                     fill_mlflow(servers[-1].url)
                 check_mlflow(servers[-1])
+            settle(servers)
+            for server in servers:
+                warm_up(server, args)
             for run in range(1, args.runs + 1):
                 for server in servers:
                     log(f"run {run}/{args.runs}: {server.name}, {server.workers} worker(s)")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -95,3 +96,65 @@ def test_requests_fail_with_503_while_postgres_is_down_then_succeed(
         holders = [v.ref for v in ws.models.versions("clf", stage="production")]
     assert moves == [(1, "production"), (2, "production"), (1, "archived")], moves
     assert holders == ["model:clf@2"]
+
+
+def test_promotions_in_flight_when_postgres_stops_answer_503_or_land_whole(
+    cluster: PostgresCluster, tmp_path: Path
+) -> None:
+    """Six clients promote versions of race in a loop; PostgreSQL is stopped among them (its
+    sessions ended, transactions cut mid-way), then started again. Every answer is a 200 or a
+    503, never a 500; afterwards exactly one version holds production and every version's
+    stage is what its last audit event says (no move without its event, nor the reverse)."""
+    site = make_site(tmp_path / "ws", cluster.create_database())
+    server = start_server(site.root, site.env)
+    answers: list[tuple[str, int]] = []  # (phase, status)
+    phase = ["before"]
+    stop = threading.Event()
+
+    def promote(first: int) -> None:
+        with server.client(site.tokens["ana"], timeout=BOUND_SECONDS) as client:
+            number = first
+            while not stop.is_set():
+                path = f"{API}/models/race/versions/{number % 10 + 1}/stage"
+                try:
+                    answer = client.post(path, json={"stage": "production", "reason": "load"})
+                except httpx.TransportError as exc:
+                    raise AssertionError(f"no answer from the server: {exc!r}") from exc
+                answers.append((phase[0], answer.status_code))
+                number += 1
+
+    threads = [threading.Thread(target=promote, args=(n,), daemon=True) for n in range(6)]
+    try:
+        for thread in threads:
+            thread.start()
+        _wait_for(lambda: answers.count(("before", 200)) >= 10)
+        phase[0] = "down"
+        cluster.halt()  # promotions in flight now lose their connection mid-transaction
+        _wait_for(lambda: answers.count(("down", 503)) >= 6)  # the outage was seen
+        phase[0] = "restarting"
+        cluster.resume()
+        phase[0] = "after"
+        _wait_for(lambda: answers.count(("after", 200)) >= 10)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(BOUND_SECONDS * 2)
+        code = server.stop()
+    log = server.log_text()
+    assert code == 0 and "Traceback" not in log and " 500 " not in log, log[-3000:]
+    assert {status for _, status in answers} <= {200, 503}, sorted(set(answers))
+    with site.workspace() as ws:
+        holders = [v.number for v in ws.models.versions("race", stage="production")]
+        stages = {v.number: v.stage for v in ws.models.versions("race")}
+        last_moves = {
+            e.version: e.to_value for e in ws.models.history("race") if e.action == "stage"
+        }
+    assert len(holders) == 1, holders
+    assert {n: last_moves.get(n, "none") for n in stages} == stages
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not reached in time"
+        time.sleep(0.05)

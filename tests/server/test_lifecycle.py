@@ -9,11 +9,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from factories import STRATA
 from server_support import SERVER_IDENTITY, make_site, start_server
 
 API = "/api/v1"
+DRAIN_BOUND_SECONDS = 5  # SIGTERM to exit, under load: requests in flight take milliseconds
 
 
 def test_without_users_only_loopback_is_served(tmp_path: Path) -> None:
@@ -32,14 +34,14 @@ def test_without_users_only_loopback_is_served(tmp_path: Path) -> None:
     assert len(lines) == 1 and "strata user add" in lines[0], done.stderr
 
 
-def test_sigterm_during_requests_drains_and_exits_0(tmp_path: Path) -> None:
-    """Ten clients promote in a loop; SIGTERM lands among them. The server exits 0, every
-    answered request was a success (or a 503 to retry), and exactly one version holds
-    production. One worker: with several, one of uvicorn's workers can go on serving
-    keep-alive clients under steady load until the drain limit, then cancel what is in flight
-    (a known gap, not yet closed)."""
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_during_requests_drains_and_exits_0(tmp_path: Path, workers: int) -> None:
+    """Ten keep-alive clients promote in a loop, reconnecting whenever a connection closes,
+    until the server is gone; SIGTERM lands among them. The server drains within seconds and
+    exits 0, every answered request was a success (or a 503 to retry), never a 500, and
+    exactly one version holds production."""
     site = make_site(tmp_path / "ws", None, users=False)
-    server = start_server(site.root, site.env)
+    server = start_server(site.root, site.env, "--workers", str(workers))
     statuses: list[int] = []
     stop = threading.Event()
 
@@ -52,8 +54,9 @@ def test_sigterm_during_requests_drains_and_exits_0(tmp_path: Path) -> None:
                         f"{API}/models/race/versions/{number % 10 + 1}/stage",
                         json={"stage": "production", "reason": "load"},
                     )
-                except httpx.TransportError:
-                    return  # the server has stopped listening
+                except httpx.TransportError:  # closed before an answer: draining, or gone
+                    stop.wait(0.05)
+                    continue
                 statuses.append(answer.status_code)
                 number += 1
 
@@ -64,13 +67,16 @@ def test_sigterm_during_requests_drains_and_exits_0(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         while statuses.count(200) < 20 and time.monotonic() < deadline:
             time.sleep(0.05)
+        asked = time.monotonic()
         code = server.stop(timeout=60)
+        took = time.monotonic() - asked
     finally:
         stop.set()
         for thread in threads:
             thread.join(60)
     log = server.log_text()[-3000:]
     assert code == 0, f"exit {code}\n{log}"
+    assert took < DRAIN_BOUND_SECONDS, f"took {took:.1f} s to drain\n{log}"
     # A request may find SQLite's write lock held past its busy timeout on a loaded machine:
     # that is a 503 (retry later), never a 500 or a half-written change.
     assert statuses.count(200) >= 20 and set(statuses) <= {200, 503}, f"{set(statuses)}\n{log}"

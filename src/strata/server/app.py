@@ -110,7 +110,9 @@ def _open_parts(ws: Workspace) -> None:
 def _log_to_stderr() -> None:
     if not log.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s strata.server %(message)s"))
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s strata.server[%(process)d] %(message)s")
+        )
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False

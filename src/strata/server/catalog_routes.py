@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
 
 from strata.refs import parse_ref
 from strata.server.auth import CallerDep, thing_of
@@ -14,10 +15,12 @@ router = APIRouter()
 
 
 @router.get("/refs/{ref:path}", tags=["refs"])
-def resolve(ref: str, caller: CallerDep) -> dict[str, Any]:
+async def resolve(ref: str, caller: CallerDep) -> dict[str, Any]:
     """The exact version a ref names now: ``model:clf@production`` → ``model:clf@3``."""
     caller.require("read", thing_of(ref))
-    return exact(caller.ws, ref)
+    if parse_ref(ref).kind == "model":  # one indexed query: what serving systems ask most
+        return await caller.query(exact, caller.ws, ref)
+    return await run_in_threadpool(exact, caller.ws, ref)  # tables may read their files
 
 
 def exact(ws: Workspace, text: str) -> dict[str, Any]:

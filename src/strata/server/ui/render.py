@@ -33,10 +33,10 @@ class LoginRequired(Exception):
         self.next_path = next_path
 
 
-def page_caller(request: Request) -> Caller:
+async def page_caller(request: Request) -> Caller:
     """The caller of a page; with auth on and no valid session, a trip to the log-in page."""
     try:
-        return authenticate(request, None, None)
+        return await authenticate(request, None, None)
     except HTTPException as exc:
         if exc.status_code == 401:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
