@@ -40,8 +40,10 @@ def provenance_text(chain: Mapping[str, Any]) -> str:
             lines.append("  (not in git)")
         else:
             dirty = f", DIRTY (diff {git['diff_hash'][:12]})" if git.get("dirty") else ", clean"
+            dirty = dirty if "dirty" in git else ""  # a tracking client records the commit only
             branch = git.get("branch") or "detached"
-            lines.append(f"  {git['repository']} @ {git['commit'][:12]} ({branch}{dirty})")
+            where = git.get("repository") or "(repository not recorded)"
+            lines.append(f"  {where} @ {git['commit'][:12]} ({branch}{dirty})")
     lines.append("runs:")
     for run in chain["runs"]:
         env = run["environment"]

@@ -36,6 +36,7 @@ from strata.lineage.logged_models import LoggedModels
 from strata.lineage.tracking_records import (
     KILLED,
     Experiment,
+    ForeignRun,
     Lifecycle,
     MetricPoint,
     TrackedRun,
@@ -157,6 +158,21 @@ class Tracking:
         for key, value in tags.items():
             _check_tag(key, value)
         started = from_ms(start_ms) if start_ms else self.clock()
+        row, tracked = self._rows(experiment, name, user, started, tags, host)
+        with self._writing("create run") as c:
+            sql.insert_run(c, row, tracked)
+        return self.tracked_run(row["id"])
+
+    def _rows(
+        self,
+        experiment: Experiment,
+        name: str | None,
+        user: str,
+        started: datetime,
+        tags: Mapping[str, str],
+        host: str,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The new run's Strata row and tracking row: running, nothing logged yet."""
         run_id = new_run_id(int(started.timestamp() * 1000))
         run_name = name or tags.get(RUN_NAME_TAG) or f"run-{run_id[-8:].lower()}"
         commit = tags.get("mlflow.source.git.commit")
@@ -177,9 +193,39 @@ class Tracking:
             "artifact_uri": f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts",
             "tags": {**tags, RUN_NAME_TAG: run_name},
         }  # fmt: skip
-        with self._writing("create run") as c:
+        return row, tracked
+
+    def import_run(self, experiment_id: int, run: ForeignRun) -> TrackedRun:
+        """Keep ``run``, recorded by another tracking server, as a Strata run: params, the
+        whole metric history, tags, times, status and inputs, in one transaction."""
+        experiment = self.experiment(experiment_id)
+        for key, value in run.tags.items():
+            _check_tag(key, value)
+        for point in run.history:
+            _check_metric(point)
+        row, tracked = self._rows(
+            experiment, run.name, run.user, from_ms(run.start_ms), run.tags, run.host
+        )
+        latest = {p.key: p.value for p in latest_points(list(run.history))}
+        row.update(params=dict(run.params), metrics=latest)
+        if run.status != "RUNNING":
+            ended = from_ms(run.end_ms) if run.end_ms else row["started_at"]
+            failed = run.status in ("FAILED", "KILLED")
+            error = KILLED if run.status == "KILLED" else None
+            row.update(status="failed" if failed else "completed", ended_at=ended, error=error)
+        node = f"run:{row['id']}"
+        with self._writing("import run") as c:
             sql.insert_run(c, row, tracked)
-        return self.tracked_run(run_id)
+            sql.insert_points(c, row["id"], run.history)
+            edges = [(ref, node, "input") for ref in run.inputs]
+            store.add_edges(c, edges, run_id=row["id"], now=self.clock())
+        return self.tracked_run(row["id"])
+
+    def tagged_run(self, experiment_id: int, key: str, value: str) -> TrackedRun | None:
+        """The run of the experiment whose tag ``key`` is ``value`` (e.g. where it came from)."""
+        with self.db.transaction("cannot list runs", write=False) as c:
+            ids = sql.run_ids_of(c, [experiment_id], VIEWS["all"])
+        return next((r for r in self._runs(ids) if r.tags.get(key) == value), None)
 
     def tracked_run(self, run_id: str) -> TrackedRun:
         return self._runs([run_id], missing_is_error=True)[0]

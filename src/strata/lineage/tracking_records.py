@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -66,3 +67,20 @@ def latest_points(points: list[MetricPoint]) -> tuple[MetricPoint, ...]:
         if seen is None or (point.step, point.timestamp_ms) >= (seen.step, seen.timestamp_ms):
             latest[point.key] = point
     return tuple(latest[key] for key in sorted(latest))
+
+
+@dataclass(frozen=True)
+class ForeignRun:
+    """A run another tracking server recorded (MLflow's), to keep as a Strata run."""
+
+    name: str
+    user: str
+    status: TrackedStatus
+    start_ms: int
+    end_ms: int | None
+    params: Mapping[str, str]
+    tags: Mapping[str, str]
+    history: tuple[MetricPoint, ...]
+    inputs: tuple[str, ...]
+    """Exact refs of what the run read."""
+    host: str = ""

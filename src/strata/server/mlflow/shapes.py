@@ -6,21 +6,17 @@ milliseconds since the epoch, ids and version numbers as strings.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from strata.errors import RefSyntaxError
 from strata.lineage.logged_models import LoggedModel
+from strata.lineage.mlflow_datasets import MLFLOW_NAMESPACE
 from strata.lineage.tracking_records import Experiment, MetricPoint, TrackedRun
-from strata.refs import format_ref, parse_ref
 from strata.server.mlflow.requests import KeyValue
 
-STRATA_INPUTS = ("table", "file", "model", "features")
-MLFLOW_NAMESPACE = "mlflow"  # of the datasets MLflow clients log that name no Strata ref
 # MLflow's error codes by Strata error class, then by status.
 CODES_BY_KIND = {
     "AlreadyExistsError": "RESOURCE_ALREADY_EXISTS",
@@ -126,28 +122,6 @@ def logged_model(found: LoggedModel) -> dict[str, Any]:
         if getattr(found, key):
             info[key] = getattr(found, key)
     return {"info": info, "data": {"params": pairs(found.params), "metrics": []}}
-
-
-def dataset_ref(name: str, digest: str, source: str) -> str:
-    """The Strata ref of an MLflow dataset: the ref its source names (itself, or the ``uri``
-    or ``url`` of its JSON), else ``dataset:mlflow/NAME@DIGEST``."""
-    candidates = [source]
-    try:
-        parsed = json.loads(source)
-        if isinstance(parsed, dict):
-            candidates += [
-                v for k, v in parsed.items() if k in ("uri", "url") and isinstance(v, str)
-            ]
-    except ValueError:
-        pass
-    for text in candidates:
-        if text.split(":", 1)[0] in STRATA_INPUTS:
-            try:
-                return format_ref(parse_ref(text))
-            except RefSyntaxError:
-                pass
-    ref = f"dataset:{MLFLOW_NAMESPACE}/{name}" + (f"@{digest}" if digest else "")
-    return format_ref(parse_ref(ref))
 
 
 def _dataset(ref: str) -> dict[str, str]:

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import Field
 
+from strata.lineage.mlflow_datasets import dataset_ref
 from strata.lineage.tracking import Tracking, View
 from strata.lineage.tracking_records import Experiment, MetricPoint, TrackedRun
 from strata.server.auth import Caller, CallerDep
@@ -322,7 +323,7 @@ def log_inputs(caller: CallerDep, args: Annotated[LogInputs, args_of(LogInputs)]
     """The datasets a run read, as its Strata inputs: a Strata ref when the source names one
     (``table:deliveries@47``), else ``dataset:mlflow/NAME@DIGEST``."""
     writable_run(caller, args.id())
-    refs = [shapes.dataset_ref(i.dataset.name, i.dataset.digest, i.dataset.source)
+    refs = [dataset_ref(i.dataset.name, i.dataset.digest, i.dataset.source)
             for i in args.datasets]  # fmt: skip
     _tracking(caller).log_inputs(args.id(), [caller.ws.lineage.exact(r) for r in refs])
     return {}
