@@ -56,7 +56,7 @@ class MigrationResult:
     steps: list[Step] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     unchanged: int = 0
-    """Versions found already migrated, their stage and aliases as in MLflow."""
+    """Versions found migrated already (their stage and aliases brought up to date)."""
 
     def to_dict(self) -> dict[str, object]:
         counts: dict[str, int] = {}
@@ -144,9 +144,8 @@ class _Model:
                 except ObjectMissingError as exc:
                     self.result.failed.append((f"{self.ref}@{version.number}", str(exc)))
                     continue
-            elif there is not None and _in_step(there, version):
+            else:
                 self.result.unchanged += 1
-                continue
             self._set_stage(there, version)
         self._set_aliases(done)
 
@@ -252,10 +251,6 @@ class _Model:
         except ModelNotFoundError:
             return {}
         return {alias: v.number for v in versions for alias in v.aliases}
-
-
-def _in_step(there: ModelVersion, version: SourceVersion) -> bool:
-    return there.stage == version.stage.lower() and set(there.aliases) == set(version.aliases)
 
 
 def _folder_name(source: str) -> str:
