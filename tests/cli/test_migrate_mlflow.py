@@ -21,7 +21,7 @@ import pytest
 from factories import STRATA, Cli, WorkspaceFactory, assert_one_line_error, free_port
 from mlflow_support import mlflow_python, run_script
 from server_support import make_site, start_server
-from strata.recovery.migration import RUN_TAG, VERSION_TAG
+from strata.recovery.mlflow_migration import RUN_TAG, VERSION_TAG
 
 pytestmark = pytest.mark.slow
 
@@ -114,6 +114,8 @@ def test_versions_stages_aliases_files_and_runs_arrive(
     assert any(r.startswith("dataset:mlflow/deliveries@") for r in run.inputs)
     chain = cli("provenance", "model:clf@2", "--json", cwd=ws.root).json()
     assert [r["id"] for r in chain["runs"]] == [run.id]  # type: ignore[index]
+    text = cli("provenance", "model:clf@2", cwd=ws.root).stdout
+    assert f"(repository not recorded) @ {'a' * 12}" in text  # MLflow records the commit only
 
 
 def test_a_server_that_is_down_is_one_line_and_nothing_is_written(

@@ -12,7 +12,7 @@ from strata.config import STRATA_DIR
 from strata.workspace import Workspace
 
 if TYPE_CHECKING:
-    from strata.recovery.migration import MigrationResult, Step
+    from strata.recovery.mlflow_migration import MigrationResult, Step
 
 PLURALS = {"alias": "aliases"}
 app = typer.Typer(help="Bring history from DVC or MLflow into Strata.", no_args_is_help=True)
@@ -41,7 +41,7 @@ def mlflow(
     """
     from strata.activity import NoActivity
     from strata.recovery.links import RegistrationLinks
-    from strata.recovery.migration import Targets, migrate_mlflow
+    from strata.recovery.mlflow_migration import Targets, migrate_mlflow
     from strata.recovery.mlflow_source import MlflowSource
 
     user, password = (os.environ.get(f"MLFLOW_TRACKING_{k}", "") for k in ("USERNAME", "PASSWORD"))

@@ -1,7 +1,7 @@
 """``strata migrate mlflow``: an MLflow registry's models, versions, stages, aliases, tags and
 the runs behind them, brought into Strata's registry and run store.
 
-    result = migrate_mlflow(source, Targets(ws.models, ws.tracking, ws.lineage.exact, tmp))
+    result = migrate_mlflow(source, Targets(ws.models, ws.tracking, exact, scratch))
 
 Idempotent: each imported run and version carries the MLflow id it came from (a tag), so a
 rerun — after new versions, or after an interrupted migration — adds only what is missing and
