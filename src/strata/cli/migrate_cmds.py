@@ -1,0 +1,104 @@
+"""``strata migrate``: bring another tool's history into Strata (``dvc`` now; MLflow later)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from strata.cli.output import JsonOpt, console, handle_errors, human_size, print_json, progress_bar
+from strata.config import STRATA_DIR
+from strata.workspace import Workspace
+
+app = typer.Typer(
+    help="Bring a DVC repository's history into Strata.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+@app.command("dvc")
+@handle_errors
+def dvc(
+    path: Annotated[Path, typer.Argument(help="The DVC repository (git root).")] = Path(),
+    from_remote: Annotated[
+        str | None,
+        typer.Option("--from-remote", help="DVC remote (a folder) to fetch what the cache lacks."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what it would do.")] = False,
+    keep_dvc: Annotated[
+        bool, typer.Option("--keep-dvc", help="Keep the .dvc files beside the pointers.")
+    ] = False,
+    skip_pipeline: Annotated[
+        bool, typer.Option("--skip-pipeline", help="Leave dvc.yaml unconverted.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Migrate a DVC repository: data into the cache (md5-checked), .strata pointers,
+    remotes, and dvc.yaml/dvc.lock as strata.yaml/strata.lock. Rerun it safely.
+
+    Example: strata migrate dvc . && git add -A && git commit -m "Move to Strata"
+    """
+    from strata.files.dvc_repo import require_repo
+    from strata.recovery.migration import migrate_dvc
+
+    root = path.resolve()
+    require_repo(root)
+    created = not (root / STRATA_DIR).is_dir()
+    try:
+        ws = Workspace.init(root) if created else Workspace(root)
+        with ws, progress_bar("Migrating (bytes)") as advance:
+            result = migrate_dvc(
+                ws.files,
+                ws.remotes,
+                ws.pipelines,
+                from_remote=from_remote,
+                dry_run=dry_run,
+                keep_dvc=keep_dvc,
+                skip_pipeline=skip_pipeline,
+                progress=advance,
+            )
+    finally:
+        if created and dry_run:
+            shutil.rmtree(root / STRATA_DIR, ignore_errors=True)
+    if json_out:
+        print_json(result.to_dict())
+    else:
+        _print_summary(result)
+    if result.files.problems:
+        raise typer.Exit(1)
+
+
+def _print_summary(result: object) -> None:
+    from strata.recovery.migration import DvcMigration
+
+    assert isinstance(result, DvcMigration)
+    files = result.files
+    verb = "would import" if files.dry_run else "imported"
+    console.print(
+        f"{verb} {len(files.outs)} outputs: {files.objects} new objects, {human_size(files.bytes)}"
+    )
+    for problem in files.problems:
+        console.print(
+            f"  [red]failed[/] {escape(problem.path)} (md5 {problem.md5}): {problem.reason}"
+        )
+    if files.pointers_written:
+        console.print(f"wrote {len(files.pointers_written)} pointers")
+    if files.dvc_files_removed:
+        removed = "would remove" if files.dry_run else "removed"
+        console.print(f"{removed} {len(files.dvc_files_removed)} .dvc files")
+    for name in result.remotes_added:
+        console.print(f"added remote {escape(name)}")
+    pipeline = result.pipeline
+    if pipeline is not None:
+        console.print(
+            f"pipeline: {len(pipeline.converted.pipeline.stages)} stages, "
+            f"{len(pipeline.locked)} locked" + (" (written)" if pipeline.written else "")
+        )
+        for note in pipeline.converted.notes:
+            console.print(f"  note: {escape(note)}")
+    if not files.dry_run:
+        console.print("Next: git add -A && git commit -m 'Move to Strata'")
