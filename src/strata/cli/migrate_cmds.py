@@ -43,6 +43,7 @@ def dvc(
     Example: strata migrate dvc . && git add -A && git commit -m "Move to Strata"
     """
     from strata.files.dvc_repo import require_repo
+    from strata.pipelines.dvc_import import PipelineNotConverted
     from strata.recovery.migration import migrate_dvc
 
     root = path.resolve()
@@ -61,8 +62,11 @@ def dvc(
                 skip_pipeline=skip_pipeline,
                 progress=advance,
             )
+    except PipelineNotConverted:  # refused before anything was written
+        dry_run = dry_run or created
+        raise
     finally:
-        if created and dry_run:
+        if created and dry_run:  # leave no trace of a workspace nobody asked for yet
             shutil.rmtree(root / STRATA_DIR, ignore_errors=True)
     if json_out:
         print_json(result.to_dict())

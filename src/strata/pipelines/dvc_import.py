@@ -43,6 +43,10 @@ _PLOT_OPTIONS = ("x", "y", "title")
 _READ = 1024 * 1024
 
 
+class PipelineNotConverted(PipelineFileError):
+    """dvc.yaml cannot become strata.yaml (raised before anything is written)."""
+
+
 @dataclass
 class ConvertedPipeline:
     """``strata.yaml``'s text, its parsed stages, and what was left out, with why."""
@@ -164,7 +168,7 @@ def convert_pipeline(root: Path, text: str) -> ConvertedPipeline:
         else:
             stages[name] = _stage_body(name, body, refused)
     if refused:
-        raise PipelineFileError(
+        raise PipelineNotConverted(
             f"{DVC_PIPELINE} uses what Strata cannot express: " + "; ".join(refused),
             hint="change those stages in dvc.yaml, or pass --skip-pipeline to migrate the data "
             "only",
@@ -172,8 +176,20 @@ def convert_pipeline(root: Path, text: str) -> ConvertedPipeline:
     out: dict[str, Any] = {"vars": doc["vars"]} if "vars" in doc else {}
     out["stages"] = stages
     new_text = _dump(out)
+    _check_target(root, new_text)
     pipeline = parse_pipeline(new_text, read_workspace_file(root), PIPELINE_FILE)
     return ConvertedPipeline(new_text, pipeline, notes)
+
+
+def _check_target(root: Path, text: str) -> None:
+    """Refuse to replace a strata.yaml other than this conversion's."""
+    target = root / PIPELINE_FILE
+    if target.is_file() and target.read_text(encoding="utf-8") != text:
+        raise PipelineNotConverted(
+            f"{PIPELINE_FILE} exists already and differs from the converted {DVC_PIPELINE}",
+            hint=f"move {PIPELINE_FILE} away to convert {DVC_PIPELINE} again, or pass "
+            "--skip-pipeline",
+        )
 
 
 def _dump(doc: Mapping[str, Any]) -> str:
@@ -256,13 +272,9 @@ def import_dvc_pipeline(
     result = PipelineImport(converted)
     root = parts.root
     target = root / PIPELINE_FILE
+    _check_target(root, converted.text)
     if target.is_file():
-        if target.read_text(encoding="utf-8") == converted.text:
-            return result
-        raise PipelineFileError(
-            f"{PIPELINE_FILE} exists already and differs from the converted {DVC_PIPELINE}",
-            hint=f"move {PIPELINE_FILE} away to convert {DVC_PIPELINE} again",
-        )
+        return result
     lock_data = (root / DVC_LOCK).read_bytes() if (root / DVC_LOCK).is_file() else None
     lock_doc = load_data(DVC_LOCK, lock_data) if lock_data is not None else {}
     locked = (lock_doc or {}).get("stages") or {}
