@@ -215,3 +215,30 @@ def test_an_interrupted_migration_completes_on_rerun(
     with Workspace(repo) as ws:
         assert [s.state for s in ws.files.status()] == ["unchanged"] * 3
         assert ws.files.verify().ok
+
+
+def test_old_revisions_check_out_through_the_md5_map(
+    repo: Path, cli: Cli, template: tuple[Path, Path, list[str]]
+) -> None:
+    first, second, _ = template[2]
+    result = migrate(cli, repo, "--all-commits")
+    assert {(o["path"], o["source"]) for o in result["history"]} == {
+        ("data/raw.csv", "data/raw.csv.dvc"),  # its first version
+        ("data/images", "data/images.dvc"),  # three images, before the fourth
+    }
+    from factories import commit_all
+
+    commit_all(repo, "Move to Strata")
+    assert cli("checkout", "--rev", first, cwd=repo).code == 0
+    assert (repo / "data" / "raw.csv").read_text() == "a,b\n1,2\n"
+    assert sorted(p.name for p in (repo / "data" / "images").iterdir()) == [
+        "img0.txt",
+        "img1.txt",
+        "img2.txt",
+    ]
+    (repo / "model.bin").unlink()
+    assert cli("checkout", "--rev", second, "model.bin", cwd=repo).code == 0
+    assert (repo / "model.bin").read_text() == "model lr=0.1 rows=3\n"  # from dvc.lock
+    assert cli("checkout", "--rev", "HEAD", cwd=repo).code == 0
+    assert (repo / "data" / "raw.csv").read_text() == "a,b\n1,2\n3,4\n"
+    assert len(list((repo / "data" / "images").iterdir())) == 4

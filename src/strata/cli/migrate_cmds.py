@@ -32,6 +32,10 @@ def dvc(
     keep_dvc: Annotated[
         bool, typer.Option("--keep-dvc", help="Keep the .dvc files beside the pointers.")
     ] = False,
+    all_commits: Annotated[
+        bool,
+        typer.Option("--all-commits", help="Also migrate the data of every branch and tag."),
+    ] = False,
     skip_pipeline: Annotated[
         bool, typer.Option("--skip-pipeline", help="Leave dvc.yaml unconverted.")
     ] = False,
@@ -59,6 +63,7 @@ def dvc(
                 from_remote=from_remote,
                 dry_run=dry_run,
                 keep_dvc=keep_dvc,
+                all_commits=all_commits,
                 skip_pipeline=skip_pipeline,
                 progress=advance,
             )
@@ -85,6 +90,8 @@ def _print_summary(result: object) -> None:
     console.print(
         f"{verb} {len(files.outs)} outputs: {files.objects} new objects, {human_size(files.bytes)}"
     )
+    if files.history:
+        console.print(f"  and {len(files.history)} outputs of older commits")
     for problem in files.problems:
         console.print(
             f"  [red]failed[/] {escape(problem.path)} (md5 {problem.md5}): {problem.reason}"

@@ -84,6 +84,7 @@ class DvcImportResult:
     bytes: int = 0
     pointers_written: list[str] = field(default_factory=list)
     dvc_files_removed: list[str] = field(default_factory=list)
+    history: list[MigratedOut] = field(default_factory=list)  # older commits' outputs
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -94,6 +95,7 @@ class DvcImportResult:
             "bytes": self.bytes,
             "pointers_written": self.pointers_written,
             "dvc_files_removed": self.dvc_files_removed,
+            "history": [o.to_dict() for o in self.history],
         }
 
 
@@ -254,9 +256,11 @@ def import_outs(
     keep_dvc: bool,
     record: Callable[[str], None],
     progress: Progress,
+    history: Sequence[DvcOut] = (),
 ) -> DvcImportResult:
     """Migrate every output: ``.dvc`` files' first, each removed once all its outputs are in
-    (unless ``keep_dvc``), then dvc.lock's."""
+    (unless ``keep_dvc``), then dvc.lock's, then ``history`` (older commits' outputs: their
+    objects only, for ``strata checkout --rev``)."""
     result = DvcImportResult(dry_run=dry_run)
     groups: list[tuple[str | None, list[DvcOut]]] = [*by_file.items(), (None, list(lock_outs))]
     for dvc_file, outs in groups:
@@ -277,6 +281,17 @@ def import_outs(
             if not dry_run:
                 importer.ctx.abspath(dvc_file).unlink(missing_ok=True)
             result.dvc_files_removed.append(dvc_file)
+    current = {(o.path, o.md5) for o in result.outs}
+    for out in history:
+        if (out.path, out.md5) in current:
+            continue
+        check_cancelled()
+        try:
+            mapped = importer.migrate_out(out, result, progress)
+        except _Failed as exc:
+            result.problems += exc.problems
+            continue
+        result.history.append(MigratedOut(out.path, out.md5, *_fields(mapped), out.source))
     if not dry_run:
         importer.map.compact()
     return result

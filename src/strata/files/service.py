@@ -227,16 +227,22 @@ class Files:
         remotes: Sequence[Path] = (),
         dry_run: bool = False,
         keep_dvc: bool = False,
+        all_commits: bool = False,
         progress: Progress = no_progress,
     ) -> DvcImportResult:
         """Bring the data of the DVC repository here into the cache, md5-checked, with a
         pointer per output (``.dvc`` files removed unless ``keep_dvc``); objects the DVC
-        cache lacks come from the folder ``remotes``, in order. Progress counts bytes."""
+        cache lacks come from the folder ``remotes``, in order. With ``all_commits``, the
+        outputs of every commit on a branch or tag too, so ``checkout --rev`` restores them.
+        Progress counts bytes."""
+        from strata.files.dvc_history import history_outs
         from strata.files.dvc_import import DvcImporter, discover_outs, import_outs
         from strata.files.dvc_repo import DVC_DIR, require_repo
 
         require_repo(self.root)
         by_file, lock_outs = discover_outs(self.root)
+        git = self.context.git
+        history = history_outs(git) if all_commits and git is not None else []
         importer = DvcImporter(self.context, self.root / DVC_DIR / "cache", remotes)
         return import_outs(
             importer,
@@ -246,6 +252,7 @@ class Files:
             keep_dvc=keep_dvc,
             record=self.record,
             progress=progress,
+            history=history,
         )
 
     # -- the cache --------------------------------------------------------------------------

@@ -49,6 +49,7 @@ def migrate_dvc(
     from_remote: str | None = None,
     dry_run: bool = False,
     keep_dvc: bool = False,
+    all_commits: bool = False,
     skip_pipeline: bool = False,
     progress: Callable[[int], None] = lambda _: None,
 ) -> DvcMigration:
@@ -75,7 +76,11 @@ def migrate_dvc(
     if not dry_run:
         added, kept = _adopt_remotes(remotes, root, dvc_remotes, default)
     imported = files.import_dvc(
-        remotes=[folder] if folder else [], dry_run=dry_run, keep_dvc=keep_dvc, progress=progress
+        remotes=[folder] if folder else [],
+        dry_run=dry_run,
+        keep_dvc=keep_dvc,
+        all_commits=all_commits,
+        progress=progress,
     )
     result = DvcMigration(imported, added, kept, chosen if folder else None)
     if converted is not None:
