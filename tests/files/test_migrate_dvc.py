@@ -11,7 +11,7 @@ from pathlib import Path
 import blake3
 import pytest
 
-from dvc_support import dvc, make_dvc_repo
+from dvc_support import PIPELINE, dvc, make_dvc_repo
 from factories import Cli, assert_one_line_error, isolate_env
 from strata import Workspace
 from strata.files.dvc_map import MAP_FILE, parse_map
@@ -136,6 +136,7 @@ def test_objects_the_cache_lacks_come_from_the_remote(repo: Path, cli: Cli) -> N
     shutil.rmtree(repo / ".dvc" / "cache")
     refused = cli("migrate", "dvc", str(repo), "--from-remote", "nowhere", cwd=repo)
     assert_one_line_error(refused, 2, "no DVC remote named 'nowhere'")
+    assert not (repo / ".strata").exists()
     result = migrate(cli, repo, "--from-remote", "storage")
     assert result["fetched_from"] == "storage"
     assert result["problems"] == []
@@ -242,3 +243,51 @@ def test_old_revisions_check_out_through_the_md5_map(
     assert cli("checkout", "--rev", "HEAD", cwd=repo).code == 0
     assert (repo / "data" / "raw.csv").read_text() == "a,b\n1,2\n3,4\n"
     assert len(list((repo / "data" / "images").iterdir())) == 4
+
+
+def test_templated_stages_convert_and_stay_up_to_date(repo: Path, cli: Cli) -> None:
+    (repo / "dvc.yaml").write_text(
+        "vars:\n  - shards: [north, south]\n"
+        + PIPELINE
+        + "  split:\n    foreach: ${shards}\n    do:\n"
+        "      cmd: mkdir -p out && cp data/raw.csv out/${item}.csv\n"
+        '      deps: [data/raw.csv]\n      outs: ["out/${item}.csv"]\n'
+    )
+    dvc(repo, "repro", "-q")
+    result = migrate(cli, repo)
+    assert result["pipeline"]["stages"] == ["split@north", "split@south", "train"]
+    assert "foreach: ${shards}" in (repo / "strata.yaml").read_text()
+    assert (repo / "out" / "north.csv.strata").is_file()
+    plan = json.loads(cli("repro", "--dry-run", "--json", cwd=repo).stdout)["stages"]
+    assert {s["stage"]: s["action"] for s in plan} == dict.fromkeys(
+        ["split@north", "split@south", "train"], "unchanged"
+    )
+    (repo / "data" / "raw.csv").chmod(0o644)
+    (repo / "data" / "raw.csv").write_text("a,b\n9,9\n")
+    plan = json.loads(cli("repro", "--dry-run", "--json", cwd=repo).stdout)["stages"]
+    assert {s["action"] for s in plan} == {"would run"}
+
+
+def test_a_dvc_file_naming_a_path_outside_is_refused_before_any_write(repo: Path, cli: Cli) -> None:
+    escape = repo / "data" / "escape.dvc"
+    escape.write_text("outs:\n- md5: 0123456789abcdef0123456789abcdef\n  path: ../../etc/x\n")
+    outcome = cli("migrate", "dvc", str(repo), cwd=repo)
+    assert_one_line_error(outcome, 2, "data/escape.dvc", "unsafe path")
+    assert not (repo / ".strata").exists()
+    assert not (repo / "data" / "raw.csv.strata").exists()
+
+
+def test_a_dvc_2_cache_and_its_crlf_md5s_are_read(repo: Path, cli: Cli) -> None:
+    """DVC 2 kept objects at cache/ab/cdef… and hashed text with CRLF read as LF."""
+    crlf = b"x,y\r\n5,6\r\n"
+    md5 = md5_of(crlf.replace(b"\r\n", b"\n"))
+    (repo / "legacy.csv").write_bytes(crlf)
+    (repo / "legacy.csv.dvc").write_text(f"outs:\n- md5: {md5}\n  size: 12\n  path: legacy.csv\n")
+    legacy = repo / ".dvc" / "cache" / md5[:2] / md5[2:]
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(crlf)
+    result = migrate(cli, repo)
+    assert result["problems"] == []
+    with Workspace(repo) as ws:
+        pointer = ws.files.tracked(["legacy.csv"])[0].pointer
+    assert pointer.hash == blake3.blake3(crlf).hexdigest()

@@ -46,12 +46,10 @@ def dvc(
 
     Example: strata migrate dvc . && git add -A && git commit -m "Move to Strata"
     """
-    from strata.files.dvc_repo import require_repo
-    from strata.pipelines.dvc_import import PipelineNotConverted
-    from strata.recovery.migration import migrate_dvc
+    from strata.recovery.migration import check_dvc_repo, migrate_dvc
 
     root = path.resolve()
-    require_repo(root)
+    check_dvc_repo(root, from_remote=from_remote, skip_pipeline=skip_pipeline)
     created = not (root / STRATA_DIR).is_dir()
     try:
         ws = Workspace.init(root) if created else Workspace(root)
@@ -67,9 +65,6 @@ def dvc(
                 skip_pipeline=skip_pipeline,
                 progress=advance,
             )
-    except PipelineNotConverted:  # refused before anything was written
-        dry_run = dry_run or created
-        raise
     finally:
         if created and dry_run:  # leave no trace of a workspace nobody asked for yet
             shutil.rmtree(root / STRATA_DIR, ignore_errors=True)

@@ -219,6 +219,7 @@ class DvcImporter:
     def write_pointer(self, out: DvcOut, mapped: Mapped) -> bool:
         """The output's ``.strata`` pointer and ``.gitignore`` line; False when the pointer
         already said this."""
+        self.ctx.check_inside(out.path, "migrate")
         data_path = self.ctx.abspath(out.path)
         pointer = Pointer(
             path=data_path.name,
@@ -238,13 +239,24 @@ class DvcImporter:
 
 
 def _checked_blake3(path: Path, md5: str) -> str | None:
-    """The BLAKE3 of a file, read once; None when its md5 is not ``md5``."""
+    """The BLAKE3 of a file, read once; None when its md5 is not ``md5``. DVC 2 hashed text
+    files with CRLF line ends turned into LF, so that md5 is accepted too."""
     check, digest = hashlib.md5(), blake3.blake3()
     with open(path, "rb") as fh:
         while chunk := fh.read(_READ):
             check.update(chunk)
             digest.update(chunk)
-    return str(digest.hexdigest()) if check.hexdigest() == md5 else None
+    if check.hexdigest() != md5 and _dos2unix_md5(path) != md5:
+        return None
+    return str(digest.hexdigest())
+
+
+def _dos2unix_md5(path: Path) -> str | None:
+    """The md5 DVC 2 gave a text file (CRLF as LF); None for a binary one."""
+    data = path.read_bytes()
+    if b"\0" in data[:8192] or b"\r\n" not in data:
+        return None
+    return hashlib.md5(data.replace(b"\r\n", b"\n")).hexdigest()
 
 
 def import_outs(

@@ -41,6 +41,42 @@ class DvcMigration:
         }
 
 
+def _fetch_from(root: Path, from_remote: str | None) -> tuple[str | None, Path | None]:
+    """The DVC remote to fetch what the cache lacks from (``from_remote``, else the default)
+    and its folder (None: not a folder, so nothing is fetched)."""
+    dvc_remotes, default = read_config(root)
+    by_name = {r.name: r for r in dvc_remotes}
+    chosen = from_remote or default
+    if from_remote is not None and from_remote not in by_name:
+        known = ", ".join(by_name) or "none"
+        raise UserInputError(
+            f"no DVC remote named {from_remote!r} (known: {known})", hint="check .dvc/config"
+        )
+    folder = folder_of(by_name[chosen], root) if chosen in by_name else None
+    if from_remote is not None and folder is None:
+        raise UserInputError(
+            f"DVC remote {from_remote!r} is not a folder; Strata fetches from folder remotes",
+            hint="run `dvc pull` first, then migrate from the DVC cache",
+        )
+    return chosen, folder
+
+
+def check_dvc_repo(
+    root: Path, *, from_remote: str | None = None, skip_pipeline: bool = False
+) -> None:
+    """Everything that can refuse a migration, before anything is written (even
+    ``.strata/``): not a DVC repository, a DVC file Strata cannot read, a dvc.yaml Strata
+    cannot express."""
+    from strata.files.dvc_import import discover_outs
+    from strata.pipelines.dvc_import import DVC_PIPELINE, convert_pipeline
+
+    require_repo(root)
+    _fetch_from(root, from_remote)
+    discover_outs(root)
+    if not skip_pipeline and (root / DVC_PIPELINE).is_file():
+        convert_pipeline(root, (root / DVC_PIPELINE).read_text(encoding="utf-8"))
+
+
 def migrate_dvc(
     files: Files,
     remotes: Remotes,
@@ -58,23 +94,7 @@ def migrate_dvc(
     require_repo(root)
     converted = None if skip_pipeline else pipelines.convert_dvc()
     dvc_remotes, default = read_config(root)
-    by_name = {r.name: r for r in dvc_remotes}
-    chosen = from_remote or default
-    if from_remote is not None and from_remote not in by_name:
-        known = ", ".join(by_name) or "none"
-        raise UserInputError(
-            f"no DVC remote named {from_remote!r} (known: {known})", hint="check .dvc/config"
-        )
-    folder = folder_of(by_name[chosen], root) if chosen in by_name else None
-    if from_remote is not None and folder is None:
-        raise UserInputError(
-            f"DVC remote {from_remote!r} is not a folder; Strata fetches from folder remotes",
-            hint="run `dvc pull` first, then migrate from the DVC cache",
-        )
-    added: list[str] = []
-    kept: list[str] = []
-    if not dry_run:
-        added, kept = _adopt_remotes(remotes, root, dvc_remotes, default)
+    chosen, folder = _fetch_from(root, from_remote)
     imported = files.import_dvc(
         remotes=[folder] if folder else [],
         dry_run=dry_run,
@@ -82,6 +102,10 @@ def migrate_dvc(
         all_commits=all_commits,
         progress=progress,
     )
+    added: list[str] = []
+    kept: list[str] = []
+    if not dry_run:
+        added, kept = _adopt_remotes(remotes, root, dvc_remotes, default)
     result = DvcMigration(imported, added, kept, chosen if folder else None)
     if converted is not None:
         result.pipeline = pipelines.import_dvc(converted, dry_run=dry_run)
