@@ -11,6 +11,7 @@ fails its own output only, reported by path and md5. The md5 → BLAKE3 map
 from __future__ import annotations
 
 import hashlib
+import os
 import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -128,8 +129,8 @@ class DvcImporter:
     def find(self, md5: str) -> Path | None:
         for base in self.bases:
             for candidate in cache_candidates(base, md5):
-                if candidate.is_file():
-                    return candidate
+                if os.path.isfile(candidate):
+                    return Path(candidate)
         return None
 
     # -- one output -------------------------------------------------------------------------

@@ -165,10 +165,11 @@ def _uncached_patterns(read: Reader, folder: str) -> list[re.Pattern[str]]:
     return found
 
 
-def cache_candidates(base: Path, md5: str) -> Iterator[Path]:
-    """Where a DVC cache or folder remote at ``base`` may hold object ``md5``."""
-    yield base / "files" / "md5" / md5[:2] / md5[2:]
-    yield base / md5[:2] / md5[2:]
+def cache_candidates(base: Path, md5: str) -> Iterator[str]:
+    """Where a DVC cache or folder remote at ``base`` may hold object ``md5`` (DVC 3's
+    layout, then DVC 2's)."""
+    yield f"{base}/files/md5/{md5[:2]}/{md5[2:]}"
+    yield f"{base}/{md5[:2]}/{md5[2:]}"
 
 
 def parse_dir_manifest(data: bytes, md5: str) -> list[tuple[str, str]]:
