@@ -161,9 +161,9 @@ class DvcImporter:
             raise _Failed([OutProblem(out.path, out.md5, exc.message)]) from None
         hashed = self._files(out.path, rows, result, progress)
         tree = Tree.build(TreeEntry(r, h, s) for (r, _), (h, s) in zip(rows, hashed, strict=True))
+        if result.dry_run:  # the files were not hashed: no listing hash yet
+            return Mapped(out.md5, "", "directory", tree.size, len(tree.entries))
         mapped = Mapped(out.md5, tree.hash, "directory", tree.size, len(tree.entries))
-        if result.dry_run:
-            return mapped
         self.ctx.store.add_bytes(tree.to_bytes(), what=f"the listing of {out.path}")
         file_rows = [
             Mapped(m, h, "file", s, 1) for (_, m), (h, s) in zip(rows, hashed, strict=True)

@@ -3,7 +3,8 @@ clone can read a pre-migration commit's ``.dvc`` files and dvc.lock as Strata po
 
 One JSON object per line, ``{"md5", "hash", "kind", "size", "files"}``. Lines are appended as
 objects arrive (a line is written only after its object is in the cache, so an interrupted
-migration never maps to a missing object; a torn last line is skipped), and the file is
+migration never maps to a missing object; a torn last line is skipped, and the next append
+starts on a line of its own), and the file is
 rewritten sorted and without duplicates at the end, so its git diff stays small.
 """
 
@@ -81,8 +82,10 @@ class Md5Map:
         new = [e for e in entries if self._entries.get(e.md5) != e]
         if not new:
             return
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write("".join(e.to_line() for e in new))
+        with open(self.path, "a+b") as fh:
+            torn = fh.tell() > 0 and fh.seek(-1, os.SEEK_END) >= 0 and fh.read(1) != b"\n"
+            text = ("\n" if torn else "") + "".join(e.to_line() for e in new)
+            fh.write(text.encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
         self._entries.update((e.md5, e) for e in new)
