@@ -291,3 +291,38 @@ def test_a_dvc_2_cache_and_its_crlf_md5s_are_read(repo: Path, cli: Cli) -> None:
     with Workspace(repo) as ws:
         pointer = ws.files.tracked(["legacy.csv"])[0].pointer
     assert pointer.hash == blake3.blake3(crlf).hexdigest()
+
+
+def test_gto_tags_become_model_versions_with_stages_and_aliases(repo: Path, cli: Cli) -> None:
+    from factories import commit_all, git
+
+    (repo / "dvc.yaml").write_text(
+        (repo / "dvc.yaml").read_text()
+        + "artifacts:\n  clf:\n    path: model.bin\n    type: model\n    desc: delay model\n"
+    )
+    commit_all(repo, "artifacts")
+    git(repo, "tag", "-a", "clf@v1.0.0", "-m", "Registering artifact clf version v1.0.0")
+    git(repo, "tag", "-a", "clf#prod#1", "-m", "Assigning stage prod to artifact clf")
+    (repo / "params.yaml").write_text("train:\n  lr: 0.2\n")
+    dvc(repo, "repro", "-q")
+    commit_all(repo, "lr 0.2")
+    git(repo, "tag", "-a", "clf@v1.1.0", "-m", "Registering artifact clf version v1.1.0")
+    git(repo, "tag", "-a", "clf#dev#2", "-m", "Assigning stage dev to artifact clf")
+    result = migrate(cli, repo)
+    assert result["models"]["registered"] == ["model:clf@1", "model:clf@2"]
+    assert "top-level `artifacts`" in result["pipeline"]["notes"][0]
+    with Workspace(repo) as ws:
+        first, second = ws.models.show("model:clf@1"), ws.models.show("model:clf@2")
+        assert (str(first.semver), first.stage, first.description) == (
+            "v1.0.0",
+            "production",
+            "delay model",
+        )
+        assert (str(second.semver), second.aliases) == ("v1.1.0", ("dev",))
+        for version, lr in ((first, "0.1"), (second, "0.2")):
+            content = f"model lr={lr} rows=3\n".encode()
+            assert version.artifact_hash == blake3.blake3(content).hexdigest()
+    again = migrate(cli, repo)
+    assert again["models"]["registered"] == []
+    with Workspace(repo) as ws:
+        assert len(ws.models.versions("clf")) == 2

@@ -58,6 +58,7 @@ def dvc(
                 ws.files,
                 ws.remotes,
                 ws.pipelines,
+                ws.models,
                 from_remote=from_remote,
                 dry_run=dry_run,
                 keep_dvc=keep_dvc,
@@ -106,5 +107,12 @@ def _print_summary(result: object) -> None:
         )
         for note in pipeline.converted.notes:
             console.print(f"  note: {escape(note)}")
+    if result.models is not None:
+        for ref in result.models.registered:
+            console.print(f"registered {escape(ref)} from GTO")
+        for assigned in result.models.assigned:
+            console.print(f"  {escape(assigned)}")
+        for skipped in result.models.skipped:
+            console.print(f"  [yellow]skipped[/] {escape(skipped)}")
     if not files.dry_run:
         console.print("Next: git add -A && git commit -m 'Move to Strata'")

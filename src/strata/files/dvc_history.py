@@ -10,7 +10,7 @@ md5 the map knows reads as the pointer it would have had, so ``strata checkout -
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from strata.config import STRATA_DIR
@@ -33,10 +33,12 @@ def outs_at(git: Git, commit: str) -> list[DvcOut]:
     return [DvcOut(o.path, o.md5, o.size, o.source.replace(f"@{commit[:10]}", "")) for o in found]
 
 
-def history_outs(git: Git) -> list[DvcOut]:
-    """Every distinct (path, md5) output of every commit on a branch or tag."""
-    listed = git.try_output("rev-list", "--branches", "--tags")
-    commits = listed.decode().split() if listed else []
+def history_outs(git: Git, commits: Sequence[str] | None = None) -> list[DvcOut]:
+    """Every distinct (path, md5) output of ``commits`` (default: every commit on a branch
+    or tag)."""
+    if commits is None:
+        listed = git.try_output("rev-list", "--branches", "--tags")
+        commits = listed.decode().split() if listed else []
     found: dict[tuple[str, str], DvcOut] = {}
     for commit in commits:
         for out in outs_at(git, commit):

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING
 from strata.errors import UserInputError
 from strata.files.dvc_remotes import folder_of, strata_settings
 from strata.files.dvc_repo import DvcRemote, read_config, require_repo
+from strata.recovery.migration_gto import GtoImport, gto_tags, import_gto
 
 if TYPE_CHECKING:
     from strata.files.dvc_import import DvcImportResult
     from strata.files.remotes import Remotes
     from strata.files.service import Files
+    from strata.models import Registry
     from strata.pipelines.dvc_import import PipelineImport
     from strata.pipelines.service import Pipelines
 
@@ -30,6 +32,7 @@ class DvcMigration:
     remotes_kept: list[str] = field(default_factory=list)  # there already, left as they are
     fetched_from: str | None = None
     pipeline: PipelineImport | None = None
+    models: GtoImport | None = None  # GTO's tags, as model versions and stages
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -38,6 +41,7 @@ class DvcMigration:
             "remotes_kept": self.remotes_kept,
             "fetched_from": self.fetched_from,
             "pipeline": self.pipeline.to_dict() if self.pipeline else None,
+            "models": self.models.to_dict() if self.models else None,
         }
 
 
@@ -81,6 +85,7 @@ def migrate_dvc(
     files: Files,
     remotes: Remotes,
     pipelines: Pipelines,
+    registry: Registry,
     *,
     from_remote: str | None = None,
     dry_run: bool = False,
@@ -95,11 +100,14 @@ def migrate_dvc(
     converted = None if skip_pipeline else pipelines.convert_dvc()
     dvc_remotes, default = read_config(root)
     chosen, folder = _fetch_from(root, from_remote)
+    git = files.context.git
+    tags = gto_tags(git) if git is not None else []
     imported = files.import_dvc(
         remotes=[folder] if folder else [],
         dry_run=dry_run,
         keep_dvc=keep_dvc,
         all_commits=all_commits,
+        revisions=sorted({t.commit for t in tags if t.kind == "register"}),
         progress=progress,
     )
     added: list[str] = []
@@ -109,6 +117,8 @@ def migrate_dvc(
     result = DvcMigration(imported, added, kept, chosen if folder else None)
     if converted is not None:
         result.pipeline = pipelines.import_dvc(converted, dry_run=dry_run)
+    if tags and not dry_run:
+        result.models = import_gto(files, registry, tags)
     return result
 
 
