@@ -88,6 +88,10 @@ def _print_summary(result: object) -> None:
     )
     if files.history:
         console.print(f"  and {len(files.history)} outputs of older commits")
+    if files.dry_run:
+        for out in files.outs:
+            size = human_size(out.size)
+            console.print(f"  {escape(out.path)} ({out.kind}, {size}) from {escape(out.source)}")
     for problem in files.problems:
         console.print(
             f"  [red]failed[/] {escape(problem.path)} (md5 {problem.md5}): {problem.reason}"

@@ -147,8 +147,13 @@ def convert_pipeline(root: Path, text: str) -> ConvertedPipeline:
         raise PipelineFileError(f"{DVC_PIPELINE} is not a mapping")
     refused: list[str] = []
     notes = [
-        f"top-level `{key}` in {DVC_PIPELINE} is not carried over (DVC shows it; Strata "
-        "reads metrics, params and plots from the stages)"
+        f"top-level `{key}` in {DVC_PIPELINE} is not carried over ("
+        + (
+            "its paths give GTO's tagged versions their files"
+            if key == "artifacts"
+            else "Strata reads metrics, params and plots from the stages"
+        )
+        + ")"
         for key in _TOP_NOTES
         if key in doc
     ]
