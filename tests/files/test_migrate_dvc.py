@@ -326,3 +326,12 @@ def test_gto_tags_become_model_versions_with_stages_and_aliases(repo: Path, cli:
     assert again["models"]["registered"] == []
     with Workspace(repo) as ws:
         assert len(ws.models.versions("clf")) == 2
+
+
+def test_a_cache_configured_elsewhere_is_read(repo: Path, cli: Cli, tmp_path: Path) -> None:
+    shutil.rmtree(tmp_path / "remote")  # only the cache can supply the objects
+    shutil.move(repo / ".dvc" / "cache", tmp_path / "shared-cache")
+    dvc(repo, "cache", "dir", str(tmp_path / "shared-cache"))
+    assert "missing" not in dvc(repo, "status")  # DVC finds its cache there too
+    result = migrate(cli, repo)
+    assert result["problems"] == [] and result["objects"] == 6

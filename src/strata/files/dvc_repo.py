@@ -185,6 +185,25 @@ def parse_dir_manifest(data: bytes, md5: str) -> list[tuple[str, str]]:
     return entries
 
 
+def _config(root: Path) -> configparser.ConfigParser:
+    """``.dvc/config`` with ``.dvc/config.local`` over it."""
+    parser = configparser.ConfigParser(interpolation=None)
+    files = [root / DVC_DIR / "config", root / DVC_DIR / "config.local"]
+    try:
+        parser.read([f for f in files if f.is_file()], encoding="utf-8")
+    except configparser.Error as exc:
+        raise DvcFormatError(f"cannot read {DVC_DIR}/config: {exc.message}") from None
+    return parser
+
+
+def cache_dir(root: Path) -> Path:
+    """DVC's cache: ``.dvc/cache``, or ``[cache] dir`` (relative to ``.dvc/``)."""
+    configured = _config(root).get("cache", "dir", fallback=None)
+    return (
+        (root / DVC_DIR / Path(configured).expanduser()) if configured else root / DVC_DIR / "cache"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class DvcRemote:
     name: str
@@ -195,12 +214,7 @@ class DvcRemote:
 def read_config(root: Path) -> tuple[list[DvcRemote], str | None]:
     """The remotes of ``.dvc/config`` and ``.dvc/config.local`` (local settings win) and the
     default remote's name."""
-    parser = configparser.ConfigParser(interpolation=None)
-    files = [root / DVC_DIR / "config", root / DVC_DIR / "config.local"]
-    try:
-        parser.read([f for f in files if f.is_file()], encoding="utf-8")
-    except configparser.Error as exc:
-        raise DvcFormatError(f"cannot read {DVC_DIR}/config: {exc.message}") from None
+    parser = _config(root)
     remotes: list[DvcRemote] = []
     for section in parser.sections():
         match = _REMOTE_SECTION.fullmatch(section.strip("' "))

@@ -239,7 +239,7 @@ class Files:
         else those of the commits ``revisions`` names. Progress counts bytes."""
         from strata.files.dvc_history import history_outs
         from strata.files.dvc_import import DvcImporter, discover_outs, import_outs
-        from strata.files.dvc_repo import DVC_DIR, require_repo
+        from strata.files.dvc_repo import cache_dir, require_repo
 
         require_repo(self.root)
         by_file, lock_outs = discover_outs(self.root)
@@ -247,7 +247,7 @@ class Files:
         history: list[DvcOut] = []
         if git is not None and (all_commits or revisions):
             history = history_outs(git, None if all_commits else list(revisions))
-        importer = DvcImporter(self.context, self.root / DVC_DIR / "cache", remotes)
+        importer = DvcImporter(self.context, cache_dir(self.root), remotes)
         return import_outs(
             importer,
             by_file,
