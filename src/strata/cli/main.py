@@ -13,6 +13,7 @@ from strata.cli import (
     files_cmds,
     guard_cmds,
     lineage_cmds,
+    migrate_cmds,
     model_cmds,
     pipeline_cmds,
     release_cmds,
@@ -43,6 +44,7 @@ app.add_typer(model_cmds.app, name="model")
 guard_cmds.register(app)
 app.add_typer(release_cmds.app, name="release")
 app.add_typer(release_cmds.incident_app, name="incident")
+app.add_typer(migrate_cmds.app, name="migrate")
 user_cmds.register(app)
 server_cmds.register(app)
 app.command("audit")(model_cmds.audit)
