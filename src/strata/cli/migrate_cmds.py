@@ -14,7 +14,7 @@ from strata.config import STRATA_DIR
 from strata.workspace import Workspace
 
 app = typer.Typer(
-    help="Bring a DVC repository's history into Strata.",
+    help="Bring another tool's history into Strata. Example: strata migrate dvc --dry-run",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
