@@ -29,7 +29,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+# DVC for the migration tests, in a venv of its own: its dependencies are not ours.
+DVC_VENV := .venv-dvc
+DVC_STAMP := $(DVC_VENV)/.installed
+DVC_VERSION := dvc>=3.50,<4
+
+$(DVC_STAMP):
+	test -x $(DVC_VENV)/bin/python || $(PYTHON) -m venv $(DVC_VENV)
+	$(DVC_VENV)/bin/python -m pip install -q '$(DVC_VERSION)'
+	touch $(DVC_STAMP)
+
+unit: $(STAMP) $(DVC_STAMP)
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
 bench: $(STAMP)
@@ -49,4 +59,4 @@ screenshots: $(STAMP)
 	$(BIN)/python docs/screenshots.py
 
 clean:
-	rm -rf $(VENV) .mlflow-venv .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DVC_VENV) .mlflow-venv .pytest_cache .mypy_cache .ruff_cache

@@ -44,9 +44,9 @@ app.add_typer(model_cmds.app, name="model")
 guard_cmds.register(app)
 app.add_typer(release_cmds.app, name="release")
 app.add_typer(release_cmds.incident_app, name="incident")
+app.add_typer(migrate_cmds.app, name="migrate")
 user_cmds.register(app)
 server_cmds.register(app)
-app.add_typer(migrate_cmds.app, name="migrate")
 app.command("audit")(model_cmds.audit)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from strata.errors import NotTrackedError, PointerError
 from strata.files.context import RESERVED_DIRS, FilesContext
+from strata.files.dvc_history import migrated_map, pointers_at
 from strata.files.pointer import POINTER_SUFFIX, Pointer
 from strata.objects.tree import Tree
 from strata.paths import unsafe_reason
@@ -89,6 +90,8 @@ def tracked_at(ctx: FilesContext, commit: str, paths: Iterable[str] = ()) -> lis
     """The tracked paths recorded in git at ``commit`` (a resolved commit id)."""
     assert ctx.git is not None
     all_files = ctx.git.files_at(commit, POINTER_SUFFIX)
+    legacy = pointers_at(migrated_map(ctx.root), ctx.git, commit, set(all_files))
+    all_files = sorted([*all_files, *legacy])
     wanted = list(paths)
     if wanted:
         names = {p if p.endswith(POINTER_SUFFIX) else p + POINTER_SUFFIX for p in wanted}
@@ -101,8 +104,12 @@ def tracked_at(ctx: FilesContext, commit: str, paths: Iterable[str] = ()) -> lis
             )
     else:
         files = [f for f in all_files if posixpath.basename(f) != POINTER_SUFFIX]
-    contents = ctx.git.read_at(commit, files)
-    return [load_tracked(f, contents[f], rev=commit[:10]) for f in files if f in contents]
+    contents = ctx.git.read_at(commit, [f for f in files if f not in legacy])
+    return [
+        Tracked(f, legacy[f]) if f in legacy else load_tracked(f, contents[f], rev=commit[:10])
+        for f in files
+        if f in contents or f in legacy
+    ]
 
 
 def load_tree(ctx: FilesContext, digest: str, what: str) -> Tree:

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from strata.activity import Activity
     from strata.files.context import FilesContext
     from strata.files.diff import DiffEntry
+    from strata.files.dvc_import import DvcImportResult
+    from strata.files.dvc_repo import DvcOut
     from strata.files.gc import GcResult
     from strata.files.status import PathStatus
     from strata.files.verify import VerifyResult
@@ -219,6 +221,43 @@ class Files:
         name = posixpath.basename(relpath)
         pointer = Pointer(path=name, kind=v.kind, hash=v.hash, size=v.size, files=v.files)
         return Tracked(relpath + POINTER_SUFFIX, pointer)
+
+    def import_dvc(
+        self,
+        *,
+        remotes: Sequence[Path] = (),
+        dry_run: bool = False,
+        keep_dvc: bool = False,
+        all_commits: bool = False,
+        revisions: Sequence[str] = (),
+        progress: Progress = no_progress,
+    ) -> DvcImportResult:
+        """Bring the data of the DVC repository here into the cache, md5-checked, with a
+        pointer per output (``.dvc`` files removed unless ``keep_dvc``); objects the DVC
+        cache lacks come from the folder ``remotes``, in order. With ``all_commits``, the
+        outputs of every commit on a branch or tag too, so ``checkout --rev`` restores them;
+        else those of the commits ``revisions`` names. Progress counts bytes."""
+        from strata.files.dvc_history import history_outs
+        from strata.files.dvc_import import DvcImporter, discover_outs, import_outs
+        from strata.files.dvc_repo import cache_dir, require_repo
+
+        require_repo(self.root)
+        by_file, lock_outs = discover_outs(self.root)
+        git = self.context.git
+        history: list[DvcOut] = []
+        if git is not None and (all_commits or revisions):
+            history = history_outs(git, None if all_commits else list(revisions))
+        importer = DvcImporter(self.context, cache_dir(self.root), remotes)
+        return import_outs(
+            importer,
+            by_file,
+            lock_outs,
+            dry_run=dry_run,
+            keep_dvc=keep_dvc,
+            record=self.record,
+            progress=progress,
+            history=history,
+        )
 
     # -- the cache --------------------------------------------------------------------------
     def gc(

@@ -11,6 +11,7 @@ from strata.pipelines.repro import Announce, ReproResult, load_pipeline, quiet, 
 
 if TYPE_CHECKING:
     from strata.pipelines.compare import DiffRow, Revisions, Values
+    from strata.pipelines.dvc_import import ConvertedPipeline, PipelineImport
     from strata.pipelines.parts import PipelineParts
     from strata.pipelines.plots import Plot
     from strata.pipelines.spec import Pipeline, PlotSpec
@@ -43,6 +44,23 @@ class Pipelines:
             announce=announce,
             stage_output=stage_output,
         )
+
+    def convert_dvc(self) -> ConvertedPipeline | None:
+        """``strata.yaml`` for the workspace's ``dvc.yaml`` (None when there is none),
+        checked; PipelineFileError naming what Strata cannot express. Writes nothing."""
+        from strata.pipelines.dvc_import import DVC_PIPELINE, convert_pipeline
+
+        path = self._parts.root / DVC_PIPELINE
+        if not path.is_file():
+            return None
+        return convert_pipeline(self._parts.root, path.read_text(encoding="utf-8"))
+
+    def import_dvc(self, converted: ConvertedPipeline, *, dry_run: bool = False) -> PipelineImport:
+        """Write ``strata.yaml`` and a ``strata.lock`` from ``dvc.lock``, so ``strata repro``
+        runs only what ``dvc repro`` would."""
+        from strata.pipelines.dvc_import import import_dvc_pipeline
+
+        return import_dvc_pipeline(self._parts, converted, dry_run=dry_run)
 
     def _revisions(self) -> Revisions:
         from strata.pipelines.compare import Revisions
