@@ -118,6 +118,36 @@ def test_versions_stages_aliases_files_and_runs_arrive(
     assert f"(repository not recorded) @ {'a' * 12}" in text  # MLflow records the commit only
 
 
+def test_a_database_is_read_through_mlflow_server(
+    python: Path, make_workspace: WorkspaceFactory, cli: Cli, tmp_path: Path
+) -> None:
+    """A registry a client logged straight into SQLite, its artifacts in local folders."""
+    database = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    made = run_script(python, "migration_source.py", database, cwd=tmp_path)
+    ws = make_workspace()
+    mlflow = str(python.parent / "mlflow")
+    code, summary = migrate(cli, ws.root, database, "--model", "clf", "--mlflow", mlflow)
+    assert (code, summary["source"], summary["failed"]) == (0, database, [])
+    fresh = make_workspace.open(ws.root)
+    assert [(v.number, v.stage) for v in fresh.models.versions("clf")] == [
+        (1, "staging"),
+        (2, "production"),
+    ]
+    out = fresh.models.download("model:clf@1", ws.root / "out")
+    assert (out / "data" / "w.bin").read_text() == "w1" * 50
+    run = fresh.lineage.run(str(fresh.models.show("model:clf@1").run))
+    assert fresh.tracking.tracked_run(run.id).tags[RUN_TAG] == made["runs"][0]
+
+
+def test_a_database_without_the_mlflow_command_is_one_line(
+    make_workspace: WorkspaceFactory, cli: Cli, tmp_path: Path
+) -> None:
+    ws = make_workspace()
+    done = cli("migrate", "mlflow", "--tracking-uri", f"sqlite:///{tmp_path / 'x.db'}",
+               "--mlflow", str(tmp_path / "no-mlflow"), cwd=ws.root)  # fmt: skip
+    assert_one_line_error(done, 2, "needs MLflow's `mlflow` command")
+
+
 def test_a_server_that_is_down_is_one_line_and_nothing_is_written(
     make_workspace: WorkspaceFactory, cli: Cli
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -143,13 +144,19 @@ def mlflow(
     tracking_uri: Annotated[
         str,
         typer.Option(
-            "--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="The MLflow server (http://…)."
+            "--tracking-uri",
+            envvar="MLFLOW_TRACKING_URI",
+            help="The MLflow server (http://…) or its database (sqlite:///…, postgresql://…).",
         ),
     ],
     model: Annotated[
         list[str] | None, typer.Option("--model", help="Only this registered model (repeatable).")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what it would do.")] = False,
+    mlflow_command: Annotated[
+        str | None,
+        typer.Option("--mlflow", help="The mlflow command that serves a database URI."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Registered models, versions (files, stages, aliases, tags) and their runs from MLflow;
@@ -158,6 +165,24 @@ def mlflow(
 
     Example: strata migrate mlflow --tracking-uri http://mlflow:5000 --model delay-classifier
     """
+    from strata.recovery.mlflow_serve import served
+
+    with Workspace() as ws, served(tracking_uri, mlflow=mlflow_command) as url:
+        progress = None if json_out else _print_step
+        result = _migrate_mlflow(ws, url, tracking_uri, model or (), dry_run, progress)
+    print_result(result, _summary(result), json_out=json_out)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+def _migrate_mlflow(
+    ws: Workspace,
+    url: str,
+    name: str,
+    models: Sequence[str],
+    dry_run: bool,
+    progress: Callable[[Step], None] | None,
+) -> MigrationResult:
     from strata.activity import NoActivity
     from strata.recovery.links import RegistrationLinks
     from strata.recovery.mlflow_migration import Targets, migrate_mlflow
@@ -165,25 +190,20 @@ def mlflow(
 
     user, password = (os.environ.get(f"MLFLOW_TRACKING_{k}", "") for k in ("USERNAME", "PASSWORD"))
     token = os.environ.get("MLFLOW_TRACKING_TOKEN", "")
-    source = MlflowSource(tracking_uri, auth=(user, password) if user else None, token=token)
+    auth = (user, password) if user else None
+    source = MlflowSource(url, auth=auth, token=token, name=name)
+    links = RegistrationLinks(
+        tables=lambda: ws.tables, lineage=lambda: ws.lineage, registry=lambda: ws.models,
+        targets=lambda: ws.recovery.rollbacks.targets, activity=NoActivity(),
+    )  # fmt: skip
+    targets = Targets(ws.models, ws.tracking, links.exact, ws.root / STRATA_DIR / "tmp" / "mlflow")
     try:
-        with Workspace() as ws:
-            scratch = ws.root / STRATA_DIR / "tmp" / "mlflow"
-            links = RegistrationLinks(
-                tables=lambda: ws.tables, lineage=lambda: ws.lineage, registry=lambda: ws.models,
-                targets=lambda: ws.recovery.rollbacks.targets, activity=NoActivity(),
-            )  # fmt: skip
-            targets = Targets(ws.models, ws.tracking, links.exact, scratch)
-            progress = None if json_out else _print_step
-            result = migrate_mlflow(
-                source, targets, models=model or (), dry_run=dry_run,
-                progress=progress or (lambda step: None),
-            )  # fmt: skip
+        return migrate_mlflow(
+            source, targets, models=models, dry_run=dry_run,
+            progress=progress or (lambda step: None),
+        )  # fmt: skip
     finally:
         source.close()
-    print_result(result, _summary(result), json_out=json_out)
-    if result.failed:
-        raise typer.Exit(1)
 
 
 def _print_step(step: Step) -> None:

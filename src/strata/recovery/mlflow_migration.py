@@ -96,7 +96,7 @@ def migrate_mlflow(
     progress: Callable[[Step], None] = lambda step: None,
 ) -> MigrationResult:
     """Bring the registered ``models`` (all when empty) of ``source`` into ``targets``."""
-    result = MigrationResult(source.url, dry_run)
+    result = MigrationResult(source.name, dry_run)
 
     def did(step: Step) -> None:
         result.steps.append(step)
@@ -227,7 +227,7 @@ class _Model:
         self.did(Step("stage", target, f"{current} -> {stage}"))
         if there is not None and not self.dry_run:
             self.targets.registry.promote(
-                there.ref, stage, reason=stage_note(self.source.url), keep_existing=True,
+                there.ref, stage, reason=stage_note(self.source.name), keep_existing=True,
                 force=True,
             )  # fmt: skip
 

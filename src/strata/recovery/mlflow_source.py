@@ -9,6 +9,7 @@ or HTTP failure becomes a Strata error here, in one place.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -77,9 +78,17 @@ def _pairs(items: Any) -> dict[str, str]:
 
 
 class MlflowSource:
-    """An MLflow tracking server at ``url`` (``http://`` or ``https://``)."""
+    """An MLflow tracking server at ``url`` (``http://`` or ``https://``), ``name`` as the
+    user gave it (a database URI that ``mlflow_serve.served`` serves at ``url``)."""
 
-    def __init__(self, url: str, *, auth: tuple[str, str] | None = None, token: str = "") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        auth: tuple[str, str] | None = None,
+        token: str = "",
+        name: str | None = None,
+    ) -> None:
         try:
             import httpx
         except ImportError as exc:
@@ -88,14 +97,16 @@ class MlflowSource:
             ) from exc
         if not url.startswith(("http://", "https://")):
             raise UserInputError(
-                f"cannot read MLflow at {url!r}: give its tracking server's http:// URL",
-                hint="for a database (sqlite:///…, postgresql://…) serve it first with "
-                "`mlflow server --backend-store-uri URI` and pass that server's URL",
+                f"cannot read MLflow at {url!r}: give its tracking server's http:// URL "
+                "or its database's URI (sqlite:///…, postgresql://…)"
             )
         self.url = url.rstrip("/")
+        self.name = name or self.url
+        """What the source is called in results and the audit trail (the URI given)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.url, auth=auth, headers=headers, timeout=60)
         self._httpx = httpx
+        self._where: dict[tuple[str, int], str | Path] = {}
 
     def close(self) -> None:
         self._http.close()
@@ -202,20 +213,8 @@ class MlflowSource:
     def files(self, model: str, version: SourceVersion) -> list[tuple[str, int]]:
         """(path, size) of each file of the version's artifacts, relative to their folder;
         ObjectMissingError when there are none (deleted, or never uploaded)."""
-        root = self._proxied_path(model, version)
-        found: list[tuple[str, int]] = []
-        folders = [""]
-        while folders:
-            folder = folders.pop()
-            where = f"{root}/{folder}".rstrip("/")
-            answer = self._get(ARTIFACTS, {"path": where})
-            listing = answer.json().get("files", []) if answer.status_code < 400 else []
-            for entry in listing:
-                rel = f"{folder}/{entry['path']}".lstrip("/")
-                if entry.get("is_dir"):
-                    folders.append(rel)
-                else:
-                    found.append((rel, int(entry.get("file_size", 0))))
+        where = self._artifacts(model, version)
+        found = _local_files(where) if isinstance(where, Path) else self._listing(where)
         if not found:
             raise ObjectMissingError(
                 f"the artifacts of model {model} version {version.number} are gone: "
@@ -223,38 +222,78 @@ class MlflowSource:
             )
         return sorted(found)
 
+    def _listing(self, root: str) -> list[tuple[str, int]]:
+        found: list[tuple[str, int]] = []
+        folders = [""]
+        while folders:
+            folder = folders.pop()
+            answer = self._get(ARTIFACTS, {"path": f"{root}/{folder}".rstrip("/")})
+            listing = answer.json().get("files", []) if answer.status_code < 400 else []
+            for entry in listing:
+                rel = f"{folder}/{entry['path']}".lstrip("/")
+                if entry.get("is_dir"):
+                    folders.append(rel)
+                else:
+                    found.append((rel, int(entry.get("file_size", 0))))
+        return found
+
     def download(self, model: str, version: SourceVersion, rel: str, size: int, into: Path) -> None:
         """One file of the version's artifacts, its size checked against the listing."""
         if PurePosixPath(rel).is_absolute() or ".." in PurePosixPath(rel).parts:
             raise RemoteError(f"MLflow listed an unsafe artifact path {rel!r}")
-        path = f"{ARTIFACTS}/{self._proxied_path(model, version)}/{rel}"
+        where = self._artifacts(model, version)
         target = into / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with self._http.stream("GET", path) as answer, open(target, "wb") as out:
-                if answer.status_code >= 400:
-                    raise ObjectMissingError(
-                        f"{rel} of model {model} version {version.number} cannot be "
-                        f"downloaded (HTTP {answer.status_code})"
-                    )
-                for chunk in answer.iter_bytes(1 << 20):
-                    out.write(chunk)
-        except self._httpx.HTTPError as exc:
-            raise ServerUnavailableError(f"cannot download {rel} from {self.url}: {exc}") from exc
+        if isinstance(where, Path):
+            shutil.copyfile(where / rel, target)
+        else:
+            self._fetch(f"{ARTIFACTS}/{where}/{rel}", target, f"{rel} of model {model}")
         if target.stat().st_size != size:
             raise ObjectMissingError(
                 f"{rel} of model {model} version {version.number} is "
                 f"{target.stat().st_size} bytes; MLflow listed {size}"
             )
 
-    def _proxied_path(self, model: str, version: SourceVersion) -> str:
+    def _fetch(self, path: str, target: Path, what: str) -> None:
+        try:
+            with self._http.stream("GET", path) as answer, open(target, "wb") as out:
+                if answer.status_code >= 400:
+                    raise ObjectMissingError(
+                        f"{what} cannot be downloaded (HTTP {answer.status_code})"
+                    )
+                for chunk in answer.iter_bytes(1 << 20):
+                    out.write(chunk)
+        except self._httpx.HTTPError as exc:
+            raise ServerUnavailableError(f"cannot download {what} from {self.url}: {exc}") from exc
+
+    def _artifacts(self, model: str, version: SourceVersion) -> str | Path:
+        """Where the version's files are: a path of the server's proxied artifacts, or a
+        local folder (what MLflow records when a client logs straight to a database)."""
+        key = (model, version.number)
+        if key not in self._where:
+            self._where[key] = self._locate(model, version)
+        return self._where[key]
+
+    def _locate(self, model: str, version: SourceVersion) -> str | Path:
         uri: str = self._json("/model-versions/get-download-uri", {
             "name": model, "version": str(version.number)
         }).get("artifact_uri", version.source)  # fmt: skip
-        if not uri.startswith(PROXIED):
-            raise ObjectMissingError(
-                f"the artifacts of model {model} version {version.number} are at {uri}, "
-                "which this MLflow server does not serve",
-                hint="run `mlflow server` with --serve-artifacts over that store",
-            )
-        return uri.removeprefix(PROXIED).strip("/")
+        if uri.startswith(PROXIED):
+            return uri.removeprefix(PROXIED).strip("/")
+        if uri.startswith(("file://", "/")):
+            return Path(uri.removeprefix("file://"))
+        raise ObjectMissingError(
+            f"the artifacts of model {model} version {version.number} are at {uri}, "
+            "which this MLflow server does not serve",
+            hint="run `mlflow server` with --serve-artifacts over that store",
+        )
+
+
+def _local_files(root: Path) -> list[tuple[str, int]]:
+    if not root.is_dir():
+        return []
+    return [
+        (path.relative_to(root).as_posix(), path.stat().st_size)
+        for path in root.rglob("*")
+        if path.is_file() and not path.is_symlink()
+    ]
