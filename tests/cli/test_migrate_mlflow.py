@@ -228,14 +228,17 @@ def test_a_second_run_imports_only_what_is_new(
     more = run_script(python, "migration_source.py", mlflow_server[0], "more")
     code, summary = migrate(cli, ws.root, mlflow_server[0], "--model", "clf")
     assert code == 0
-    assert summary["counts"] == {"run": 1, "version": 1, "stage": 1, "alias": 1}
+    assert summary["counts"] == {"run": 1, "version": 1, "stage": 1, "alias": 2}
+    assert {"action": "alias", "target": "model:clf@1", "detail": "challenger removed"} in (
+        summary["steps"]
+    )
     assert summary["unchanged_versions"] == 2
     done = cli("migrate", "mlflow", "--tracking-uri", mlflow_server[0], "--model", "clf",
                cwd=ws.root)  # fmt: skip
     assert "nothing new; 3 versions already there" in done.stdout
     reg = make_workspace.open(ws.root).models
     assert [(v.number, v.stage, v.aliases) for v in reg.versions("clf")] == [
-        (1, "archived", ("challenger",)),
+        (1, "archived", ()),
         (2, "production", ()),
         (more["v3"], "none", ("champion",)),
     ]

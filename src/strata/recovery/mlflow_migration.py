@@ -22,6 +22,7 @@ from strata.errors import (
     ExperimentNotFoundError,
     ModelNotFoundError,
     ObjectMissingError,
+    RemoteError,
     StrataError,
 )
 from strata.lineage.mlflow_datasets import dataset_ref
@@ -186,7 +187,11 @@ class _Model:
     def _run(self, run_id: str) -> str | None:
         """The Strata run imported from MLflow run ``run_id`` (imported now if need be)."""
         tracking = self.targets.tracking
-        found = self.source.run(run_id)
+        try:
+            found = self.source.run(run_id)
+        except RemoteError as exc:  # deleted from MLflow since: the version comes without it
+            self.did(Step("missing-run", f"mlflow run {run_id}", str(exc)))
+            return None
         try:
             experiment = tracking.experiment_named(found.experiment)
         except ExperimentNotFoundError:
@@ -233,9 +238,15 @@ class _Model:
 
     def _set_aliases(self, done: dict[int, ModelVersion | None]) -> None:
         registry = self.targets.registry
-        current = {} if self.dry_run and not done else self._current_aliases()
+        current = self._current_aliases()
+        wanted = {alias for version in self.model.versions for alias in version.aliases}
+        migrated = {v.number for v in done.values() if v is not None}
+        for alias, number in sorted(current.items()):
+            if alias not in wanted and number in migrated:  # removed in MLflow since
+                self.did(Step("alias", f"{self.ref}@{number}", f"{alias} removed"))
+                if not self.dry_run:
+                    registry.remove_alias(self.model.name, alias)
         for version in self.model.versions:
-            check_cancelled()  # Ctrl-C: between versions, each landed whole or not at all
             there = done.get(version.number)
             for alias in version.aliases:
                 if there is not None and current.get(alias) == there.number:

@@ -1,7 +1,7 @@
 """A registry to migrate from, made by MLflow's own client: runs with params, metric history,
 tags, an input dataset and logged artifacts; registered models with descriptions, tags,
-versions in stages, and aliases. ``more`` adds a version and moves an alias and a stage.
-Prints one JSON object."""
+versions in stages, and aliases. ``more`` adds a version, moves an alias and a stage, and
+deletes an alias. Prints one JSON object."""
 
 import json
 import os
@@ -54,6 +54,7 @@ if sys.argv[1:] == ["more"]:
     out["v3"] = version("clf", run_id, uri, "third try")
     client.set_registered_model_alias("clf", "champion", str(out["v3"]))
     client.transition_model_version_stage("clf", "1", "Archived")
+    client.delete_registered_model_alias("clf", "challenger")
 else:
     client.create_registered_model("clf", description="delay classifier", tags={"team": "ml"})
     runs = [train("first", "w1" * 50, [0.9, 0.5, 0.3]), train("second", "w2" * 50, [0.8, 0.2])]
