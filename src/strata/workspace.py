@@ -274,30 +274,16 @@ class Workspace:
     @cached_property
     def recovery(self) -> Recovery:
         """Rollback across models, tables and files; releases; incident reports."""
-        from strata.recovery import Recovery
-        from strata.recovery.incidents import IncidentSources
-        from strata.recovery.readiness import RollbackTargets
-        from strata.recovery.releases import Releases
-        from strata.recovery.rollback import Rollbacks
+        from strata.recovery.setup import open_recovery
 
-        targets = RollbackTargets(
-            self.models,
-            self.tables,
-            self.store,
-            lambda path: self.files.versions(self.root / path),
-            self.remotes.default,
-        )
-        releases = Releases(
-            self.db,
-            self.models,
-            self.tables,
+        return open_recovery(
+            self.db, self.models, self.tables, self.store,
+            file_versions=lambda path: self.files.versions(self.root / path),
+            default_remote=self.remotes.default,
             tracked_files=lambda: {t.path: t.pointer.hash for t in self.files.tracked()},
             git_head=lambda: self.git.head() if self.git is not None else None,
-        )
-        sources = IncidentSources(
-            self.models, self.tables, lambda: self.guard, lambda: self.lineage
-        )
-        return Recovery(Rollbacks(targets, self.models, self.tables), releases, sources)
+            guard=lambda: self.guard, lineage=lambda: self.lineage,
+        )  # fmt: skip
 
     def close(self) -> None:
         self.state.close()
