@@ -223,10 +223,15 @@ def _dataset_ref(lineage: LineageView, item: Mapping[str, Any], when: datetime) 
 def _table_version(
     lineage: LineageView, table: str, fmt: str, version: str | None, when: datetime
 ) -> str | None:
-    """``table:NAME@N``: Delta names its version in events; otherwise (Iceberg's snapshot
-    ids are not Strata's numbers) the version current at ``when``, when it can be read."""
+    """``table:NAME@N``: Delta names its version in events, Spark's Iceberg events the
+    snapshot id (which the table maps to its version, while it keeps that snapshot);
+    otherwise the version current at ``when``, when it can be read."""
     if fmt == "delta" and version is not None and version.isdigit():
         return f"table:{table}@{int(version)}"
+    if fmt == "iceberg" and version is not None and version.lstrip("-").isdigit():
+        found_version = _snapshot_version(lineage, table, int(version))
+        if found_version is not None:
+            return f"table:{table}@{found_version}"
     if lineage.resolver is None:
         return None
     try:
@@ -236,6 +241,15 @@ def _table_version(
     if found is None or not isinstance(found.selector, Version):
         return None
     return format_ref(found)
+
+
+def _snapshot_version(lineage: LineageView, table: str, snapshot_id: int) -> int | None:
+    if lineage.snapshot_version is None:
+        return None
+    try:
+        return lineage.snapshot_version(table, snapshot_id)
+    except StrataError:
+        return None
 
 
 def _event_time(event: dict[str, Any]) -> datetime:

@@ -37,7 +37,7 @@ from strata.refs import Latest, Ref, Revision, Version, format_ref, parse_ref
 
 if TYPE_CHECKING:
     from strata.lineage.analysis import Impact
-    from strata.lineage.catalog import RowsWritten
+    from strata.lineage.catalog import RowsWritten, SnapshotVersion
     from strata.lineage.graph import Direction, Graph
     from strata.lineage.openlineage import Emitter
     from strata.meta import MetadataDB
@@ -68,6 +68,7 @@ class Lineage:
         objects: ObjectStore | None = None,
         archiver: Archiver | None = None,
         rows_written: RowsWritten | None = None,
+        snapshot_version: SnapshotVersion | None = None,
         clock: Clock = _utc_now,
     ) -> None:
         self.db = db
@@ -80,6 +81,7 @@ class Lineage:
         self.objects = objects
         self.archiver = archiver
         self.rows_written = rows_written
+        self.snapshot_version = snapshot_version
         self.clock = clock
         self._open_runs: list[Run] = []  # started here and not yet finished, innermost last
 
