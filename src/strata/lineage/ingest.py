@@ -149,11 +149,21 @@ def plan(lineage: LineageView, event: Any) -> Planned:
             reason = str(exc)
     if reason is not None:
         raise UserInputError(reason)
-    if kind == "DatasetEvent":
-        return Planned(kind, event, when, (), (_dataset_ref(lineage, event["dataset"], when),))
-    inputs = tuple(_dataset_ref(lineage, i, when) for i in event.get("inputs") or [])
-    outputs = tuple(_dataset_ref(lineage, o, when) for o in event.get("outputs") or [])
-    column_edges = columns.edges(event, lambda item: _dataset_ref(lineage, item, when))
+    with lineage.db.transaction("cannot read the table catalog", write=False) as connection:
+        found: dict[tuple[str, str, str | None], str] = {}
+
+        def ref(item: Mapping[str, Any]) -> str:
+            """The dataset's ref, each dataset looked up once (column lineage names them too)."""
+            key = (str(item["namespace"]), str(item["name"]), _version_facet(item))
+            if key not in found:
+                found[key] = _dataset_ref(lineage, connection, *key, when)
+            return found[key]
+
+        if kind == "DatasetEvent":
+            return Planned(kind, event, when, (), (ref(event["dataset"]),))
+        inputs = tuple(ref(i) for i in event.get("inputs") or [])
+        outputs = tuple(ref(o) for o in event.get("outputs") or [])
+        column_edges = columns.edges(event, ref)
     return Planned(kind, event, when, inputs, outputs, tuple(column_edges))
 
 
@@ -195,18 +205,26 @@ def _problem(event: Any) -> tuple[str, str | None]:
     return kind, facet_problem(event)
 
 
-def _dataset_ref(lineage: LineageView, item: Mapping[str, Any], when: datetime) -> str:
+def _version_facet(item: Mapping[str, Any]) -> str | None:
+    version = ((item.get("facets") or {}).get("version") or {}).get("datasetVersion")
+    return None if version is None else str(version)
+
+
+def _dataset_ref(
+    lineage: LineageView,
+    connection: sa.Connection,
+    namespace: str,
+    name: str,
+    version: str | None,
+    when: datetime,
+) -> str:
     """A dataset of an event as a node. One of ours (the names Strata emits, ``table:x``) maps
     back to its ref; one stored where a catalog table is (Spark's ``file`` + ``/path``,
     ``s3://bucket`` + ``path``) is that table, at the version the event names (Delta) or the
     one current at the event's time; any other is ``dataset:NAMESPACE/NAME@VERSION``."""
-    name, namespace = str(item["name"]), str(item["namespace"])
-    version = ((item.get("facets") or {}).get("version") or {}).get("datasetVersion")
-    version = None if version is None else str(version)
     if name.startswith(("table:", "file:", "model:", "features:")) and version:
         return f"{name}@{version}"
-    with lineage.db.transaction("cannot read the table catalog", write=False) as connection:
-        table = table_at(connection, namespace, name)
+    table = table_at(connection, namespace, name)
     if table is not None:
         found = _table_version(lineage, *table, version, when)
         if found is not None:
@@ -314,7 +332,8 @@ def _store_event(connection: sa.Connection, planned: Planned) -> None:
     if parent_id is not None and parent_id != run_id:
         edges.append((f"run:{parent_id}", node, store.PARENT))
     edges += planned.columns
-    store.node_ids(connection, [node])
+    if not edges:
+        store.node_ids(connection, [node])  # add_edges stores the nodes of the edges
     store.add_edges(connection, edges, run_id=run_id, now=when)
 
 

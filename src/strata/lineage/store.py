@@ -137,9 +137,9 @@ def insert_run(connection: sa.Connection, row: dict[str, Any], *, if_missing: bo
         values["command"] = json.dumps(values["command"])
     if if_missing:
         statement = _insert(connection, lineage_runs).on_conflict_do_nothing(index_elements=["id"])
-        connection.execute(statement.values(**values))
+        connection.execute(statement, values)
     else:
-        connection.execute(sa.insert(lineage_runs).values(**values))
+        connection.execute(sa.insert(lineage_runs), values)
 
 
 def start_earlier(connection: sa.Connection, run_id: str, when: datetime) -> None:
