@@ -170,14 +170,19 @@ def plan(lineage: LineageView, event: Any) -> Planned:
 def take(lineage: LineageView, planned: Planned) -> None:
     """Store a planned event in one transaction; storing it again changes nothing."""
     with lineage.db.transaction("cannot ingest event", write=True) as connection:
-        if planned.kind == "RunEvent":
-            _store_event(connection, planned)
-        elif planned.kind == "DatasetEvent":
-            store.node_ids(connection, planned.outputs)
-        else:
-            store.node_ids(connection, [*planned.inputs, *planned.outputs])
-            edges = [(i, o, "job") for i in planned.inputs for o in planned.outputs]
-            store.add_edges(connection, [*edges, *planned.columns], run_id=None, now=planned.when)
+        store_planned(connection, planned)
+
+
+def store_planned(connection: sa.Connection, planned: Planned) -> None:
+    """Store a planned event in the caller's transaction; storing it again changes nothing."""
+    if planned.kind == "RunEvent":
+        _store_event(connection, planned)
+    elif planned.kind == "DatasetEvent":
+        store.node_ids(connection, planned.outputs)
+    else:
+        store.node_ids(connection, [*planned.inputs, *planned.outputs])
+        edges = [(i, o, "job") for i in planned.inputs for o in planned.outputs]
+        store.add_edges(connection, [*edges, *planned.columns], run_id=None, now=planned.when)
 
 
 def _kind(event: dict[str, Any]) -> str | None:
