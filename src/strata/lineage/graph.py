@@ -1,11 +1,14 @@
 """Lineage graph queries: everything upstream or downstream of some refs, to a depth.
 
-A breadth-first walk, one query a level (a few hundred nodes a query, through the indexes on
-the edges' ``src_id`` and ``dst_id``), visits each node once and returns every edge among the
-nodes it reached; shortest paths and depths come from a second breadth-first walk over that
-subgraph in Python. (A recursive SQL query cannot forget a node once reached: it revisits it
-at every depth a path reaches it by, tens of times over in a graph of daily incremental
-tables.)
+Every edge among the nodes reached is returned; shortest paths and depths come from a
+breadth-first walk over that subgraph in Python. Reaching the nodes:
+
+- to any depth (``MAX_DEPTH``), one recursive SQL query (``WITH RECURSIVE``, SQLite and
+  PostgreSQL alike) that keeps each node once;
+- to a depth, a breadth-first walk, one query a level through the indexes on the edges'
+  ``src_id`` and ``dst_id``, each node visited once. (A recursive query that counts depth
+  keeps a node once per depth a path reaches it at: tens of times over from the many versions
+  of a table in a graph of daily incremental tables, as Marquez-shaped queries start from.)
 """
 
 from __future__ import annotations
@@ -66,6 +69,29 @@ def _reach(
     return [row for row in taken if row[1] in seen and row[2] in seen]
 
 
+_CLOSURE = """
+WITH RECURSIVE reach(id) AS (
+    SELECT id FROM lineage_nodes WHERE id IN :roots
+    UNION
+    SELECT e.{next} FROM lineage_edges e JOIN reach r ON e.{this} = r.id
+)
+SELECT e.id, e.src_id, e.dst_id, e.kind FROM lineage_edges e
+WHERE e.{this} IN (SELECT id FROM reach)
+"""
+
+
+def _closure(
+    connection: sa.Connection, roots: Iterable[int], way: Literal["upstream", "downstream"]
+) -> list[_EdgeRow]:
+    """Every edge among the nodes reachable from ``roots`` going ``way``, in one query: each
+    reached node's edges going ``way`` lead to reached nodes only."""
+    this, next_ = ("src_id", "dst_id") if way == "downstream" else ("dst_id", "src_id")
+    query = sa.text(_CLOSURE.format(this=this, next=next_))
+    query = query.bindparams(sa.bindparam("roots", expanding=True))
+    rows = connection.execute(query, {"roots": sorted(roots)})
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
 def _refs(connection: sa.Connection, ids: Iterable[int]) -> dict[int, str]:
     n = lineage_nodes.c
     wanted, found = sorted(ids), {}
@@ -87,7 +113,14 @@ def walk(
         ["upstream", "downstream"] if direction == "both" else [direction]
     )
     start = stored_node_ids(connection, list(roots)).values()
-    rows = {row[0]: row for way in ways for row in _reach(connection, start, way, depth)}
+    rows: dict[int, _EdgeRow] = {}
+    for way in ways:
+        found = (
+            _closure(connection, start, way)
+            if depth >= MAX_DEPTH
+            else _reach(connection, start, way, depth)
+        )
+        rows.update((row[0], row) for row in found)
     refs = _refs(connection, {i for row in rows.values() for i in row[1:3]})
     edges = tuple(Edge(refs[src], refs[dst], kind) for _, src, dst, kind in sorted(rows.values()))
     graph = Graph(tuple(roots), direction, edges)
