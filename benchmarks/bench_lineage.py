@@ -150,11 +150,15 @@ def _node_row(ref: str, node_id: int) -> dict[str, Any]:
 
 
 def load(db: MetadataDB, h: History) -> None:
-    nodes = [_node_row(ref, i) for ref, i in h.node_ids.items()]
+    """Insert the history in batches, its node ids after those the database holds already."""
+    with db.transaction("bench load", write=True) as connection:
+        offset = connection.execute(sa.select(sa.func.max(lineage_nodes.c.id))).scalar() or 0
+    nodes = [_node_row(ref, i + offset) for ref, i in h.node_ids.items()]
+    edges = [{**e, "src_id": e["src_id"] + offset, "dst_id": e["dst_id"] + offset} for e in h.edges]
     tables = (
         (lineage_nodes, nodes),
         (lineage_runs, h.runs),
-        (lineage_edges, h.edges),
+        (lineage_edges, edges),
         (lineage_deployments, h.deployments),
     )
     for table, rows in tables:

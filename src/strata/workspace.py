@@ -167,6 +167,7 @@ class Workspace:
             objects=self.store,
             table_stats=lambda name, version: self.tables.open(name).stats(version).to_dict(),
             rows_written=lambda name, version: self.tables.rows_written(name, version),
+            snapshot_version=lambda name, snapshot: self.tables.snapshot_version(name, snapshot),
             archiver=lambda ref, reason: self.models.promote(ref, "archived", reason=reason),
             materializer=links.TableExporter(lambda: self.tables),
         )

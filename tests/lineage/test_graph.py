@@ -41,6 +41,28 @@ def test_depth_limits_the_walk(sqlite_ws: Workspace) -> None:
     assert g.refs() == ["table:raw@1", prep, "table:clean@1"]
 
 
+def test_a_walk_to_a_depth_keeps_each_node_at_its_shortest_depth(lws: Workspace) -> None:
+    """An incremental table: version N+1 is made from version N, and every version feeds a
+    report. From every version at once, a node reached by paths of many lengths is found at
+    the shortest; the edges among the nodes reached at the last level are kept too; and a
+    walk deep enough finds what the walk to any depth finds."""
+    link = lws.lineage.link
+    for n in range(1, 8):
+        link(f"table:t@{n}", f"table:t@{n + 1}")
+        link(f"table:t@{n}", f"table:report@{n}")
+    link("table:report@1", "table:report@2")  # both reached at depth 1: an edge among them
+    roots = "table:t@1..7"
+    one = lws.lineage.graph(roots, direction="downstream", depth=1)
+    assert {r for r in one.refs() if "report" in r} == {f"table:report@{n}" for n in range(1, 8)}
+    assert ("table:report@1", "table:report@2") in {(e.src, e.dst) for e in one.edges}
+    assert "table:t@8" in one.refs() and max(one.depths().values()) == 1
+    deep = lws.lineage.graph(roots, direction="downstream", depth=999)
+    whole = lws.lineage.graph(roots, direction="downstream")
+    assert set(deep.edges) == set(whole.edges) and len(whole.edges) == 15
+    up = lws.lineage.graph("table:report@7", direction="upstream", depth=3)
+    assert set(up.refs()) == {"table:report@7", "table:t@7", "table:t@6", "table:t@5"}
+
+
 def test_a_cycle_ends(lws: Workspace) -> None:
     lws.lineage.link("table:a@1", "table:b@1")
     lws.lineage.link("table:b@1", "table:a@1")

@@ -10,6 +10,7 @@ import pytest
 
 from factories import Cli, assert_one_line_error, write
 from strata import Workspace
+from strata.refs import dataset_name
 
 
 @pytest.mark.parametrize(
@@ -247,3 +248,34 @@ def test_an_airflow_task_run_is_linked_to_its_dag_run(sqlite_ws: Workspace, cli:
     assert [r["ref"] for r in chain.json()["upstream_runs"]] == [dag_ref]
     down = cli("impact", dag_ref, "--json", cwd=sqlite_ws.root).json()
     assert [a["ref"] for a in down["affected"]] == [task_ref, "dataset:s3://lake/silver/weather@5"]
+
+
+def test_an_iceberg_snapshot_id_in_a_spark_event_links_the_table_version_it_is(
+    sqlite_ws: Workspace,
+) -> None:
+    """Spark's Iceberg integration names the snapshot it committed (the ``version`` facet's
+    ``datasetVersion`` is the snapshot id): the run wrote that version, not the newest one,
+    and a snapshot the table does not keep links no version at all."""
+    import pyarrow as pa
+
+    ws = sqlite_ws
+    table = ws.tables.create("scores", data=pa.table({"id": [1]}), format="iceberg")
+    for more in ([2], [3]):
+        ws.table("scores").append(pa.table({"id": more}))
+    snapshots = {
+        s.sequence_number: s.snapshot_id for s in ws.tables.open("scores").iceberg().snapshots()
+    }
+    assert sorted(snapshots) == [1, 2, 3]
+    unknown = max(snapshots.values()) + 1
+    for run_id, snapshot in (
+        ("0192f0a4-7c2e-7a3b-9c1d-2e3f4a5b6c80", snapshots[2]),
+        ("0192f0a4-7c2e-7a3b-9c1d-2e3f4a5b6c81", unknown),
+    ):
+        event = _spark_event(
+            run_id, "COMPLETE", [], [_dataset("out", "file", table.location, str(snapshot))]
+        )
+        write(ws.root / "e.json", json.dumps(event))
+        assert ws.lineage.ingest(ws.root / "e.json").ingested == 1
+    linked, unlinked = sorted(ws.lineage.runs(), key=lambda r: r.id)
+    assert linked.outputs == ("table:scores@2",)
+    assert unlinked.outputs == (f"dataset:{dataset_name('file', table.location)}@{unknown}",)

@@ -84,6 +84,9 @@ StatsOf = Callable[[str, int], Mapping[str, Any]]
 RowsWritten = Callable[[str, int], int | None]
 """name, version → the rows the commit that made that version wrote (None when its format
 does not say); raises TableError when unknown."""
+SnapshotVersion = Callable[[str, int], int | None]
+"""name, Iceberg snapshot id → the version of that table that snapshot is (None when the
+table is not Iceberg or keeps no such snapshot); raises TableError when the table is unknown."""
 
 
 class TableStatsDescriber:

@@ -149,25 +149,40 @@ def plan(lineage: LineageView, event: Any) -> Planned:
             reason = str(exc)
     if reason is not None:
         raise UserInputError(reason)
-    if kind == "DatasetEvent":
-        return Planned(kind, event, when, (), (_dataset_ref(lineage, event["dataset"], when),))
-    inputs = tuple(_dataset_ref(lineage, i, when) for i in event.get("inputs") or [])
-    outputs = tuple(_dataset_ref(lineage, o, when) for o in event.get("outputs") or [])
-    column_edges = columns.edges(event, lambda item: _dataset_ref(lineage, item, when))
+    with lineage.db.transaction("cannot read the table catalog", write=False) as connection:
+        found: dict[tuple[str, str, str | None], str] = {}
+
+        def ref(item: Mapping[str, Any]) -> str:
+            """The dataset's ref, each dataset looked up once (column lineage names them too)."""
+            key = (str(item["namespace"]), str(item["name"]), _version_facet(item))
+            if key not in found:
+                found[key] = _dataset_ref(lineage, connection, *key, when)
+            return found[key]
+
+        if kind == "DatasetEvent":
+            return Planned(kind, event, when, (), (ref(event["dataset"]),))
+        inputs = tuple(ref(i) for i in event.get("inputs") or [])
+        outputs = tuple(ref(o) for o in event.get("outputs") or [])
+        column_edges = columns.edges(event, ref)
     return Planned(kind, event, when, inputs, outputs, tuple(column_edges))
 
 
 def take(lineage: LineageView, planned: Planned) -> None:
     """Store a planned event in one transaction; storing it again changes nothing."""
     with lineage.db.transaction("cannot ingest event", write=True) as connection:
-        if planned.kind == "RunEvent":
-            _store_event(connection, planned)
-        elif planned.kind == "DatasetEvent":
-            store.node_ids(connection, planned.outputs)
-        else:
-            store.node_ids(connection, [*planned.inputs, *planned.outputs])
-            edges = [(i, o, "job") for i in planned.inputs for o in planned.outputs]
-            store.add_edges(connection, [*edges, *planned.columns], run_id=None, now=planned.when)
+        store_planned(connection, planned)
+
+
+def store_planned(connection: sa.Connection, planned: Planned) -> None:
+    """Store a planned event in the caller's transaction; storing it again changes nothing."""
+    if planned.kind == "RunEvent":
+        _store_event(connection, planned)
+    elif planned.kind == "DatasetEvent":
+        store.node_ids(connection, planned.outputs)
+    else:
+        store.node_ids(connection, [*planned.inputs, *planned.outputs])
+        edges = [(i, o, "job") for i in planned.inputs for o in planned.outputs]
+        store.add_edges(connection, [*edges, *planned.columns], run_id=None, now=planned.when)
 
 
 def _kind(event: dict[str, Any]) -> str | None:
@@ -195,18 +210,26 @@ def _problem(event: Any) -> tuple[str, str | None]:
     return kind, facet_problem(event)
 
 
-def _dataset_ref(lineage: LineageView, item: Mapping[str, Any], when: datetime) -> str:
+def _version_facet(item: Mapping[str, Any]) -> str | None:
+    version = ((item.get("facets") or {}).get("version") or {}).get("datasetVersion")
+    return None if version is None else str(version)
+
+
+def _dataset_ref(
+    lineage: LineageView,
+    connection: sa.Connection,
+    namespace: str,
+    name: str,
+    version: str | None,
+    when: datetime,
+) -> str:
     """A dataset of an event as a node. One of ours (the names Strata emits, ``table:x``) maps
     back to its ref; one stored where a catalog table is (Spark's ``file`` + ``/path``,
     ``s3://bucket`` + ``path``) is that table, at the version the event names (Delta) or the
     one current at the event's time; any other is ``dataset:NAMESPACE/NAME@VERSION``."""
-    name, namespace = str(item["name"]), str(item["namespace"])
-    version = ((item.get("facets") or {}).get("version") or {}).get("datasetVersion")
-    version = None if version is None else str(version)
     if name.startswith(("table:", "file:", "model:", "features:")) and version:
         return f"{name}@{version}"
-    with lineage.db.transaction("cannot read the table catalog", write=False) as connection:
-        table = table_at(connection, namespace, name)
+    table = table_at(connection, namespace, name)
     if table is not None:
         found = _table_version(lineage, *table, version, when)
         if found is not None:
@@ -223,10 +246,15 @@ def _dataset_ref(lineage: LineageView, item: Mapping[str, Any], when: datetime) 
 def _table_version(
     lineage: LineageView, table: str, fmt: str, version: str | None, when: datetime
 ) -> str | None:
-    """``table:NAME@N``: Delta names its version in events; otherwise (Iceberg's snapshot
-    ids are not Strata's numbers) the version current at ``when``, when it can be read."""
+    """``table:NAME@N``: Delta names its version in events, Spark's Iceberg events the
+    snapshot id (which the table maps to its version, while it keeps that snapshot);
+    otherwise the version current at ``when``, when it can be read."""
     if fmt == "delta" and version is not None and version.isdigit():
         return f"table:{table}@{int(version)}"
+    if fmt == "iceberg" and version is not None and version.lstrip("-").isdigit():
+        found_version = _snapshot_version(lineage, table, int(version))
+        if found_version is not None:
+            return f"table:{table}@{found_version}"
     if lineage.resolver is None:
         return None
     try:
@@ -236,6 +264,15 @@ def _table_version(
     if found is None or not isinstance(found.selector, Version):
         return None
     return format_ref(found)
+
+
+def _snapshot_version(lineage: LineageView, table: str, snapshot_id: int) -> int | None:
+    if lineage.snapshot_version is None:
+        return None
+    try:
+        return lineage.snapshot_version(table, snapshot_id)
+    except StrataError:
+        return None
 
 
 def _event_time(event: dict[str, Any]) -> datetime:
@@ -300,7 +337,8 @@ def _store_event(connection: sa.Connection, planned: Planned) -> None:
     if parent_id is not None and parent_id != run_id:
         edges.append((f"run:{parent_id}", node, store.PARENT))
     edges += planned.columns
-    store.node_ids(connection, [node])
+    if not edges:
+        store.node_ids(connection, [node])  # add_edges stores the nodes of the edges
     store.add_edges(connection, edges, run_id=run_id, now=when)
 
 

@@ -117,6 +117,16 @@ def ref_parts(node: Node, own_namespace: str) -> tuple[str, str]:
     return "dataset", dataset_name(node.namespace, node.name)
 
 
+def _named(pairs: Sequence[tuple[str, str]]) -> sa.ColumnElement[bool]:
+    """Nodes of any of the (kind, name) ``pairs``: a name list per kind, which SQLite looks
+    up through the (kind, name, version) index (a row-value ``IN`` scans every node)."""
+    names: dict[str, list[str]] = {}
+    for kind, name in pairs:
+        names.setdefault(kind, []).append(name)
+    c = lineage_nodes.c
+    return sa.or_(*(sa.and_(c.kind == kind, c.name.in_(each)) for kind, each in names.items()))
+
+
 class NamedView:
     """Namespaces, datasets, jobs and the graph by name, read from the lineage tables."""
 
@@ -146,11 +156,10 @@ class NamedView:
     def datasets_named(self, nodes: Iterable[Node]) -> dict[Node, DatasetInfo]:
         """The datasets among ``nodes`` that are recorded, a few hundred a query."""
         pairs = sorted({ref_parts(n, self.own) for n in nodes if n.type == "DATASET"})
-        key = sa.tuple_(lineage_nodes.c.kind, lineage_nodes.c.name)
         found: dict[Node, DatasetInfo] = {}
         for start in range(0, len(pairs), _ROOTS_AT_ONCE):
             chunk = pairs[start : start + _ROOTS_AT_ONCE]
-            found.update({d.node: d for d in self._datasets([key.in_(chunk)])})
+            found.update({d.node: d for d in self._datasets([_named(chunk)])})
         return found
 
     def _datasets(self, where: Sequence[sa.ColumnElement[bool]]) -> list[DatasetInfo]:
@@ -237,25 +246,27 @@ class NamedView:
         )
 
     def _job_datasets(self, namespace: str, name: str) -> tuple[tuple[Node, ...], tuple[Node, ...]]:
-        e, r = lineage_edges.c, lineage_runs.c
-        src, dst = lineage_nodes.alias("src"), lineage_nodes.alias("dst")
-        query = (
-            sa.select(e.kind, src.c.ref.label("src"), dst.c.ref.label("dst"))
-            .distinct()
-            .select_from(
-                lineage_edges.join(lineage_runs, r.id == e.run_id)
-                .join(src, src.c.id == e.src_id)
-                .join(dst, dst.c.id == e.dst_id)
-            )
-            .where(r.namespace == namespace, r.job == name, e.kind.in_(("input", "output")))
+        """What the job's runs read and wrote, found from its runs' nodes through the edges'
+        indexes on ``src_id`` and ``dst_id``."""
+        e, n, r = lineage_edges.c, lineage_nodes.c, lineage_runs.c
+        runs = (
+            sa.select(n.id)
+            .select_from(lineage_runs.join(lineage_nodes, n.ref == sa.literal("run:") + r.id))
+            .where(r.namespace == namespace, r.job == name)
         )
+        read = sa.select(sa.literal("input"), n.kind, n.name).join(lineage_edges, e.src_id == n.id)
+        read = read.where(e.dst_id.in_(runs), e.kind == "input")
+        wrote = sa.select(sa.literal("output"), n.kind, n.name).join(
+            lineage_edges, e.dst_id == n.id
+        )
+        wrote = wrote.where(e.src_id.in_(runs), e.kind == "output")
         inputs: set[Node] = set()
         outputs: set[Node] = set()
         with self.lineage.db.transaction("cannot read jobs", write=False) as connection:
-            for kind, src_ref, dst_ref in connection.execute(query):
-                node = dataset_of(src_ref if kind == "input" else dst_ref, self.own)
+            for way, kind, thing in connection.execute(sa.union(read, wrote)):
+                node = dataset_of(f"{kind}:{thing}", self.own)
                 if node is not None:
-                    (inputs if kind == "input" else outputs).add(node)
+                    (inputs if way == "input" else outputs).add(node)
         return tuple(sorted(inputs)), tuple(sorted(outputs))
 
     def runs(

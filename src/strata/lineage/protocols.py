@@ -6,8 +6,9 @@ out ``Run`` objects. Those modules never import it back; they take one of these 
 ``Lineage`` is both.
 
 - ``LineageView``: the database, the workspace root and the collaborators the workspace wired
-  (resolver, describer, materializer, rows written), with exact refs, runs and feature sets;
-  what provenance, impact, compare, reproduce, ingest and OpenLineage events read.
+  (resolver, describer, materializer, rows written, Iceberg snapshots' versions), with exact
+  refs, runs and feature sets; what provenance, impact, compare, reproduce, ingest and
+  OpenLineage events read.
 - ``RunRecorder``: what a run in progress records through (exact refs and edges).
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from strata.lineage.catalog import RowsWritten
+    from strata.lineage.catalog import RowsWritten, SnapshotVersion
     from strata.lineage.describe import Describer, Materializer, Resolver
     from strata.lineage.records import FeatureSet, RunRecord
     from strata.meta import MetadataDB
@@ -53,6 +54,8 @@ class LineageView(Protocol):
     def materializer(self) -> Materializer | None: ...
     @property
     def rows_written(self) -> RowsWritten | None: ...
+    @property
+    def snapshot_version(self) -> SnapshotVersion | None: ...
 
     def exact(self, text: str) -> str:
         """``text`` as the exact version it names now, canonical; LineageError otherwise."""

@@ -26,8 +26,9 @@ from strata.lineage import analysis, environment, store
 from strata.lineage.columns import column_impact, split_column
 from strata.lineage.compare import compare
 from strata.lineage.describe import Describer, Describers, Materializer, Resolver
+from strata.lineage.group_commit import EventWriter
 from strata.lineage.ids import new_run_id
-from strata.lineage.ingest import IngestResult, Planned, ingest, plan, take
+from strata.lineage.ingest import IngestResult, Planned, ingest, plan
 from strata.lineage.named import NamedView
 from strata.lineage.records import Deployment, FeatureSet, RunRecord
 from strata.lineage.reproduce import Reproduction, reproduce
@@ -37,7 +38,7 @@ from strata.refs import Latest, Ref, Revision, Version, format_ref, parse_ref
 
 if TYPE_CHECKING:
     from strata.lineage.analysis import Impact
-    from strata.lineage.catalog import RowsWritten
+    from strata.lineage.catalog import RowsWritten, SnapshotVersion
     from strata.lineage.graph import Direction, Graph
     from strata.lineage.openlineage import Emitter
     from strata.meta import MetadataDB
@@ -68,6 +69,7 @@ class Lineage:
         objects: ObjectStore | None = None,
         archiver: Archiver | None = None,
         rows_written: RowsWritten | None = None,
+        snapshot_version: SnapshotVersion | None = None,
         clock: Clock = _utc_now,
     ) -> None:
         self.db = db
@@ -80,7 +82,9 @@ class Lineage:
         self.objects = objects
         self.archiver = archiver
         self.rows_written = rows_written
+        self.snapshot_version = snapshot_version
         self.clock = clock
+        self._events = EventWriter(self)
         self._open_runs: list[Run] = []  # started here and not yet finished, innermost last
 
     # -- refs at exact versions -------------------------------------------------------------
@@ -417,8 +421,9 @@ class Lineage:
         return plan(self, event)
 
     def record_event(self, planned: Planned) -> None:
-        """Store a checked event, in one transaction; the same event again changes nothing."""
-        take(self, planned)
+        """Store a checked event, atomically, with the events other threads are storing at
+        the same moment (group commit); the same event again changes nothing."""
+        self._events.record(planned)
 
     def named(self) -> NamedView:
         """The graph by dataset and job name, as Marquez shows it."""

@@ -24,7 +24,7 @@ from strata.lineage.describe import Describer, Materializer, Resolver
 from strata.lineage.service import Archiver, Lineage
 
 if TYPE_CHECKING:
-    from strata.lineage.catalog import RowsWritten, StatsOf
+    from strata.lineage.catalog import RowsWritten, SnapshotVersion, StatsOf
     from strata.meta import MetadataDB
     from strata.objects import ObjectStore
 
@@ -43,6 +43,7 @@ def open_lineage(
     archiver: Archiver | None = None,
     table_stats: StatsOf | None = None,
     rows_written: RowsWritten | None = None,
+    snapshot_version: SnapshotVersion | None = None,
 ) -> Lineage:
     from strata.lineage.openlineage import emitter_from_settings
 
@@ -69,4 +70,5 @@ def open_lineage(
         objects=objects,
         archiver=archiver,
         rows_written=rows_written,
+        snapshot_version=snapshot_version,
     )

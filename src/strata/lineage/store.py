@@ -54,9 +54,14 @@ def node_ids(connection: sa.Connection, refs: Iterable[str]) -> dict[str, int]:
             index_elements=["ref"]
         )
         connection.execute(statement, rows[start : start + 500])
+    return stored_node_ids(connection, wanted)
+
+
+def stored_node_ids(connection: sa.Connection, refs: Sequence[str]) -> dict[str, int]:
+    """The node id of every ref among ``refs`` that is stored."""
     found: dict[str, int] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for start in range(0, len(refs), 500):
+        chunk = refs[start : start + 500]
         query = sa.select(lineage_nodes.c.ref, lineage_nodes.c.id).where(
             lineage_nodes.c.ref.in_(chunk)
         )
@@ -132,9 +137,9 @@ def insert_run(connection: sa.Connection, row: dict[str, Any], *, if_missing: bo
         values["command"] = json.dumps(values["command"])
     if if_missing:
         statement = _insert(connection, lineage_runs).on_conflict_do_nothing(index_elements=["id"])
-        connection.execute(statement.values(**values))
+        connection.execute(statement, values)
     else:
-        connection.execute(sa.insert(lineage_runs).values(**values))
+        connection.execute(sa.insert(lineage_runs), values)
 
 
 def start_earlier(connection: sa.Connection, run_id: str, when: datetime) -> None:
@@ -220,15 +225,17 @@ def runs_edges(connection: sa.Connection, run_ids: Sequence[str]) -> dict[str, R
     task runs): neither an input nor an output."""
     src, dst = lineage_nodes.alias("src"), lineage_nodes.alias("dst")
     e = lineage_edges.c
-    joined = lineage_edges.join(src, src.c.id == e.src_id).join(dst, dst.c.id == e.dst_id)
     found: dict[str, RunEdges] = {i: ([], [], None) for i in run_ids}
-    nodes = [f"run:{i}" for i in run_ids]
+    nodes = list(stored_node_ids(connection, [f"run:{i}" for i in run_ids]).values())
     for start in range(0, len(nodes), 250):
-        chunk = nodes[start : start + 250]
+        touching = edges_of(nodes[start : start + 250])
         query = (
             sa.select(src.c.ref.label("src"), dst.c.ref.label("dst"), e.kind)
-            .select_from(joined)
-            .where(sa.or_(src.c.ref.in_(chunk), dst.c.ref.in_(chunk)))
+            .select_from(
+                lineage_edges.join(touching, touching.c.id == e.id)
+                .join(src, src.c.id == e.src_id)
+                .join(dst, dst.c.id == e.dst_id)
+            )
             .order_by(e.id)
         )
         for row in connection.execute(query):
@@ -241,6 +248,16 @@ def runs_edges(connection: sa.Connection, run_ids: Sequence[str]) -> dict[str, R
             elif row.src.startswith("run:") and out_of in found:
                 found[out_of][1].append(row.dst)
     return found
+
+
+def edges_of(node_ids: Sequence[int] | sa.Select[tuple[int]]) -> sa.Subquery:
+    """The ids of the edges from or to any of ``node_ids``, each once: two lookups through
+    the indexes on ``src_id`` and ``dst_id`` (an ``OR`` of the two would scan every edge)."""
+    e = lineage_edges.c
+    return sa.union(
+        sa.select(e.id).where(e.src_id.in_(node_ids)),
+        sa.select(e.id).where(e.dst_id.in_(node_ids)),
+    ).subquery()
 
 
 # -- feature sets ---------------------------------------------------------------------------

@@ -153,6 +153,11 @@ class Table(ABC):
         """The version a tag or branch name points at; formats without refs have none."""
         return None
 
+    def snapshot_version(self, snapshot_id: int) -> int | None:
+        """The version an Iceberg snapshot id names (what Spark's OpenLineage events give as
+        an Iceberg table's version); formats without snapshot ids have none."""
+        return None
+
     def resolve(self, selector: int | datetime | str | None = None) -> int:
         """The exact version a selector names: a number, an instant, a tag, or None (latest)."""
         if selector is None or (isinstance(selector, str) and selector.lower() == "latest"):

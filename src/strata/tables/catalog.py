@@ -119,6 +119,11 @@ class TableCatalog:
         commits = self.open(name)._commits()
         return next((c.rows_written for c in commits if c.version == version), None)
 
+    def snapshot_version(self, name: str, snapshot_id: int) -> int | None:
+        """The version of table ``name`` that Iceberg snapshot ``snapshot_id`` is (None for a
+        Delta table, or a snapshot the table does not keep)."""
+        return self.open(name).snapshot_version(snapshot_id)
+
     def default_location(self, name: str) -> str:
         if _is_uri(self.tables_root):
             return f"{self.tables_root.rstrip('/')}/{name}"

@@ -42,6 +42,7 @@ from strata.tables.iceberg_snapshots import (
     sequence,
     snapshot_at,
     unborn,
+    version_of_snapshot,
 )
 from strata.tables.iceberg_values import label_of, stats_from_manifests, transform_of
 from strata.tables.records import (
@@ -75,6 +76,9 @@ class IcebergTable(Table):
     def latest_version(self) -> int:
         current = self._load().current_snapshot()
         return 0 if current is None else sequence(current)
+
+    def snapshot_version(self, snapshot_id: int) -> int | None:
+        return version_of_snapshot(self._load(), snapshot_id)
 
     def _commits(self, limit: int | None = None) -> list[Commit]:
         return history(self._load())[:limit]

@@ -26,6 +26,13 @@ def sequence(snapshot: Snapshot) -> int:
     return snapshot.sequence_number or 0
 
 
+def version_of_snapshot(table: IceTable, snapshot_id: int) -> int | None:
+    """The version (sequence number) of snapshot ``snapshot_id``; None when the table keeps no
+    such snapshot (never had it, or expiry removed it)."""
+    snapshot = table.snapshot_by_id(snapshot_id)
+    return None if snapshot is None else sequence(snapshot)
+
+
 def unborn(table: IceTable, version: int) -> bool:
     """Whether ``version`` is the 0 of a table that has no snapshot yet (made by another tool
     and registered before its first write): an empty version, with the current schema."""
