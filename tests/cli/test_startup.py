@@ -81,6 +81,9 @@ def test_status_imports_the_file_commands_alone(make_workspace: WorkspaceFactory
     assert "matches its pointers (1 tracked)" in out
     assert command_modules(modules) == ["strata.cli.files_cmds"]
     assert heavy(modules) == []
+    assert "rich" not in modules  # nothing to colour
+    other_operations = {"strata.files.add", "strata.files.diff", "strata.files.gc"}
+    assert sorted(other_operations & modules) == []
 
 
 def test_each_line_of_help_is_the_commands_own() -> None:

@@ -74,6 +74,19 @@ class Record(Protocol):
 T = TypeVar("T", bound=Record)
 
 
+def print_line(text: str) -> None:
+    """Print one line exactly as it is, without rich: the quick answers (``status`` with
+    nothing changed) do not pay for importing it."""
+    sys.stdout.write(text + "\n")
+
+
+def escape(text: str) -> str:
+    """``text`` with rich markup escaped, for a ``console.print`` line."""
+    from rich.markup import escape as escape_markup
+
+    return escape_markup(text)
+
+
 def say(text: str) -> None:
     """Print plain text: rich markup is not read, so a ``[name]`` prints as it is."""
     console.print(text, markup=False)
@@ -101,8 +114,6 @@ def print_records(records: Iterable[T], line: Callable[[T], str], *, json_out: b
 
 def fail(message: str, code: int) -> typer.Exit:
     """Print one error line (any URL's password redacted) and give the exit to raise."""
-    from rich.markup import escape
-
     from strata.config import redact
 
     err_console.print(f"[bold red]error:[/] {escape(redact(message))}", markup=True, soft_wrap=True)
