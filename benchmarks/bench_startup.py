@@ -171,7 +171,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="strata-bench-startup-") as folder:
         work = Path(folder)
         env = bench_env(work)
-        env.pop("PYTHONDONTWRITEBYTECODE", None)  # both tools start from compiled bytecode
         tools = [Tool("strata", strata_exe(), env), Tool("dvc", dvc, env)]
         repos = {}
         for tool in tools:
