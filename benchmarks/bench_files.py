@@ -65,7 +65,7 @@ DEFAULT_RUNS = {
 TARGETS: dict[str, tuple[float, float | None]] = {
     "add-file": (3.0, None),
     "status-unchanged": (5.0, 0.25),
-    "checkout": (1.0, None),
+    "checkout": (1.5, None),
 }
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "bench",
