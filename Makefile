@@ -43,6 +43,7 @@ unit: $(STAMP) $(DVC_STAMP)
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_files.py
 	$(BIN)/python benchmarks/bench_remote.py
 	$(BIN)/python benchmarks/bench_transfer.py

@@ -131,6 +131,14 @@ def _count_files(folder: Path) -> int:
         return 0
 
 
+def _count_temps(folder: Path) -> int:
+    """Temp files in ``folder`` (a checkout's staged files)."""
+    try:
+        return sum(1 for name in os.listdir(folder) if name.endswith(".strata-tmp"))
+    except FileNotFoundError:
+        return 0
+
+
 def _midway(done: int, total: int) -> bool:
     """Some of the work is done, and at most half of it."""
     return max(2, total // 10) <= done <= total // 2
@@ -232,7 +240,8 @@ def test_interrupted_checkout(
     folder = ws.root / "raw"
 
     def underway() -> bool:
-        return _midway(_count_files(folder), data.files)
+        # Each file is staged, verified, in a temp file beside it; then all are renamed.
+        return _midway(_count_files(folder) + _count_temps(folder), data.files)
 
     outcome = _interrupt_when(["checkout"], ws.root, underway, sig)
 

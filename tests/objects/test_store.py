@@ -100,7 +100,7 @@ def test_a_write_that_fails_halfway_leaves_no_object_and_no_temp_file(
     err: int,
     error_type: type[StorageError],
 ) -> None:
-    def half_copy(src: Path, dst: Path, *, durable: bool = True) -> None:
+    def half_copy(src: Path, dst: Path, *, durable: bool = True, expect: str | None = None) -> None:
         with open(dst, "xb") as fh:
             fh.write(src.read_bytes()[: len(DATA) // 2])
         raise OSError(err, os.strerror(err))
@@ -119,7 +119,7 @@ def test_a_write_that_fails_halfway_leaves_no_object_and_no_temp_file(
 def test_disk_full_is_a_disk_full_error_with_a_hint(
     store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def full(src: Path, dst: Path, *, durable: bool = True) -> None:
+    def full(src: Path, dst: Path, *, durable: bool = True, expect: str | None = None) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(strata.objects.links, "copy", full)

@@ -6,14 +6,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from strata.cli.output import (
     JsonOpt,
     console,
+    escape,
     handle_errors,
     human_size,
     print_json,
+    print_line,
     print_result,
     progress_bar,
 )
@@ -92,9 +93,9 @@ def status(
         print_json([s.to_dict() for s in results])
         return
     if not results:
-        console.print("Nothing is tracked yet: `strata add PATH` starts.")
+        print_line("Nothing is tracked yet: `strata add PATH` starts.")
     elif all(s.state == "unchanged" for s in results):
-        console.print(f"Workspace matches its pointers ({len(results)} tracked).")
+        print_line(f"Workspace matches its pointers ({len(results)} tracked).")
     else:
         for st in results:
             _print_status(st)

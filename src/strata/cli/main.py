@@ -3,51 +3,91 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from strata import __version__
-from strata.cli import (
-    config_cmds,
-    files_cmds,
-    guard_cmds,
-    lineage_cmds,
-    migrate_cmds,
-    model_cmds,
-    pipeline_cmds,
-    release_cmds,
-    remote_cmds,
-    server_cmds,
-    table_cmds,
-    user_cmds,
-)
+from strata.cli.lazy import Lazy, lazy_group
 from strata.cli.output import console, handle_errors, print_json, set_debug
 from strata.cli.source import SERVER_VARIABLE, TOKEN_VARIABLE, configure, local_only
-from strata.workspace import Workspace
 
-app = typer.Typer(
-    name="strata",
-    help="Version the files, tables and models an ML system is made of, and roll back.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
-files_cmds.register(app)
-remote_cmds.register(app)
-lineage_cmds.register(app)
-pipeline_cmds.register(app)
-app.add_typer(config_cmds.app, name="config")
-app.add_typer(table_cmds.app, name="table")
-app.add_typer(model_cmds.app, name="model")
-guard_cmds.register(app)
-app.add_typer(release_cmds.app, name="release")
-app.add_typer(release_cmds.incident_app, name="incident")
-app.add_typer(migrate_cmds.app, name="migrate")
-user_cmds.register(app)
-server_cmds.register(app)
-app.command("audit")(model_cmds.audit)
+# Where commands come from: modules whose ``register(app)`` adds several top-level commands
+# and groups, Typer groups, and a command function.
+FILES = "strata.cli.files_cmds:register"
+REMOTES = "strata.cli.remote_cmds:register"
+LINEAGE = "strata.cli.lineage_cmds:register"
+PIPELINES = "strata.cli.pipeline_cmds:register"
+GUARD = "strata.cli.guard_cmds:register"
+USERS = "strata.cli.user_cmds:register"
+SERVER = "strata.cli.server_cmds:register"
+CONFIG = "strata.cli.config_cmds:app"
+TABLES = "strata.cli.table_cmds:app"
+MODELS = "strata.cli.model_cmds:app"
+AUDIT = "strata.cli.model_cmds:audit"
+RELEASES = "strata.cli.release_cmds:app"
+INCIDENTS = "strata.cli.release_cmds:incident_app"
+MIGRATE = "strata.cli.migrate_cmds:app"
+
+# Every command but ``init`` and ``demo`` (below): its name → where it comes from (a
+# ``register`` hook, a Typer group, or a command function; see strata.cli.lazy) and its line in
+# ``strata --help``, which shows this text without importing the module (a test holds it equal
+# to the command's own help). A new command is one line here, in the order --help lists them.
+COMMANDS = {
+    "add": Lazy(FILES, "Track files or folders: contents into the cache, a..."),
+    "status": Lazy(FILES, "What changed in the workspace against the pointers; with..."),
+    "checkout": Lazy(FILES, "Restore tracked data from the pointers, or from the..."),
+    "diff": Lazy(FILES, "Files added, modified and deleted between two git..."),
+    "gc": Lazy(FILES, "Remove cached objects no pointer needs (on every branch..."),
+    "verify": Lazy(FILES, "Re-hash the cache (or, with --remote, the remote's..."),
+    "push": Lazy(REMOTES, "Upload what the remote lacks."),
+    "fetch": Lazy(REMOTES, "Download into the cache what the pointers need."),
+    "pull": Lazy(REMOTES, "Fetch, then check out."),
+    "get": Lazy(REMOTES, "Download a tracked path from another Strata repository; no..."),
+    "update": Lazy(REMOTES, "Bring newer versions of imported paths (re-resolves each..."),
+    "import": Lazy(REMOTES, "Bring a tracked path from another Strata repository,..."),
+    "run": Lazy(LINEAGE, "Run a command as a recorded run: params, metrics,..."),
+    "lineage": Lazy(LINEAGE, "The lineage graph around a version or range."),
+    "provenance": Lazy(LINEAGE, "Data → features → code → run → model → serving, for one..."),
+    "impact": Lazy(LINEAGE, "Everything downstream of bad data: runs, data, models and..."),
+    "compare": Lazy(LINEAGE, "Did the data, the code, the params or the environment change?"),
+    "reproduce": Lazy(LINEAGE, "Recreate the code, inputs, params and packages behind a..."),
+    "repro": Lazy(PIPELINES, "Run the pipeline stages whose command, dependencies or..."),
+    "dag": Lazy(PIPELINES, "The stage graph."),
+    "rollback": Lazy(GUARD, "Roll a model or a table back, or check that a model..."),
+    "drift": Lazy(GUARD, "Population Stability Index and null-rate change per column."),
+    "grant": Lazy(USERS, "Raise a user's role on one model or table, stages and..."),
+    "server": Lazy(SERVER, "Serve the REST API at /api/v1 (OpenAPI at /openapi.json,..."),
+    "audit": Lazy(AUDIT, "The registry's trail across every model (or one), newest..."),
+    "remote": Lazy(REMOTES, "Where data is shared: folders, s3://, gs://, az://."),
+    "runs": Lazy(LINEAGE, "Recorded runs."),
+    "features": Lazy(LINEAGE, "Feature sets: versioned lists of feature names and..."),
+    "deploy": Lazy(LINEAGE, "Where model versions serve."),
+    "openlineage": Lazy(LINEAGE, "OpenLineage events in and out."),
+    "stage": Lazy(PIPELINES, "Pipeline stages in strata.yaml."),
+    "metrics": Lazy(PIPELINES, "Metrics the stages write, across revisions."),
+    "params": Lazy(PIPELINES, "Params the stages use, across revisions."),
+    "plots": Lazy(PIPELINES, "Plots of series the stages write, across revisions."),
+    "config": Lazy(CONFIG, "Read and change .strata/config.toml."),
+    "table": Lazy(TABLES, "Versioned tables on open formats (Delta Lake by default,..."),
+    "model": Lazy(MODELS, "The model registry: versions, semvers, stages, aliases and..."),
+    "guard": Lazy(GUARD, "Roll models back by policy when serving metrics cross a..."),
+    "release": Lazy(RELEASES, "Named sets of code, model, table and file versions that..."),
+    "incident": Lazy(INCIDENTS, "Incident reports from the audit trail and lineage."),
+    "migrate": Lazy(MIGRATE, "Bring another tool's history into Strata. Example: strata..."),
+    "user": Lazy(USERS, "Users of a Strata server and their roles (viewer, editor,..."),
+    "token": Lazy(USERS, "API tokens: a user's secret for the server, shown once,..."),
+}
+
+SETTINGS: dict[str, Any] = {
+    "name": "strata",
+    "help": "Version the files, tables and models an ML system is made of, and roll back.",
+    "no_args_is_help": True,
+    "add_completion": False,
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": None,
+}
+app = typer.Typer(cls=lazy_group(COMMANDS, SETTINGS), **SETTINGS)
 
 
 def _version(value: bool) -> None:
@@ -96,6 +136,8 @@ def init(
 
     Example: git init && strata init
     """
+    from strata.workspace import Workspace
+
     ws = Workspace.init(path, git=not no_git, force=force)
     if json_out:
         print_json({"root": str(ws.root), "git": not no_git})

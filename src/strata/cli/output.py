@@ -10,23 +10,47 @@ import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Annotated, Any, ParamSpec, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from strata.cli.source import check_command
-from strata.config import redact
 from strata.errors import StrataError
 from strata.parallel import request_cancel, reset_cancel
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 P = ParamSpec("P")
 R = TypeVar("R")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False)
+
+class LazyConsole:
+    """A rich Console made on first print: importing rich is a good part of ``strata --help``,
+    which prints through click, not rich."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def get(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        self.get().print(*objects, **options)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.get().is_terminal
+
+
+console = LazyConsole(highlight=False, soft_wrap=True)
+err_console = LazyConsole(stderr=True, highlight=False)
 _settings = {"debug": False}
 
 EXIT_INTERRUPTED = 130
@@ -48,6 +72,19 @@ class Record(Protocol):
 
 
 T = TypeVar("T", bound=Record)
+
+
+def print_line(text: str) -> None:
+    """Print one line exactly as it is, without rich: the quick answers (``status`` with
+    nothing changed) do not pay for importing it."""
+    sys.stdout.write(text + "\n")
+
+
+def escape(text: str) -> str:
+    """``text`` with rich markup escaped, for a ``console.print`` line."""
+    from rich.markup import escape as escape_markup
+
+    return escape_markup(text)
 
 
 def say(text: str) -> None:
@@ -77,6 +114,8 @@ def print_records(records: Iterable[T], line: Callable[[T], str], *, json_out: b
 
 def fail(message: str, code: int) -> typer.Exit:
     """Print one error line (any URL's password redacted) and give the exit to raise."""
+    from strata.config import redact
+
     err_console.print(f"[bold red]error:[/] {escape(redact(message))}", markup=True, soft_wrap=True)
     return typer.Exit(code)
 
@@ -122,9 +161,9 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def _command_path(func: Callable[..., Any]) -> str:
-    import click
+    from typer._click.globals import get_current_context  # typer's own click, not `click`
 
-    context = click.get_current_context(silent=True)
+    context = get_current_context(silent=True)
     return context.command_path if context is not None else func.__name__
 
 
@@ -144,7 +183,7 @@ def progress_bar(description: str, total: int | None = None) -> Iterator[Callabl
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err_console,
+        console=err_console.get(),
         transient=True,
         disable=not err_console.is_terminal,
     )

@@ -18,8 +18,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from strata.workspace import Workspace
-
 if TYPE_CHECKING:
     from strata.cli.remote_api import RemoteApi
     from strata.lineage.analysis import Impact
@@ -149,6 +147,8 @@ def registry() -> Iterator[RegistryLike]:
 
         yield RemoteRegistry(api)
         return
+    from strata.workspace import Workspace
+
     with Workspace() as ws:
         yield ws.models
 
@@ -162,5 +162,7 @@ def lineage() -> Iterator[LineageLike]:
 
         yield RemoteLineage(api)
         return
+    from strata.workspace import Workspace
+
     with Workspace() as ws:
         yield ws.lineage

@@ -58,6 +58,25 @@ class _Plan:
     clear: Path | None = None  # a file or folder in the way, removed first
     unsaved: list[str] = field(default_factory=list)  # paths whose content is nowhere else
     missing: list[str] = field(default_factory=list)  # objects not in the cache
+    staged: list[_Staged] = field(default_factory=list)  # writes verified in temp files
+
+    def stageable(self) -> bool:
+        """Whether every write can wait in a temp file beside its destination before anything
+        is cleared or removed: no file or folder stands where a destination's folder goes."""
+        if self.clear is not None:
+            return False
+        removed = {os.fspath(p) for p in self.removals}
+        return not removed or not any(
+            os.fspath(parent) in removed for dest, _ in self.writes for parent in dest.parents
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    tmp: Path
+    dest: Path
+    stat: FileStat  # of the temp file, which the rename keeps
+    digest: str
 
 
 def _no_progress(_: int) -> None:
@@ -135,6 +154,8 @@ def _check(ctx: FilesContext, plans: Sequence[_Plan], *, force: bool) -> None:
                 f"object {_first(plan.missing, 12)} for {plan.tracked.path} is not in the cache"
             )
     for plan in plans:
+        if plan.stageable():
+            continue  # verified as it is staged, before anything is changed
         corrupt = verify_objects(ctx, [digest for _, digest in plan.writes])
         if corrupt:
             raise ObjectCorruptError(
@@ -147,6 +168,60 @@ def _check(ctx: FilesContext, plans: Sequence[_Plan], *, force: bool) -> None:
         )
 
 
+def _stage_all(ctx: FilesContext, plans: Sequence[_Plan], progress: Progress) -> None:
+    """Every write of the stageable plans into a verified temp file beside its destination,
+    on ``ctx.jobs`` threads, before anything in the workspace is changed: a corrupt or
+    missing object stops the checkout with the temp files (and folders made) removed."""
+    made: set[Path] = set()
+    try:
+        for plan in plans:
+            if plan.stageable():
+                _stage(ctx, plan, made, progress)
+    except BaseException:
+        _unstage(plans)
+        for folder in sorted(made, key=lambda p: len(p.parts), reverse=True):
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        raise
+
+
+def _unstage(plans: Sequence[_Plan]) -> None:
+    """Remove the temp files not renamed into place."""
+    for plan in plans:
+        for staged in plan.staged:
+            staged.tmp.unlink(missing_ok=True)
+
+
+def _stage(ctx: FilesContext, plan: _Plan, made: set[Path], progress: Progress) -> None:
+    what, root = plan.tracked.path, ctx.abspath(plan.tracked.path)
+    known: set[Path] = set()
+
+    def stage(job: tuple[Path, str]) -> None:
+        dest, digest = job
+        if dest.parent not in known:
+            _make_folders(dest.parent, root, made)
+            known.add(dest.parent)
+        tmp, st = ctx.store.stage(digest, dest, what=what)
+        plan.staged.append(_Staged(tmp, dest, st, digest))
+        progress(1)
+
+    parallel_map(stage, plan.writes, ctx.jobs)
+
+
+def _make_folders(folder: Path, root: Path, made: set[Path]) -> None:
+    """Make ``folder`` and the missing folders above it, up to ``root``'s parent, noting in
+    ``made`` the ones made here."""
+    missing = []
+    while not folder.is_dir() and folder != root.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        new.mkdir(exist_ok=True)
+        made.add(new)
+
+
 def _execute(ctx: FilesContext, plan: _Plan, progress: Progress) -> CheckoutResult:
     if plan.clear is not None:
         if plan.clear.is_dir():
@@ -156,6 +231,9 @@ def _execute(ctx: FilesContext, plan: _Plan, progress: Progress) -> CheckoutResu
     for stale in plan.removals:
         stale.unlink(missing_ok=True)
     what = plan.tracked.path
+    if plan.staged:
+        _rename_staged(ctx, plan.staged)
+        return _done(ctx, plan)
 
     placed_so_far: list[tuple[FileStat, str]] = []
     made_dirs: set[Path] = set()
@@ -173,6 +251,26 @@ def _execute(ctx: FilesContext, plan: _Plan, progress: Progress) -> CheckoutResu
         parallel_map(place, plan.writes, ctx.jobs)
     finally:
         ctx.state.save(placed_so_far)
+    return _done(ctx, plan)
+
+
+def _rename_staged(ctx: FilesContext, staged: Sequence[_Staged]) -> None:
+    """Rename the verified temp files over their destinations; the ones not renamed when
+    something fails are removed (a rerun stages them again)."""
+    renamed: list[_Staged] = []
+
+    def rename(item: _Staged) -> None:
+        os.replace(item.tmp, item.dest)
+        renamed.append(item)
+
+    try:
+        parallel_map(rename, staged, ctx.jobs)
+    finally:
+        ctx.state.save((item.stat, item.digest) for item in renamed)
+
+
+def _done(ctx: FilesContext, plan: _Plan) -> CheckoutResult:
+    what = plan.tracked.path
     kind = plan.tracked.pointer.kind
     if kind == "directory":
         ctx.abspath(what).mkdir(parents=True, exist_ok=True)
@@ -211,18 +309,21 @@ def checkout(
     ]
     _check(ctx, plans, force=force)
     try:
-        if write_pointers:
-            for t in targets:
-                pointer_file = ctx.abspath(t.pointer_file)
-                pointer_file.parent.mkdir(parents=True, exist_ok=True)
-                write_pointer(pointer_file, t.pointer)
-                if ctx.git is not None:
-                    ignore_in_git(ctx.abspath(t.path))
-        results = []
         for plan in plans:
             if plan.tracked.pointer.kind == "file":
                 _remove_file_leftovers(ctx.abspath(plan.tracked.path))
-            results.append(_execute(ctx, plan, progress))
+        _stage_all(ctx, plans, progress)
+        try:
+            if write_pointers:
+                for t in targets:
+                    pointer_file = ctx.abspath(t.pointer_file)
+                    pointer_file.parent.mkdir(parents=True, exist_ok=True)
+                    write_pointer(pointer_file, t.pointer)
+                    if ctx.git is not None:
+                        ignore_in_git(ctx.abspath(t.path))
+            return [_execute(ctx, plan, progress) for plan in plans]
+        except BaseException:
+            _unstage(plans)
+            raise
     except OSError as exc:
         raise translate_os_error(exc, "checking out") from exc
-    return results

@@ -15,17 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from strata.errors import RevisionNotFoundError, UserInputError
-from strata.files import diff as file_diff
-from strata.files import gc as file_gc
 from strata.files import status as file_status
-from strata.files import verify as file_verify
-from strata.files.add import AddResult, add_paths
-from strata.files.checkout import CheckoutResult, checkout
 from strata.files.discover import Tracked, tracked_at, tracked_in_tree
 from strata.files.pointer import POINTER_SUFFIX, Pointer
 
+# add, checkout, diff, gc and verify are imported by the methods that run them: a command
+# loads only the code it needs.
 if TYPE_CHECKING:
     from strata.activity import Activity
+    from strata.files.add import AddResult
+    from strata.files.checkout import CheckoutResult
     from strata.files.context import FilesContext
     from strata.files.diff import DiffEntry
     from strata.files.dvc_import import DvcImportResult
@@ -87,6 +86,8 @@ class Files:
     # -- adding -----------------------------------------------------------------------------
     def add(self, paths: Sequence[StrPath], *, progress: Progress = no_progress) -> list[AddResult]:
         """Track files or folders: contents into the cache, a pointer beside each."""
+        from strata.files.add import add_paths
+
         results = add_paths(
             self.context, self.relpaths(paths), before_commit=self._record, progress=progress
         )
@@ -128,6 +129,8 @@ class Files:
     ) -> list[DiffEntry]:
         """Files added, modified and deleted from ``rev_a`` (default HEAD) to ``rev_b``
         (default: the workspace as it is now)."""
+        from strata.files import diff as file_diff
+
         ctx = self.context
         relpaths = self.relpaths(paths)
         old = tracked_at(ctx, self.commit_of(rev_a or "HEAD"))
@@ -181,6 +184,8 @@ class Files:
         A path may be a ref, ``file:data/raw@HEAD~1`` (a git revision) or
         ``file:data/raw@433c66d6`` (a content-hash prefix of a version added earlier).
         """
+        from strata.files.checkout import checkout
+
         plain, refs = _split_file_refs(paths)
         relpaths = self.relpaths(plain)
         targets = [self.tracked_for_ref(ref, rev) for ref in refs]
@@ -264,6 +269,8 @@ class Files:
         self, *, workspace_only: bool = False, dry_run: bool = False, force: bool = False
     ) -> GcResult:
         """Remove cached objects that no pointer needs, on any branch or tag by default."""
+        from strata.files import gc as file_gc
+
         return file_gc.collect(
             self.context,
             all_refs=not workspace_only,
@@ -274,6 +281,8 @@ class Files:
 
     def verify(self, *, progress: Progress = no_progress) -> VerifyResult:
         """Re-hash every cached object; report corrupt and missing ones by name."""
+        from strata.files import verify as file_verify
+
         return file_verify.verify(self.context, progress)
 
 

@@ -18,6 +18,13 @@ def hash_bytes(data: bytes) -> str:
     return str(blake3.blake3(data).hexdigest())
 
 
+def hasher_for(size: int) -> blake3.blake3:
+    """A BLAKE3 hasher for ``size`` bytes: on all cores from MULTITHREAD_MIN_SIZE."""
+    if size >= MULTITHREAD_MIN_SIZE:
+        return blake3.blake3(max_threads=blake3.blake3.AUTO)
+    return blake3.blake3()
+
+
 def hash_file(path: str | os.PathLike[str], size: int | None = None) -> str:
     """Hash a file's contents; large files are memory-mapped and hashed on all cores."""
     if size is None:

@@ -9,6 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from strata.config import LinkType
+from strata.objects.hashing import hash_file, hasher_for
+
+# From this size a verified copy hashes the source, then copies it in the kernel
+# (copy_file_range); below it, the bytes are read once, hashed and written.
+KERNEL_COPY_MIN_SIZE = 1024 * 1024
+_READ = 1024 * 1024
 
 StrPath = str | os.PathLike[str]
 
@@ -25,6 +31,10 @@ _UNSUPPORTED = {
 }
 
 
+class ContentMismatch(ValueError):
+    """The bytes placed do not hash to the name they were placed under."""
+
+
 def reflink(src: StrPath, dst: Path) -> None:
     with open(src, "rb") as fin, open(dst, "xb") as fout:
         try:
@@ -39,22 +49,59 @@ def hardlink(src: StrPath, dst: Path) -> None:
     os.link(src, dst)
 
 
-def copy(src: StrPath, dst: Path, *, durable: bool = True) -> None:
-    """Copy in the kernel where it can (copy_file_range), else through a buffer.
+def copy(src: StrPath, dst: Path, *, durable: bool = True, expect: str | None = None) -> None:
+    """Copy in the kernel where it can (copy_file_range), else through a buffer; with
+    ``expect``, hash the source in the same pass and raise ContentMismatch when it differs.
 
     Raw file descriptors rather than ``open()``: no buffering, no tty probe, no seek, which
-    is most of the system calls when checking out thousands of small files."""
+    is most of the system calls when checking out thousands of small files. The source is
+    opened once, whether it is verified or not."""
     fin = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
     try:
         fout = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
-            _copy_fd(fin, fout, os.fstat(fin).st_size)
+            size = os.fstat(fin).st_size
+            if expect is None:
+                _copy_fd(fin, fout, size)
+            elif size < KERNEL_COPY_MIN_SIZE:
+                _copy_and_hash(fin, fout, size, expect)
+            else:
+                _check_hash(_hash_fd(fin, size), expect)
+                _copy_fd(fin, fout, size)
             if durable:
                 os.fsync(fout)
         finally:
             os.close(fout)
     finally:
         os.close(fin)
+
+
+def _check_hash(digest: str, expect: str) -> None:
+    if digest != expect:
+        raise ContentMismatch(f"content hashes to {digest[:12]}, not {expect[:12]}")
+
+
+def _copy_and_hash(fin: int, fout: int, size: int, expect: str) -> None:
+    """Read ``size`` bytes (a small file: one read), hash them and write them out."""
+    hasher = hasher_for(0)
+    left = size
+    while left > 0 and (chunk := os.read(fin, left)):
+        left -= len(chunk)
+        hasher.update(chunk)
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fout, view) :]
+    _check_hash(str(hasher.hexdigest()), expect)
+
+
+def _hash_fd(fd: int, size: int) -> str:
+    """The hash of an open file's contents, read with pread (the offset is left alone)."""
+    hasher, chunk = hasher_for(size), 16 * _READ
+    offset = 0
+    while data := os.pread(fd, chunk, offset):
+        hasher.update(data)
+        offset += len(data)
+    return str(hasher.hexdigest())
 
 
 def _copy_fd(fin: int, fout: int, size: int) -> None:
@@ -89,17 +136,24 @@ class Linker:
         # Threads may race to drop the same type; losing the race is harmless.
         self._order = [t for t in self._order if t != link_type] or ["copy"]
 
-    def place(self, src: StrPath, dst: Path, *, durable: bool = True) -> LinkType:
-        """Create ``dst`` (which must not exist) with the contents of ``src``."""
+    def place(
+        self, src: StrPath, dst: Path, *, durable: bool = True, expect: str | None = None
+    ) -> LinkType:
+        """Create ``dst`` (which must not exist) with the contents of ``src``; with
+        ``expect``, check that they hash to it (a copy hashes as it reads, a link is read
+        once) and raise ContentMismatch, ``dst`` left for the caller to remove, if not."""
         for link_type in list(self._order):
             if link_type == "copy":
-                copy(src, dst, durable=durable)
+                copy(src, dst, durable=durable, expect=expect)
                 return "copy"
             try:
                 _LINKERS[link_type](src, dst)
-                return link_type
             except OSError as exc:
                 if exc.errno not in _UNSUPPORTED or link_type == self._order[-1]:
                     raise
                 self._forget(link_type)
+                continue
+            if expect is not None:
+                _check_hash(hash_file(dst), expect)
+            return link_type
         raise OSError(errno.EOPNOTSUPP, "no configured link type works here")

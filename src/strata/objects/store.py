@@ -23,7 +23,7 @@ from pathlib import Path
 from strata.config import LinkType
 from strata.errors import DiskFullError, ObjectCorruptError, ObjectMissingError, StorageError
 from strata.objects.hashing import hash_bytes, hash_file, hash_path, is_hash
-from strata.objects.links import Linker
+from strata.objects.links import ContentMismatch, Linker
 from strata.objects.state import FileStat
 from strata.parallel import check_cancelled, parallel_map
 
@@ -249,6 +249,30 @@ class ObjectStore:
             return link_type
         except BaseException as exc:
             tmp.unlink(missing_ok=True)
+            if isinstance(exc, FileNotFoundError) and not src.exists():
+                raise ObjectMissingError(
+                    f"object {name[:12]} for {what} is not in the cache"
+                ) from exc
+            if isinstance(exc, OSError):
+                raise translate_os_error(exc, f"checking out {what}") from exc
+            raise
+
+    def stage(self, name: str, dst: Path, *, what: str) -> tuple[Path, FileStat]:
+        """Object ``name``, verified, in a new temp file beside ``dst`` (which is left alone)
+        and that file's stat, which the rename into place keeps. A copy reads the object
+        once, hashing it as it goes: one open of the object, one of the file written.
+        ObjectCorruptError when the bytes are not the object's, with nothing left behind."""
+        src = self.path(name)
+        tmp = dst.with_name(f".{dst.name}.{_unique()}.strata-tmp")
+        try:
+            self._linker_out.place(src, tmp, durable=False, expect=name)
+            return tmp, FileStat.of(os.stat(tmp))
+        except BaseException as exc:
+            tmp.unlink(missing_ok=True)
+            if isinstance(exc, ContentMismatch):
+                raise ObjectCorruptError(
+                    f"object {name[:12]} for {what} is corrupt in the cache"
+                ) from exc
             if isinstance(exc, FileNotFoundError) and not src.exists():
                 raise ObjectMissingError(
                     f"object {name[:12]} for {what} is not in the cache"
