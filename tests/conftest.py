@@ -27,14 +27,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.postgres)
 
 
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[PostgresCluster]:
+def _started_cluster() -> PostgresCluster:
     try:
-        cluster = start_cluster()
+        return start_cluster()
     except ClusterUnavailable as exc:
         if REQUIRE_POSTGRES:
             pytest.fail(f"STRATA_REQUIRE_POSTGRES=1 but {exc}", pytrace=False)
         pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    cluster = _started_cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def own_postgres_cluster() -> Iterator[PostgresCluster]:
+    """A cluster of the test's own, for tests that stop and start it (stopping the session's
+    shared one would fail other tests)."""
+    cluster = _started_cluster()
     yield cluster
     cluster.stop()
 

@@ -7,18 +7,17 @@ The cluster is this module's own: stopping the session's shared one would fail o
 
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 from factories import STRATA
-from pg_cluster import ClusterUnavailable, PostgresCluster, start_cluster
+from pg_cluster import PostgresCluster
 from server_support import make_site, start_server
 
 API = "/api/v1"
@@ -28,15 +27,8 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def cluster() -> Iterator[PostgresCluster]:
-    try:
-        own = start_cluster()
-    except ClusterUnavailable as exc:
-        if os.environ.get("STRATA_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"STRATA_REQUIRE_POSTGRES=1 but {exc}", pytrace=False)
-        pytest.skip(str(exc))
-    yield own
-    own.stop()
+def cluster(own_postgres_cluster: PostgresCluster) -> PostgresCluster:
+    return own_postgres_cluster
 
 
 def _unavailable(response: httpx.Response) -> str:

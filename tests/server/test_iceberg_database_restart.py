@@ -8,8 +8,6 @@ The cluster is this module's own: stopping the session's shared one would fail o
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,7 +15,7 @@ import pytest
 from pyiceberg.catalog.rest import RestCatalog
 from pyiceberg.exceptions import ServiceUnavailableError
 
-from pg_cluster import ClusterUnavailable, PostgresCluster, start_cluster
+from pg_cluster import PostgresCluster
 from server_support import make_site, start_server
 from strata.errors import MetadataUnavailableError
 from strata.tables.iceberg_catalog import identifier, sql_catalog, translating
@@ -26,15 +24,8 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def cluster() -> Iterator[PostgresCluster]:
-    try:
-        own = start_cluster()
-    except ClusterUnavailable as exc:
-        if os.environ.get("STRATA_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"STRATA_REQUIRE_POSTGRES=1 but {exc}", pytrace=False)
-        pytest.skip(str(exc))
-    yield own
-    own.stop()
+def cluster(own_postgres_cluster: PostgresCluster) -> PostgresCluster:
+    return own_postgres_cluster
 
 
 def test_a_commit_while_postgres_is_down_is_503_and_absent_and_its_retry_lands(
