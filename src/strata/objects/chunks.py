@@ -21,6 +21,7 @@ MIN_CHUNK = 256 * 1024
 AVG_CHUNK = 1024 * 1024
 MAX_CHUNK = 4 * 1024 * 1024
 DEFAULT_THRESHOLD = 4 * 1024 * 1024  # objects this large and larger are chunked
+WINDOW = 16 * MAX_CHUNK  # how much of a file is in memory at once while it is chunked
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +57,34 @@ class Manifest:
 
 
 def split(path: str | os.PathLike[str]) -> Iterator[tuple[Chunk, bytes]]:
-    """The chunks of a file, in order, with their bytes."""
+    """The chunks of a file, in order, with their bytes, read through a window of a fixed size
+    (never the whole file mapped, whatever its size).
+
+    FastCDC finds a chunk's end from at most MAX_CHUNK bytes after its start, so a chunk is cut
+    only once the window holds that many bytes past its start (or the file's end): the
+    chunks are exactly those of the whole file chunked at once. What is left at the window's
+    end moves to its front and the next read fills the rest."""
     from fastcdc import fastcdc
 
-    for piece in fastcdc(
-        os.fspath(path), min_size=MIN_CHUNK, avg_size=AVG_CHUNK, max_size=MAX_CHUNK, fat=True
-    ):
-        data = bytes(piece.data)
-        yield Chunk(hash_bytes(data), len(data)), data
+    window = bytearray(WINDOW + MAX_CHUNK)
+    view = memoryview(window)
+    held = 0  # bytes at the window's front not yet cut into chunks
+    with open(path, "rb", buffering=0) as source:
+        at_end = False
+        while not at_end:
+            while held < len(window) and not at_end:
+                read = source.readinto(view[held:])
+                at_end = not read
+                held += read or 0
+            done = 0
+            pieces = fastcdc(
+                view[:held], min_size=MIN_CHUNK, avg_size=AVG_CHUNK, max_size=MAX_CHUNK
+            )
+            for piece in pieces:
+                if not at_end and piece.offset + MAX_CHUNK > held:
+                    break  # its end may lie beyond what the window holds: cut it next time
+                data = bytes(view[piece.offset : piece.offset + piece.length])
+                yield Chunk(hash_bytes(data), len(data)), data
+                done = piece.offset + piece.length
+            window[: held - done] = view[done:held]
+            held -= done

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ HASH_HEX_LEN = 64
 # Below this size one thread is faster than handing work to blake3's thread pool.
 MULTITHREAD_MIN_SIZE = 4 * 1024 * 1024
 _SMALL_READ = 1024 * 1024
+_MAPPED_WINDOW = 64 * 1024 * 1024  # how much of a large file is mapped at once while hashed
 
 
 def hash_bytes(data: bytes) -> str:
@@ -26,21 +28,28 @@ def hasher_for(size: int) -> blake3.blake3:
 
 
 def hash_file(path: str | os.PathLike[str], size: int | None = None) -> str:
-    """Hash a file's contents; large files are memory-mapped and hashed on all cores."""
+    """Hash a file's contents; a large one on all cores, mapped a window at a time: as fast as
+    mapping it whole, but the mapped pages that count against the process's memory stay
+    within one window, whatever the file's size."""
     if size is None:
         size = os.stat(path).st_size
-    if size >= MULTITHREAD_MIN_SIZE:
-        hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
-        hasher.update_mmap(os.fspath(path))
-        return str(hasher.hexdigest())
-    hasher = blake3.blake3()
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        while chunk := os.read(fd, _SMALL_READ):
-            hasher.update(chunk)
+        if size < MULTITHREAD_MIN_SIZE:
+            hasher = blake3.blake3()
+            while chunk := os.read(fd, _SMALL_READ):
+                hasher.update(chunk)
+            return str(hasher.hexdigest())
+        hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+        length, offset = os.fstat(fd).st_size, 0
+        while offset < length:
+            span = min(_MAPPED_WINDOW, length - offset)
+            with mmap.mmap(fd, span, offset=offset, access=mmap.ACCESS_READ) as window:
+                hasher.update(window)
+            offset += span
+        return str(hasher.hexdigest())
     finally:
         os.close(fd)
-    return str(hasher.hexdigest())
 
 
 def is_hash(text: str) -> bool:
