@@ -37,6 +37,10 @@ def test_the_demo_tells_every_chapter_and_cleans_up(demo: tuple[Path, Outcome]) 
         "GET /api/v1/refs/model:delay-classifier@production → 200: model:delay-classifier@3",
         "POST /api/v1/models/delay-classifier/rollback → 200: "
         "@production is model:delay-classifier@2 again",
+        "POST /api/v1/lineage → 201: job spark/nightly_deliveries read dataset:s3://raw/orders "
+        "and wrote table:deliveries@",
+        "GET /api/v1/namespaces → 200: s3://raw, spark, strata",
+        "created default.trips and appended 2 rows → table:trips@1, APPEND by ana",
         "The server stopped",
         "See it in a browser: run `strata demo --keep`",
     ):

@@ -175,7 +175,10 @@ def _story(root: Path) -> None:
         ("Runs and lineage", demo_lineage.chapter),
         ("Pipelines, metrics and params", demo_pipelines.chapter),
         ("When serving goes wrong: guard, impact, rollback", demo_guard.chapter),
-        ("Strata as a service: users, tokens, the REST API", demo_server.chapter),
+        (
+            "Strata as a service: users, tokens, the REST API, the APIs other tools speak",
+            demo_server.chapter,
+        ),
         ("The four questions, one command each", demo_questions.chapter),
     ]
     for number, (title, chapter) in enumerate(chapters, start=8):

@@ -1,5 +1,7 @@
 """The server chapter of ``strata demo``: users and tokens, the REST API on a loopback port, a
-viewer's promotion refused, a maintainer's accepted, ``@production`` resolved over HTTP.
+viewer's promotion refused, a maintainer's accepted, ``@production`` resolved over HTTP; then
+the APIs other tools speak: an OpenLineage event as Spark would post it, read back the way
+Marquez answers, and an Iceberg table created and written through the REST catalog.
 
 It runs after the rollback chapter, on its ``delay-classifier`` model, and leaves production
 where it found it: the maintainer's promotion is a canary, rolled back over HTTP too. The
@@ -55,7 +57,47 @@ def chapter(ws: Workspace, say: Callable[[str], None]) -> None:
         back = f"{API}/models/{MODEL}/rollback"
         status, answer = _call(url, "POST", back, tokens["ana"], {"reason": "canary over"})
         say(f"ana: POST {back} → {status}: @production is {answer.get('ref')} again.")
+        _other_tools(ws, url, tokens["ana"], say)
     say("The server stopped; every change above is in `strata model history`, by user.")
+
+
+def _other_tools(ws: Workspace, url: str, token: str, say: Callable[[str], None]) -> None:
+    """Spark's OpenLineage event for a job that wrote the deliveries table, Marquez's view of
+    it, and pyiceberg creating and appending to an Iceberg table through the catalog."""
+    import uuid
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+    from pyiceberg.catalog.rest import RestCatalog
+
+    location = ws.tables.info("deliveries").location
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": datetime.now(UTC).isoformat(),
+        "producer": "https://github.com/OpenLineage/OpenLineage/tree/1.20.0/integration/spark",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": "spark", "name": "nightly_deliveries"},
+        "inputs": [{"namespace": "s3://raw", "name": "orders"}],
+        "outputs": [{"namespace": "file", "name": location}],
+    }
+    status, answer = _call(url, "POST", f"{API}/lineage", token, event)
+    say(
+        f"Spark's OpenLineage event, POST {API}/lineage → {status}: job spark/nightly_deliveries"
+        f" read dataset:s3://raw/orders and wrote {', '.join(answer.get('outputs', []))}."
+    )
+    status, answer = _call(url, "GET", f"{API}/namespaces", token)
+    names = sorted(n["name"] for n in answer.get("namespaces", []))
+    say(f"What Marquez's UI asks, GET {API}/namespaces → {status}: {', '.join(names)}.")
+    lake = RestCatalog("strata", uri=f"{url}/iceberg", token=token)
+    trips = pa.table({"trip": [1, 2], "minutes": [14.0, 31.5]})
+    table = lake.create_table("default.trips", schema=trips.schema)
+    table.append(trips)
+    [latest] = ws.tables.open("trips").history(1)
+    say(
+        f"pyiceberg through {url}/iceberg: created default.trips and appended 2 rows → "
+        f"table:trips@{latest.version}, {latest.operation} by {latest.user}."
+    )
 
 
 @contextmanager
