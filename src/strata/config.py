@@ -23,8 +23,18 @@ CONFIG_FILE = "config.toml"
 LOCAL_CONFIG_FILE = "config.local.toml"
 
 _STRATA_GITIGNORE = (
-    "/cache\n/tmp\n/strata.db*\n/state.db*\n/config.local.toml\n/openlineage*.jsonl\n"
+    "/cache\n/tmp\n/strata.db*\n/state.db*\n/config.local.toml\n/openlineage*.jsonl\n/ui-secret\n"
 )
+
+
+def keep_out_of_git(strata_dir: Path, entry: str) -> None:
+    """List ``entry`` (``/name``) in ``.strata/.gitignore`` if it is not there yet: for files
+    newer than the workspace, which must never be committed."""
+    ignore = strata_dir / ".gitignore"
+    lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
+    if entry not in lines:
+        atomic_write(ignore, ("\n".join([*lines, entry]) + "\n").encode())
+
 
 LinkType = Literal["reflink", "hardlink", "copy"]
 LINK_TYPES: tuple[LinkType, ...] = ("reflink", "hardlink", "copy")

@@ -4,6 +4,7 @@ no change accepted from a page of another site."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -36,3 +37,19 @@ def test_a_change_from_another_sites_page_is_refused(open_server: Server) -> Non
         path = "/api/v1/models/clf/aliases/from-page"
         assert client.put(path, json={"version": 1}, headers=same_site).status_code == 200
         assert client.delete(path).status_code == 200  # no Origin: not a browser
+
+
+def test_the_csrf_key_is_kept_out_of_git(tmp_path: Path) -> None:
+    """A workspace made before the web UI existed gets the key listed in .strata/.gitignore."""
+    from strata.config import STRATA_DIR
+    from strata.server.ui.session import SECRET_FILE, csrf_secret
+
+    strata_dir = tmp_path / STRATA_DIR
+    strata_dir.mkdir()
+    (strata_dir / ".gitignore").write_text("/cache\n/tmp\n")
+    secret = csrf_secret(strata_dir)
+    assert csrf_secret(strata_dir) == secret  # made once, then read
+    assert (strata_dir / ".gitignore").read_text().splitlines() == ["/cache", "/tmp", "/ui-secret"]
+    assert oct((strata_dir / SECRET_FILE).stat().st_mode & 0o777) == "0o600"
+    csrf_secret(strata_dir)
+    assert (strata_dir / ".gitignore").read_text().count("/ui-secret") == 1

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from strata.config import keep_out_of_git
 from strata.server.auth import SESSION_COOKIE, server_state
 from strata.server.ui.render import page
 
@@ -28,8 +29,10 @@ SESSION_SECONDS = 12 * 3600
 
 
 def csrf_secret(strata_dir: Path) -> str:
-    """The key CSRF tokens are signed with: made once per workspace, readable by its owner only,
-    so that every worker of a server accepts the tokens the others gave out."""
+    """The key CSRF tokens are signed with: made once per workspace, readable by its owner only
+    and never committed, so that every worker of a server accepts the tokens the others gave
+    out."""
+    keep_out_of_git(strata_dir, f"/{SECRET_FILE}")
     path = strata_dir / SECRET_FILE
     try:
         return path.read_text(encoding="ascii").strip()
