@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -130,3 +131,11 @@ def start_server(root: Path, env: dict[str, str], *args: str) -> Server:
         time.sleep(0.1)
     server.stop()
     raise AssertionError(f"strata server did not answer in time:\n{server.log_text()}")
+
+
+def served(site: Site, *args: str) -> Iterator[Server]:
+    """A module's server fixture: ``yield from served(site)`` serves ``site`` while the tests
+    run, then stops it with SIGTERM; a drain that does not exit 0 fails the module."""
+    running = start_server(site.root, site.env, *args)
+    yield running
+    assert running.stop() == 0, running.log_text()

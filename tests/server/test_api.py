@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from server_support import SERVER_IDENTITY, Server, Site, make_site, start_server
+from server_support import SERVER_IDENTITY, Server, Site, make_site, served
 
 API = "/api/v1"
 
@@ -30,9 +30,7 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 
 @pytest.fixture(scope="module")
 def server(site: Site) -> Iterator[Server]:
-    running = start_server(site.root, site.env)
-    yield running
-    assert running.stop() == 0, running.log_text()
+    yield from served(site)
 
 
 def _error(response: Any, status: int, code: str) -> str:

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from server_support import Server, Site, make_site, start_server
+from server_support import Server, Site, make_site, served
 from strata.config import set_value
 
 API = "/api/v1"
@@ -53,9 +53,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
 
 @pytest.fixture(scope="module")
 def server(site: Site) -> Iterator[Server]:
-    running = start_server(site.root, site.env)
-    yield running
-    assert running.stop() == 0, running.log_text()
+    yield from served(site)
 
 
 def _error(response: Any, status: int) -> str:

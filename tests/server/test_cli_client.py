@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from factories import Outcome, assert_one_line_error, free_port, run_strata
-from server_support import Server, Site, make_site, start_server
+from server_support import Server, Site, make_site, served
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +20,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
 
 @pytest.fixture(scope="module")
 def server(site: Site) -> Iterator[Server]:
-    running = start_server(site.root, site.env)
-    yield running
-    assert running.stop() == 0, running.log_text()
+    yield from served(site)
 
 
 @pytest.fixture(scope="module")

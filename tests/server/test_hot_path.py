@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from factories import STRATA
-from server_support import Server, Site, make_site, start_server
+from server_support import Server, Site, make_site, served
 from strata.server.token_cache import TTL_SECONDS
 
 API = "/api/v1"
@@ -28,9 +28,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
 
 @pytest.fixture(scope="module")
 def server(site: Site) -> Iterator[Server]:
-    running = start_server(site.root, site.env, "--workers", "2")
-    yield running
-    assert running.stop() == 0, running.log_text()
+    yield from served(site, "--workers", "2")
 
 
 def _statuses(server: Server, path: str, token: str) -> list[int]:

@@ -29,7 +29,7 @@ from pyiceberg.exceptions import (
 )
 from pyiceberg.types import StringType
 
-from server_support import Server, Site, make_site, start_server
+from server_support import Server, Site, make_site, served
 
 ICE = "/iceberg/v1"
 ROWS = pa.schema([pa.field("id", pa.int64()), pa.field("name", pa.string())])
@@ -58,9 +58,7 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 
 @pytest.fixture(scope="module")
 def server(site: Site) -> Iterator[Server]:
-    running = start_server(site.root, site.env)
-    yield running
-    assert running.stop() == 0, running.log_text()
+    yield from served(site)
 
 
 def catalog(server: Server, token: str) -> RestCatalog:

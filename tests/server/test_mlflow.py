@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from mlflow_support import mlflow_python, run_script
-from server_support import Server, Site, make_site, start_server
+from server_support import Server, Site, make_site, served
 from strata.config import set_value
 
 pytestmark = pytest.mark.slow
@@ -38,9 +38,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
 
 @pytest.fixture(scope="module")
 def server(site: Site) -> Iterator[Server]:
-    running = start_server(site.root, site.env)
-    yield running
-    assert running.stop() == 0, running.log_text()
+    yield from served(site)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from openlineage_events import dataset, integration_events, run_event
-from server_support import Server, Site, make_site, start_server
+from server_support import Server, Site, make_site, served
 from strata.refs import dataset_name
 
 API = "/api/v1"
@@ -34,9 +34,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
 
 @pytest.fixture(scope="module")
 def server(site: Site) -> Iterator[Server]:
-    running = start_server(site.root, site.env)
-    yield running
-    assert running.stop() == 0, running.log_text()
+    yield from served(site)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from server_support import Server, Site, make_site, start_server
+from server_support import Server, Site, make_site, served
 from ui_support import HOSTILE
 
 GUARD_POLICY = """\
@@ -51,6 +51,4 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
 
 @pytest.fixture(scope="module")
 def server(site: Site) -> Iterator[Server]:
-    running = start_server(site.root, site.env)
-    yield running
-    assert running.stop() == 0, running.log_text()
+    yield from served(site)

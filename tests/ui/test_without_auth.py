@@ -8,15 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from server_support import Server, make_site, start_server
+from server_support import Server, make_site, served
 
 
 @pytest.fixture(scope="module")
 def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     site = make_site(tmp_path_factory.mktemp("open") / "ws", None, users=False)
-    running = start_server(site.root, site.env)
-    yield running
-    assert running.stop() == 0, running.log_text()
+    yield from served(site)
 
 
 def test_pages_need_no_log_in_and_offer_every_action(open_server: Server) -> None:
