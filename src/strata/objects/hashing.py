@@ -28,28 +28,33 @@ def hasher_for(size: int) -> blake3.blake3:
 
 
 def hash_file(path: str | os.PathLike[str], size: int | None = None) -> str:
-    """Hash a file's contents; a large one on all cores, mapped a window at a time: as fast as
-    mapping it whole, but the mapped pages that count against the process's memory stay
-    within one window, whatever the file's size."""
-    if size is None:
-        size = os.stat(path).st_size
+    """Hash a file's contents (see ``hash_fd``)."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        if size < MULTITHREAD_MIN_SIZE:
-            hasher = blake3.blake3()
-            while chunk := os.read(fd, _SMALL_READ):
-                hasher.update(chunk)
-            return str(hasher.hexdigest())
-        hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
-        length, offset = os.fstat(fd).st_size, 0
-        while offset < length:
-            span = min(_MAPPED_WINDOW, length - offset)
-            with mmap.mmap(fd, span, offset=offset, access=mmap.ACCESS_READ) as window:
-                hasher.update(window)
-            offset += span
-        return str(hasher.hexdigest())
+        return hash_fd(fd, os.fstat(fd).st_size if size is None else size)
     finally:
         os.close(fd)
+
+
+def hash_fd(fd: int, size: int) -> str:
+    """Hash an open file's contents, leaving its offset alone; a large one on all cores, mapped
+    a window at a time: as fast as mapping it whole, but the mapped pages that count against
+    the process's memory stay within one window, whatever the file's size."""
+    if size < MULTITHREAD_MIN_SIZE:
+        hasher = blake3.blake3()
+        offset = 0
+        while chunk := os.pread(fd, _SMALL_READ, offset):
+            hasher.update(chunk)
+            offset += len(chunk)
+        return str(hasher.hexdigest())
+    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    length, offset = os.fstat(fd).st_size, 0
+    while offset < length:
+        span = min(_MAPPED_WINDOW, length - offset)
+        with mmap.mmap(fd, span, offset=offset, access=mmap.ACCESS_READ) as window:
+            hasher.update(window)
+        offset += span
+    return str(hasher.hexdigest())
 
 
 def is_hash(text: str) -> bool:

@@ -9,12 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from strata.config import LinkType
-from strata.objects.hashing import hash_file, hasher_for
+from strata.objects.hashing import hash_fd, hash_file, hasher_for
 
 # From this size a verified copy hashes the source, then copies it in the kernel
 # (copy_file_range); below it, the bytes are read once, hashed and written.
 KERNEL_COPY_MIN_SIZE = 1024 * 1024
-_READ = 1024 * 1024
 
 StrPath = str | os.PathLike[str]
 
@@ -66,7 +65,7 @@ def copy(src: StrPath, dst: Path, *, durable: bool = True, expect: str | None = 
             elif size < KERNEL_COPY_MIN_SIZE:
                 _copy_and_hash(fin, fout, size, expect)
             else:
-                _check_hash(_hash_fd(fin, size), expect)
+                _check_hash(hash_fd(fin, size), expect)
                 _copy_fd(fin, fout, size)
             if durable:
                 os.fsync(fout)
@@ -92,16 +91,6 @@ def _copy_and_hash(fin: int, fout: int, size: int, expect: str) -> None:
         while view:
             view = view[os.write(fout, view) :]
     _check_hash(str(hasher.hexdigest()), expect)
-
-
-def _hash_fd(fd: int, size: int) -> str:
-    """The hash of an open file's contents, read with pread (the offset is left alone)."""
-    hasher, chunk = hasher_for(size), 16 * _READ
-    offset = 0
-    while data := os.pread(fd, chunk, offset):
-        hasher.update(data)
-        offset += len(data)
-    return str(hasher.hexdigest())
 
 
 def _copy_fd(fin: int, fout: int, size: int) -> None:
