@@ -10,8 +10,12 @@ Ctrl-C interrupts at once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -55,3 +59,23 @@ def parallel_map(func: Callable[[T], R], items: Sequence[T], jobs: int) -> list[
         return [future.result() for future in futures]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def in_order(func: Callable[[T], R], items: Iterator[T], window: int) -> Iterator[R]:
+    """``func`` of each item, in order, with up to ``window`` calls running at once on
+    threads: at most ``window`` results are held, however many items there are."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(window)
+    pending: deque[Future[R]] = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(func, item))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)

@@ -21,6 +21,7 @@ from factories import (
     make_folder,
     write,
 )
+from pack_support import tamper
 from strata import Workspace
 from strata.errors import DiskFullError
 
@@ -78,9 +79,7 @@ def _pushed_then_tampered(
     commit_all(ws.root, "data")
     ws.remotes.push()
     digest = b3({"model.bin": b"weights", "raw/sub/b.csv": b"2\n"}[path])
-    obj = tmp_path / "remote" / digest[:2] / digest[2:]
-    os.chmod(obj, 0o644)
-    obj.write_bytes(b"tampered")
+    tamper(ws.remotes.open(), digest)
     return ws, digest
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tomllib
@@ -21,6 +20,7 @@ from factories import (
     snapshot,
     write,
 )
+from pack_support import drop_entry, tamper
 from strata import Workspace
 from strata.errors import RemoteError, UserInputError
 
@@ -89,7 +89,7 @@ def test_a_failure_reason_with_brackets_is_printed_as_is(
     import typer
 
     from strata.cli.remote_cmds import _report
-    from strata.objects.remote import Failure, TransferResult
+    from strata.objects.remote_listing import Failure, TransferResult
 
     reason = "cannot read s3://bucket/data[/raw]/ab: denied"
     result = TransferResult(failed=(Failure("ab" * 32, reason, "unreadable"),))
@@ -120,9 +120,7 @@ def test_a_corrupt_remote_object_is_reported_and_never_checked_out(
     commit_all(ws.root, "remote")
     ws.remotes.push()
     digest = tomllib.loads((ws.root / "model.bin.strata").read_text())["hash"]
-    obj = remote / digest[:2] / digest[2:]
-    os.chmod(obj, 0o644)
-    obj.write_bytes(b"tampered")
+    tamper(ws.remotes.open(), digest)
 
     clone = _fresh_clone(ws, make_workspace, "clone")
     fetched, restored = clone.remotes.pull()
@@ -236,8 +234,7 @@ def test_verify_remote_names_a_corrupt_remote_object(
     ws.remotes.push()
     assert ws.remotes.verify().ok
     digest = tomllib.loads((ws.root / "model.bin.strata").read_text())["hash"]
-    remote = ws.remotes.open()
-    remote.fs.pipe_file(f"{remote.root}/{digest[:2]}/{digest[2:]}", b"tampered")
+    tamper(ws.remotes.open(), digest)
     result = ws.remotes.verify()
     assert [(p.hash, p.problem) for p in result.problems] == [(digest, "corrupt")]
     out = cli("verify", "--remote", "--json", cwd=ws.root)
@@ -287,11 +284,9 @@ def test_a_manifest_naming_a_missing_chunk_is_a_clear_error(
     ws = make_workspace()
     remote = tmp_path / "remote"
     _chunky_versions(ws, remote)
-    manifest = next((remote / "manifests").rglob("*"))
-    while manifest.is_dir():
-        manifest = next(manifest.iterdir())
-    chunk = json.loads(manifest.read_bytes())["chunks"][1][0]
-    (remote / chunk[:2] / chunk[2:]).unlink()
+    digest = tomllib.loads((ws.root / "table.csv.strata").read_text())["hash"]
+    chunk = ws.remotes.open().manifest(digest).chunks[1].hash
+    drop_entry(ws.remotes.open(), chunk)
     clone = _fresh_clone(ws, make_workspace, "clone")
     fetched, restored = clone.remotes.pull()
     assert restored == []

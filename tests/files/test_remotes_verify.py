@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 from factories import Cli, WorkspaceFactory, b3, commit_all, git, write
+from pack_support import drop_entry, packs, tamper, where
 from strata import Workspace
 
 
@@ -16,6 +17,8 @@ def _digest(ws: Workspace, path: str) -> str:
 
 
 def _pushed(make_workspace: WorkspaceFactory, remote: Path) -> tuple[Workspace, bytes]:
+    """Three files pushed one at a time, so each lies in a pack of its own; the big one in
+    chunks."""
     ws = make_workspace()
     ws.remotes.add("shared", str(remote), default=True)
     ws.remotes.modify("shared", "chunk_threshold", str(1024 * 1024))
@@ -23,17 +26,12 @@ def _pushed(make_workspace: WorkspaceFactory, remote: Path) -> tuple[Workspace, 
     write(ws.root / "big.bin", big)
     write(ws.root / "model.bin", "weights")
     write(ws.root / "notes.txt", "notes")
-    ws.files.add(["big.bin", "model.bin", "notes.txt"])
-    commit_all(ws.root, "data")
-    ws.remotes.push()
+    for path in ("big.bin", "model.bin", "notes.txt"):
+        ws.files.add([path])
+        commit_all(ws.root, path)
+        ws.remotes.push()
+    assert len(packs(ws.remotes.open())) == 3
     return ws, big
-
-
-def _first_chunk(remote: Path, digest: str) -> str:
-    import json
-
-    manifest = remote / "manifests" / digest[:2] / digest[2:]
-    return str(json.loads(manifest.read_bytes())["chunks"][0][0])
 
 
 def test_verify_remote_tells_missing_corrupt_and_unreadable_apart(
@@ -43,12 +41,13 @@ def test_verify_remote_tells_missing_corrupt_and_unreadable_apart(
     ws, big = _pushed(make_workspace, remote)
     assert ws.remotes.verify().ok
     big_digest, model, notes = (_digest(ws, p) for p in ("big.bin", "model.bin", "notes.txt"))
-    chunk = _first_chunk(remote, big_digest)
-    (remote / chunk[:2] / chunk[2:]).unlink()
-    (remote / model[:2] / model[2:]).write_bytes(b"tampered")
-    target = remote / notes[:2] / notes[2:]
+    shared = ws.remotes.open()
+    drop_entry(shared, shared.manifest(big_digest).chunks[0].hash)
+    tamper(shared, model)
+    pack, _ = where(shared, notes)
+    target = remote / "packs" / f"{pack}.pack"
     target.unlink()
-    target.symlink_to(tmp_path)  # listed as an object, but reading it fails
+    target.symlink_to(tmp_path)  # listed as a pack, but reading it fails
     problems = {p.hash: p.problem for p in ws.remotes.verify().problems}
     assert problems == {big_digest: "missing", model: "corrupt", notes: "unreadable"}
     out = cli("verify", "--remote", "--json", cwd=ws.root)
@@ -64,9 +63,9 @@ def test_fetch_failures_carry_their_kind(
     remote = tmp_path / "remote"
     ws, _ = _pushed(make_workspace, remote)
     big_digest, model = _digest(ws, "big.bin"), _digest(ws, "model.bin")
-    chunk = _first_chunk(remote, big_digest)
-    (remote / chunk[:2] / chunk[2:]).unlink()
-    (remote / model[:2] / model[2:]).write_bytes(b"tampered")
+    shared = ws.remotes.open()
+    drop_entry(shared, shared.manifest(big_digest).chunks[0].hash)
+    tamper(shared, model)
     clone = ws.root.parent / "clone"
     git(ws.root.parent, "clone", "-q", str(ws.root), str(clone))
     out = cli("fetch", "--json", cwd=clone)

@@ -21,7 +21,7 @@ from strata.cli.output import (
 )
 from strata.config import shown
 from strata.errors import RemoteError
-from strata.objects.remote import TransferResult
+from strata.objects.remote_listing import TransferResult
 from strata.workspace import Workspace
 
 if TYPE_CHECKING:

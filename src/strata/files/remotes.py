@@ -22,11 +22,12 @@ from strata.files.verify import VerifyResult
 
 if TYPE_CHECKING:
     from strata.files.checkout import CheckoutResult
-    from strata.files.gc import CloudGcResult
+    from strata.files.gc_cloud import CloudGcResult
     from strata.files.imports import ImportResult
     from strata.files.service import Files
     from strata.files.transfer import RemoteState
-    from strata.objects.remote import Remote, TransferResult
+    from strata.objects.remote import Remote
+    from strata.objects.remote_listing import TransferResult
 
 _REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -139,7 +140,8 @@ class Remotes:
         url = settings["url"]
         if "://" not in url and not Path(url).is_absolute():
             url = str(self._root / url)  # a relative folder is relative to the workspace
-        return Remote(chosen, url, options)
+        indexes = self._files.context.store.root / "pack-indexes"
+        return Remote(chosen, url, options, index_cache=indexes)
 
     def default(self) -> Remote | None:
         """The default remote, or None when ``core.remote`` names none."""
@@ -238,7 +240,7 @@ class Remotes:
     ) -> CloudGcResult:
         """Remove remote objects that no pointer on any branch or tag needs (nor what ``gc``
         keeps besides); refuses a remote other repositories push to unless forced."""
-        from strata.files.gc import collect_remote
+        from strata.files.gc_cloud import collect_remote
 
         return collect_remote(
             self._files.context,

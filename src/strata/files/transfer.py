@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
 
+from strata.core.progress import Progress, advance, expect, no_progress
 from strata.errors import DiskFullError, ObjectCorruptError, ObjectMissingError, StorageError
 from strata.files.context import FilesContext
 from strata.files.discover import Tracked, load_tree
 from strata.files.gc import needed_objects, repository_id
-from strata.files.scan import Progress
-from strata.objects.hashing import hash_bytes
-from strata.objects.remote import Failure, FailureKind, Remote, TransferResult
+from strata.objects.pack_upload import PackUpload
+from strata.objects.packs import in_pack_order
+from strata.objects.remote import Remote
+from strata.objects.remote_listing import Failure, FailureKind, Listing, TransferResult
+from strata.objects.store import Arrivals
 from strata.parallel import parallel_map
 
 # Objects fetched per filesystem sync.
-ARRIVAL_BATCH = 1024
-
-
-def _no_progress(_: int) -> None:
-    return None
+ARRIVAL_BATCH = 4096
+GROUP_BYTES = 32 * 1024 * 1024  # received bytes held before they are written out
+GROUP_OBJECTS = 512
 
 
 def _kind(exc: StorageError) -> FailureKind:
@@ -30,54 +34,113 @@ def _kind(exc: StorageError) -> FailureKind:
     return "unreadable"
 
 
-def _each(
-    names: Sequence[str], act: Callable[[str], None], jobs: int, progress: Progress
-) -> tuple[list[str], list[Failure]]:
-    """Run ``act`` on every name; failures are collected, not raised, so one bad object
-    does not hide the others. A full disk stops everything: every other object would fail
-    the same way."""
-    done: list[str] = []
-    failed: list[Failure] = []
-
-    def one(name: str) -> None:
-        try:
-            act(name)
-            done.append(name)
-        except DiskFullError:
-            raise
-        except StorageError as exc:
-            failed.append(Failure(name, exc.one_line(), _kind(exc)))
-        progress(1)
-
-    parallel_map(one, names, jobs)
-    return sorted(done), sorted(failed, key=lambda f: f.name)
-
-
 def push(
     ctx: FilesContext,
     remote: Remote,
     tracked: Sequence[Tracked],
     *,
     jobs: int = 4,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> TransferResult:
+    """Send the objects the pointers need that the remote lacks, as packs."""
     needed = needed_objects(ctx, tracked, force=False)
     listing = remote.listing()
-    present = listing.names
+    present = set(listing.names)
     mine = repository_id(ctx)
     if mine not in listing.repositories:
         remote.mark(mine)  # before any object: gc --cloud elsewhere then knows we are here
     lacking = sorted(needed - present)
-    missing = [n for n in lacking if not ctx.store.exists(n)]
-    todo = [n for n in lacking if ctx.store.exists(n)]
-    sent: list[int] = []
+    todo: list[tuple[str, Path, int]] = []
+    failed: list[Failure] = []
+    for name in lacking:
+        path = ctx.store.path(name)
+        try:
+            todo.append((name, path, os.stat(path).st_size))
+        except FileNotFoundError:
+            failed.append(Failure(name, "not in the local cache", "missing"))
+    expect(progress, len(todo), sum(size for _, _, size in todo))
 
-    def send(name: str) -> None:
-        sent.append(remote.upload(ctx.store.path(name), name, present))
+    def sent(objects: int, nbytes: int) -> None:
+        advance(progress, objects, nbytes)
 
-    done, failed = _each(todo, send, jobs, progress)
-    failed += [Failure(n, "not in the local cache", "missing") for n in missing]
-    return TransferResult(tuple(done), len(needed) - len(lacking), tuple(failed), sum(sent))
+    spool = ctx.store.tmp_dir
+    with PackUpload(remote, present, spool=spool, jobs=jobs, on_sent=sent) as upload:
+        upload.add_files(todo, remote.chunk_threshold)
+    outcome = upload.outcome
+    failed += [Failure(n, reason, "unreadable") for n, reason in outcome.failed]
+    failed.sort(key=lambda f: f.name)
+    done = tuple(sorted(outcome.sent))
+    return TransferResult(done, len(needed) - len(lacking), tuple(failed), outcome.bytes)
+
+
+def _not_there(remote: Remote, name: str) -> Failure:
+    exc = ObjectMissingError(
+        f"object {name[:12]} is not on remote {remote.name!r}",
+        hint="push it from a workspace that has it",
+    )
+    return Failure(name, exc.one_line(), "missing")
+
+
+def _arrive(
+    ctx: FilesContext,
+    remote: Remote,
+    listing: Listing,
+    names: Sequence[str],
+    jobs: int,
+    progress: Progress,
+) -> tuple[list[str], list[Failure]]:
+    """Bring ``names`` into the cache. Plain objects come in ranged reads of their packs and
+    are written on ``jobs`` threads, a group of bounded size at a time; each batch of
+    ARRIVAL_BATCH costs one filesystem sync instead of one fsync per object, and what
+    arrived stays arrived if a later batch is interrupted. Chunked objects come one at a
+    time, their chunks read in parallel."""
+    done: list[str] = []
+    failed = [_not_there(remote, n) for n in names if n not in listing.names]
+    plain = [n for n in names if n in listing.names and n not in listing.chunked]
+    chunked = [n for n in names if n in listing.chunked]
+    plain = in_pack_order(plain, listing.located)
+
+    def receive_into(batch: Arrivals) -> Callable[[tuple[str, bytes]], None]:
+        def receive(item: tuple[str, bytes]) -> None:
+            name, data = item
+            try:
+                batch.receive_bytes(name, data, what=name[:12])
+                done.append(name)
+            except DiskFullError:
+                raise
+            except StorageError as exc:
+                failed.append(Failure(name, exc.one_line(), _kind(exc)))
+            advance(progress, 1, len(data))
+
+        return receive
+
+    for start in range(0, len(plain), ARRIVAL_BATCH):
+        with ctx.store.arrivals() as batch:
+            group: list[tuple[str, bytes]] = []
+            held = 0
+            for name, got in remote.read_many(plain[start : start + ARRIVAL_BATCH], jobs):
+                if isinstance(got, StorageError):
+                    failed.append(Failure(name, got.one_line(), _kind(got)))
+                    advance(progress, 1)
+                    continue
+                group.append((name, got))
+                held += len(got)
+                if held >= GROUP_BYTES or len(group) >= GROUP_OBJECTS:
+                    parallel_map(receive_into(batch), group, jobs)
+                    group, held = [], 0
+            parallel_map(receive_into(batch), group, jobs)
+    for name in chunked:
+        with ctx.store.arrivals() as batch:
+            try:
+                batch.receive_hashed(name, partial(remote.download, name), what=name[:12])
+                done.append(name)
+                advance(progress, 1, ctx.store.size(name) if ctx.store.exists(name) else 0)
+            except DiskFullError:
+                raise
+            except StorageError as exc:
+                failed.append(Failure(name, exc.one_line(), _kind(exc)))
+                advance(progress, 1)
+    return sorted(done), sorted(failed, key=lambda f: f.name)
 
 
 def fetch(
@@ -86,37 +149,16 @@ def fetch(
     tracked: Sequence[Tracked],
     *,
     jobs: int = 4,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> TransferResult:
     """Bring the objects the pointers need into the cache: listings first, then the files
     they list. Every object is verified against its hash as it arrives."""
-    available = remote.names()
-
-    def get_all(names: Sequence[str]) -> tuple[list[str], list[Failure]]:
-        """In batches: each batch costs one filesystem sync instead of one fsync per object,
-        and what arrived stays arrived if a later batch is interrupted."""
-        done: list[str] = []
-        failed: list[Failure] = []
-        for start in range(0, len(names), ARRIVAL_BATCH):
-            with ctx.store.arrivals() as batch:
-
-                def get(name: str) -> None:
-                    if name not in available:
-                        raise ObjectMissingError(
-                            f"object {name[:12]} is not on remote {remote.name!r}",
-                            hint="push it from a workspace that has it",
-                        )
-                    batch.receive(name, lambda tmp: remote.download(name, tmp), what=name[:12])
-
-                got, lost = _each(names[start : start + ARRIVAL_BATCH], get, jobs, progress)
-            done += got
-            failed += lost
-        return done, failed
-
+    listing = remote.listing()
     owners = {t.pointer.hash: t.path for t in reversed(tracked)}  # the first one wins
     pointed = set(owners)
     firsts = sorted(n for n in pointed if not ctx.store.exists(n))
-    done, failed = get_all(firsts)
+    expect(progress, len(firsts))
+    done, failed = _arrive(ctx, remote, listing, firsts, jobs, progress)
     listed: dict[str, str] = {}
     for t in tracked:
         if t.pointer.kind == "directory" and ctx.store.exists(t.pointer.hash):
@@ -125,7 +167,8 @@ def fetch(
             for e in tree.entries:
                 listed.setdefault(e.hash, f"{t.path}/{e.path}")
     seconds = sorted(n for n in listed if not ctx.store.exists(n))
-    more_done, more_failed = get_all(seconds)
+    expect(progress, len(seconds))
+    more_done, more_failed = _arrive(ctx, remote, listing, seconds, jobs, progress)
     all_done = tuple(done + more_done)
     present = len((pointed | set(listed)) - set(firsts) - set(seconds))
     size = sum(ctx.store.size(n) for n in all_done)
@@ -168,14 +211,44 @@ def remote_status(
 
 
 def verify_remote(
-    remote: Remote, *, jobs: int = 4, progress: Progress = _no_progress
+    remote: Remote, *, jobs: int = 4, progress: Progress = no_progress
 ) -> tuple[int, list[Failure]]:
-    """Re-hash every object on the remote; the ones whose bytes do not match their name."""
-    names = sorted(remote.names())
+    """Re-hash every object on the remote, each pack read in large ranges; a chunked object
+    is as good as its chunks. Returns how many were checked and the ones that failed: plain
+    objects and chunks whose bytes do not match their name (or could not be read), chunked
+    objects with a bad or missing chunk, and pack indexes that cannot be trusted."""
+    listing = remote.listing()
+    plain = [n for n in listing.names if n not in listing.chunked]
+    chunked = sorted(listing.chunked)
+    expect(progress, len(plain) + len(chunked))
+    failed: dict[str, Failure] = {}
+    for name, got in remote.read_many(in_pack_order(plain, listing.located), jobs):
+        if isinstance(got, StorageError):
+            failed[name] = Failure(name, got.one_line(), _kind(got))
+        advance(progress, 1, 0 if isinstance(got, StorageError) else len(got))
+    for name in chunked:
+        problem = _chunk_problem(remote, listing, name, failed)
+        if problem is not None:
+            failed[name] = problem
+        advance(progress, 1)
+    for pack, reason in listing.bad_indexes.items():
+        failed[pack] = Failure(pack, f"the index of pack {pack[:12]}: {reason}", "corrupt")
+    return len(plain) + len(chunked), sorted(failed.values(), key=lambda f: f.name)
 
-    def check(name: str) -> None:
-        if hash_bytes(remote.read(name)) != name:
-            raise ObjectCorruptError(f"object {name[:12]} on remote {remote.name!r} is corrupt")
 
-    _, failed = _each(names, check, jobs, progress)
-    return len(names), failed
+def _chunk_problem(
+    remote: Remote, listing: Listing, name: str, bad: Mapping[str, Failure]
+) -> Failure | None:
+    """What is wrong with chunked object ``name``: its manifest, or its first bad chunk."""
+    try:
+        manifest = remote.manifest(name)
+    except StorageError as exc:
+        return Failure(name, exc.one_line(), _kind(exc))
+    for chunk in manifest.chunks:
+        if chunk.hash not in listing.names:
+            reason = f"its manifest names chunk {chunk.hash[:12]}, which is missing"
+            return Failure(name, reason, "missing")
+        if chunk.hash in bad:
+            why = bad[chunk.hash]
+            return Failure(name, f"chunk {chunk.hash[:12]}: {why.reason}", why.kind)
+    return None

@@ -1,8 +1,10 @@
 """Remotes: a copy of the object store on any fsspec filesystem (a folder, ``s3://``, …).
 
-Objects keep the cache's layout, ``<root>/<first two hex digits>/<rest>``; chunks live there
-too, chunk manifests under ``<root>/manifests/``, and ``<root>/repos/<id>`` marks each
-repository that pushes here (``gc --cloud`` refuses to collect a remote others push to).
+A push writes objects, the chunks of large ones and their manifests into packs under
+``<root>/packs/`` (see ``strata.objects.packs``); ``<root>/repos/<id>`` marks each repository
+that pushes here (``gc --cloud`` refuses to collect a remote others push to). Remotes written
+before packs keep the cache's layout, ``<root>/<first two hex digits>/<rest>`` with manifests
+under ``<root>/manifests/``; they are still read, and ``gc --cloud`` still collects them.
 
 An upload to an object store is atomic by itself (an object is visible once complete); on a
 plain filesystem it goes to ``<root>/tmp`` and is renamed into place. Downloads land in the
@@ -16,152 +18,60 @@ from __future__ import annotations
 import errno
 import os
 import uuid
-from collections import deque
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from strata.config import REDACTED, is_secret_key, redact
+from strata.config import is_secret_key, redact
 from strata.errors import (
-    DiskFullError,
     ObjectCorruptError,
     ObjectMissingError,
     RemoteError,
     StorageError,
     StrataError,
 )
-from strata.objects.chunks import DEFAULT_THRESHOLD, Chunk, Manifest, split
-from strata.objects.hashing import hash_bytes, is_hash
+from strata.objects.chunks import DEFAULT_THRESHOLD, Manifest
+from strata.objects.hashing import hash_bytes, hasher_for, is_hash
+from strata.objects.packs import (
+    INDEX_SUFFIX,
+    PACK_SIZE,
+    PACK_SUFFIX,
+    Located,
+    PackIndex,
+    RangeRead,
+    plan_reads,
+)
+from strata.objects.remote_fs import EXTRAS, storage_failure, storage_options
+from strata.objects.remote_listing import PACK_GONE, Listing, age, is_repository_id
+from strata.parallel import in_order
+from strata.paths import atomic_write
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from fsspec import AbstractFileSystem
 
-T = TypeVar("T")
-R = TypeVar("R")
-
-CHUNK_JOBS = 8  # chunks of one object in flight at once, each at most MAX_CHUNK bytes
-_EXTRAS = {"s3": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure"}
-
-
-FailureKind = Literal["missing", "corrupt", "unreadable"]
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """One object that did not move or check out: ``missing`` (not there), ``corrupt`` (its
-    bytes do not match its name) or ``unreadable`` (the network, credentials or disk failed);
-    ``path`` is the tracked path that uses it, where known."""
-
-    name: str
-    reason: str
-    kind: FailureKind = "unreadable"
-    path: str | None = None
-
-    def to_dict(self) -> dict[str, str | None]:
-        return {"hash": self.name, "path": self.path, "kind": self.kind, "reason": self.reason}
-
-    @property
-    def what(self) -> str:
-        """The object as a person names it: its path when known, else its hash."""
-        return f"{self.path} ({self.name[:12]})" if self.path else self.name[:12]
-
-
-@dataclass(frozen=True)
-class Listing:
-    """What one listing of a remote found: plain objects and chunks (one namespace, since a
-    chunk is named by its bytes' hash too) and chunk manifests, each with its size in bytes,
-    and the ids of the repositories that pushed here."""
-
-    files: Mapping[str, int]
-    manifests: Mapping[str, int]
-    repositories: frozenset[str]
-
-    @property
-    def names(self) -> set[str]:
-        return set(self.files) | set(self.manifests)
-
-
-@dataclass(frozen=True)
-class TransferResult:
-    """What a push or fetch moved, what was there already, and what failed and why."""
-
-    transferred: tuple[str, ...] = ()
-    present: int = 0
-    failed: tuple[Failure, ...] = field(default_factory=tuple)
-    bytes: int = 0
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "transferred": len(self.transferred),
-            "already_there": self.present,
-            "bytes": self.bytes,
-            "failed": [f.to_dict() for f in self.failed],
-        }
-
-
-def is_repository_id(text: str) -> bool:
-    """A repository id as ``repos/`` markers name them: 8 to 64 lowercase hex digits."""
-    return 8 <= len(text) <= 64 and all(c in "0123456789abcdef" for c in text)
-
-
-# Credential settings (kept in the local config) by the name each filesystem takes them under.
-_CREDENTIALS: dict[str, dict[str, str]] = {
-    "s3": {"access_key_id": "key", "secret_access_key": "secret", "session_token": "token"},
-    "az": {
-        "account_name": "account_name",
-        "account_key": "account_key",
-        "sas_token": "sas_token",
-        "connection_string": "connection_string",
-    },
-    "gs": {"credentials": "token"},
-}
-_CREDENTIALS.update(abfs=_CREDENTIALS["az"], gcs=_CREDENTIALS["gs"])
-
-
-def _storage_options(protocol: str, options: Mapping[str, str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if "endpoint_url" in options:
-        out["endpoint_url"] = options["endpoint_url"]
-    if "region" in options:
-        out["client_kwargs"] = {"region_name": options["region"]}
-    if "profile" in options:
-        out["profile"] = options["profile"]
-    for setting, name in _CREDENTIALS.get(protocol, {}).items():
-        if options.get(setting):
-            out[name] = options[setting]
-    return out
+CHUNK_JOBS = 8  # reads of one object in flight at once
 
 
 class Remote:
-    def __init__(self, name: str, url: str, options: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        options: Mapping[str, str] | None = None,
+        *,
+        index_cache: Path | None = None,
+    ) -> None:
         self.name = name
         self.url = url.rstrip("/")
         self.options = dict(options or {})
-        self._chunked: set[str] = set()  # objects stored as chunks, learnt from names()
+        self.index_cache = index_cache  # a local folder keeping pack indexes already read
+        self._last: Listing | None = None  # the latest listing: where each object is
 
     def _fail(self, exc: BaseException, doing: str) -> StorageError:
         """The error for ``exc``, met while doing ``doing``; passwords never appear in it."""
         where = f"remote {self.name!r} ({redact(self.url)})"
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return DiskFullError(
-                f"{where}: cannot {doing}: no space left on the remote",
-                hint="free space on the remote (or raise its quota), then run the command again",
-            )
-        reason = redact(str(exc) or type(exc).__name__)
-        for secret in self._secrets():
-            reason = reason.replace(secret, REDACTED)  # quoted by a library in its own way
-        if isinstance(exc, PermissionError):
-            hint = "check the credentials (environment or .strata/config.local.toml)"
-        elif isinstance(exc, FileNotFoundError):
-            hint = "check that the bucket or folder exists"
-        else:
-            hint = "check the URL, the endpoint and the network"
-        first_line = reason.splitlines()[0] if reason.splitlines() else reason
-        return RemoteError(f"{where}: cannot {doing}: {first_line}", hint=hint)
+        return storage_failure(exc, doing, where, self._secrets())
 
     def _secrets(self) -> list[str]:
         """The credentials this remote holds: its URL's password and secret settings."""
@@ -189,9 +99,9 @@ class Remote:
         try:
             from fsspec.core import url_to_fs
 
-            fs, root = url_to_fs(self.url, **_storage_options(protocol, self.options))
+            fs, root = url_to_fs(self.url, **storage_options(protocol, self.options))
         except ImportError as exc:
-            extra = _EXTRAS.get(protocol, protocol)
+            extra = EXTRAS.get(protocol, protocol)
             raise RemoteError(
                 f"remote {self.name!r} needs support for {protocol}://",
                 hint=f"pip install 'strata-ml[{extra}]'",
@@ -230,29 +140,76 @@ class Remote:
         return self.listing().names
 
     def listing(self) -> Listing:
-        """Objects, chunks, manifests and repository markers, from one listing."""
+        """Objects, chunks, manifests, packs and repository markers, from one listing (and
+        a read of each pack index not seen before)."""
         try:
             if not self.fs.exists(self.root):
                 bucket = self.root.split("/", 1)[0]
                 if not self.is_local and not self.fs.exists(bucket):
                     raise FileNotFoundError(f"bucket {bucket!r} does not exist")
-                return Listing({}, {}, frozenset())  # nothing pushed yet
+                self._last = Listing({}, {}, frozenset())  # nothing pushed yet
+                return self._last
             found = self.fs.find(self.root, detail=True)
         except Exception as exc:
             raise self._fail(exc, "list its objects") from exc
         files: dict[str, int] = {}
         manifests: dict[str, int] = {}
         repositories: set[str] = set()
+        pack_files: dict[str, dict[str, Any]] = {}
+        indexes: set[str] = set()
         for path, info in found.items():
             parts = str(path).rstrip("/").split("/")
             size = int(info.get("size") or 0)
             if len(parts) >= 2 and parts[-2] == "repos" and is_repository_id(parts[-1]):
                 repositories.add(parts[-1])
+            elif len(parts) >= 2 and parts[-2] == "packs":
+                stem, dot, suffix = parts[-1].partition(".")
+                if is_hash(stem) and f"{dot}{suffix}" == PACK_SUFFIX:
+                    pack_files[stem] = info
+                elif is_hash(stem) and f"{dot}{suffix}" == INDEX_SUFFIX:
+                    indexes.add(stem)
             elif len(parts) >= 3 and is_hash(parts[-2] + parts[-1]):
                 into = manifests if parts[-3] == "manifests" else files
                 into[parts[-2] + parts[-1]] = size
-        self._chunked = set(manifests)
-        return Listing(files, manifests, frozenset(repositories))
+        packs, bad = self._read_indexes(sorted(indexes & set(pack_files)))
+        bad.update({n: PACK_GONE for n in indexes - set(pack_files)})
+        stray = {n: age(info) for n, info in pack_files.items() if n not in indexes}
+        self._last = Listing(files, manifests, frozenset(repositories), packs, bad, stray)
+        return self._last
+
+    def _read_indexes(self, names: Sequence[str]) -> tuple[dict[str, PackIndex], dict[str, str]]:
+        """The indexes of packs ``names``, from the local copy when there is one; an index
+        whose bytes do not hash to its pack's name is refused with the reason."""
+        packs: dict[str, PackIndex] = {}
+        bad: dict[str, str] = {}
+
+        def one(name: str) -> tuple[str, PackIndex | str]:
+            cached = self.index_cache / name if self.index_cache is not None else None
+            if cached is not None and cached.is_file():
+                data = cached.read_bytes()
+                if hash_bytes(data) == name:
+                    return name, PackIndex.from_bytes(data, what=f"pack {name[:12]}")
+            try:
+                data = self.fs.cat_file(self._pack_path(name, INDEX_SUFFIX))
+            except Exception as exc:
+                raise self._fail(exc, f"read the index of pack {name[:12]}") from exc
+            if hash_bytes(data) != name:
+                return name, "its index does not match the pack's name (corrupt or altered)"
+            try:
+                index = PackIndex.from_bytes(data, what=f"pack {name[:12]}")
+            except ObjectCorruptError as exc:
+                return name, exc.message
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(cached, data)
+            return name, index
+
+        for name, got in in_order(one, iter(names), CHUNK_JOBS):
+            if isinstance(got, str):
+                bad[name] = got
+            else:
+                packs[name] = got
+        return packs, bad
 
     def mark(self, repository: str) -> None:
         """Record that repository ``repository`` pushes to this remote."""
@@ -260,22 +217,6 @@ class Remote:
             self._put(self._marker_path(repository), data=repository.encode())
         except Exception as exc:
             raise self._fail(exc, "record this repository") from exc
-
-    def starts_with(self, name: str, prefix: bytes) -> bool:
-        """Whether plain object ``name`` begins with ``prefix`` (one ranged read)."""
-        try:
-            head: bytes = self.fs.cat_file(self._path(name), start=0, end=len(prefix))
-        except Exception as exc:
-            raise self._fail(exc, f"read object {name[:12]}") from exc
-        return head == prefix
-
-    def manifest(self, name: str) -> Manifest:
-        """The chunk manifest of object ``name``."""
-        try:
-            data = self.fs.cat_file(self._manifest_path(name))
-        except Exception as exc:
-            raise self._fail(exc, f"read the manifest of object {name[:12]}") from exc
-        return Manifest.from_bytes(data, what=f"object {name[:12]} on remote {self.name!r}")
 
     def delete(self, name: str, *, manifest: bool = False) -> None:
         """Remove a plain object or chunk, or with ``manifest`` an object's chunk manifest;
@@ -288,8 +229,11 @@ class Remote:
         except Exception as exc:
             raise self._fail(exc, f"remove object {name[:12]}") from exc
 
-    def _put(self, target: str, local: Path | None = None, data: bytes = b"") -> None:
-        """Write one remote file so that it is never seen half-written."""
+    def _put(
+        self, target: str, local: Path | None = None, data: bytes = b"", *, durable: bool = False
+    ) -> None:
+        """Write one remote file so that it is never seen half-written (on a folder remote,
+        with ``durable``, on disk before it gets its name)."""
         if not self.is_local:
             if local is not None:
                 self.fs.put_file(os.fspath(local), target)
@@ -303,59 +247,203 @@ class Remote:
             if local is not None:
                 self.fs.put_file(os.fspath(local), tmp)
             else:
-                self.fs.pipe_file(tmp, data)
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+                    if durable:
+                        os.fsync(fh.fileno())
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
-    def upload(self, local: Path, name: str, present: set[str] | None = None) -> int:
-        """Send object ``name``; a large one goes as the chunks ``present`` lacks plus its
-        manifest. Returns the bytes sent."""
+    # -- packs -----------------------------------------------------------------------------
+    @property
+    def pack_size(self) -> int:
+        """Packs are sealed at about this many bytes (``pack_size`` option)."""
         try:
-            size = os.stat(local).st_size
-            if size < self.chunk_threshold or size == 0:
-                self._put(self._path(name), local=local)
-                return size
-            return self._upload_chunks(local, name, present or set())
-        except Exception as exc:
-            raise self._fail(exc, f"upload object {name[:12]}") from exc
+            return max(1, int(self.options.get("pack_size", PACK_SIZE)))
+        except ValueError:
+            raise RemoteError(
+                f"remote {self.name!r}: pack_size must be a number of bytes"
+            ) from None
 
-    def _upload_chunks(self, local: Path, name: str, present: set[str]) -> int:
-        """Send the chunks ``present`` lacks, several at a time while the file is being cut
-        (a round trip per chunk in a row would dominate on an object store), then the
-        manifest."""
-        sent, chunks, scheduled = 0, [], set()
+    def new_pack_file(self, spool: Path) -> Path:
+        """A fresh file to write a pack into: in the remote's own ``tmp`` folder when it is a
+        folder (so publishing is a rename), else in the local folder ``spool``."""
+        folder = Path(f"{self.root}/tmp") if self.is_local else spool
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{uuid.uuid4().hex}{PACK_SUFFIX}.tmp"
 
-        def put_chunk(item: tuple[Chunk, bytes]) -> None:
-            self._put(self._path(item[0].hash), data=item[1])
-            present.add(item[0].hash)  # only once it is there: other objects skip it then
-
-        def new_chunks() -> Iterator[tuple[Chunk, bytes]]:
-            nonlocal sent
-            for chunk, data in split(local):
-                chunks.append(chunk)
-                if chunk.hash not in present and chunk.hash not in scheduled:
-                    scheduled.add(chunk.hash)
-                    sent += chunk.size
-                    yield chunk, data
-
-        for _ in in_order(put_chunk, new_chunks(), CHUNK_JOBS):
-            pass
-        manifest = Manifest(sum(c.size for c in chunks), tuple(chunks)).to_bytes()
-        self._put(self._manifest_path(name), data=manifest)  # last: the object now counts
-        return sent + len(manifest)
-
-    def download(self, name: str, local: Path) -> None:
-        """Copy object ``name`` to the local file ``local`` (reassembling a chunked one); a
-        full local disk stays an OSError for the cache to report as such."""
+    def upload_pack(self, written: Path, index: PackIndex) -> None:
+        """Put pack file ``written`` on the remote under its name (the index goes later, with
+        ``publish_index``); the written file is gone afterwards."""
+        target = self._pack_path(index.name)
         try:
-            if name in self._chunked:
-                with open(local, "wb") as out:
-                    for data in self._chunks_of(name):
-                        out.write(data)
+            if self.is_local:
+                with open(written, "rb+") as fh:
+                    os.fsync(fh.fileno())
+                self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+                os.replace(written, target)
             else:
-                self.fs.get_file(self._path(name), os.fspath(local))
+                self.fs.put_file(os.fspath(written), target)
+        except Exception as exc:
+            raise self._fail(exc, f"upload pack {index.name[:12]}") from exc
+        finally:
+            written.unlink(missing_ok=True)
+
+    def publish_index(self, index: PackIndex) -> None:
+        """Write a pack's index: from now on its entries count as present."""
+        data = index.to_bytes()
+        name = hash_bytes(data)
+        try:
+            self._put(self._pack_path(name, INDEX_SUFFIX), data=data, durable=True)
+        except Exception as exc:
+            raise self._fail(exc, f"upload the index of pack {name[:12]}") from exc
+        if self.index_cache is not None:
+            self.index_cache.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.index_cache / name, data)
+
+    def delete_index(self, pack: str) -> None:
+        """Remove the index of a pack whose file is gone."""
+        try:
+            self.fs.rm_file(self._pack_path(pack, INDEX_SUFFIX))
+        except FileNotFoundError:
+            pass
+        except Exception as exc:
+            raise self._fail(exc, f"remove the index of pack {pack[:12]}") from exc
+
+    def delete_pack(self, pack: str, *, index: bool = True) -> None:
+        """Remove a pack: its index first (its entries stop counting), then the pack file."""
+        paths = [self._pack_path(pack, INDEX_SUFFIX)] if index else []
+        for path in [*paths, self._pack_path(pack)]:
+            try:
+                self.fs.rm_file(path)
+            except FileNotFoundError:
+                pass
+            except Exception as exc:
+                raise self._fail(exc, f"remove pack {pack[:12]}") from exc
+
+    # -- reading ---------------------------------------------------------------------------
+    def _pack_path(self, pack: str, suffix: str = PACK_SUFFIX) -> str:
+        return f"{self.root}/packs/{pack}{suffix}"
+
+    @property
+    def _known(self) -> Listing:
+        """The latest listing (made now if there is none): where each object is."""
+        return self._last if self._last is not None else self.listing()
+
+    def _located(self) -> Mapping[str, Located]:
+        return self._known.located
+
+    def _is_chunked(self, name: str) -> bool:
+        return name in self._known.chunked
+
+    def _entry_bytes(self, name: str, *, manifest: bool = False) -> bytes:
+        """The stored bytes of a plain object, chunk or manifest, loose or packed (unverified:
+        a manifest is named by its object's hash, not its own)."""
+        where = self._located().get(name)
+        if where is not None:
+            e = where.entry
+            data: bytes = self.fs.cat_file(self._pack_path(where.pack), start=e.offset, end=e.end)
+            return data
+        path = self._manifest_path(name) if manifest else self._path(name)
+        loose: bytes = self.fs.cat_file(path)
+        return loose
+
+    def starts_with(self, name: str, prefix: bytes) -> bool:
+        """Whether plain object ``name`` begins with ``prefix`` (one ranged read)."""
+        try:
+            where = self._located().get(name)
+            if where is not None:
+                e = where.entry
+                end = e.offset + min(len(prefix), e.size)
+                head: bytes = self.fs.cat_file(self._pack_path(where.pack), start=e.offset, end=end)
+            else:
+                head = self.fs.cat_file(self._path(name), start=0, end=len(prefix))
+        except Exception as exc:
+            raise self._fail(exc, f"read object {name[:12]}") from exc
+        return head == prefix
+
+    def manifest(self, name: str) -> Manifest:
+        """The chunk manifest of object ``name``."""
+        try:
+            data = self._entry_bytes(name, manifest=True)
+        except Exception as exc:
+            raise self._fail(exc, f"read the manifest of object {name[:12]}") from exc
+        return Manifest.from_bytes(data, what=f"object {name[:12]} on remote {self.name!r}")
+
+    def read_many(
+        self, names: Sequence[str], jobs: int = CHUNK_JOBS
+    ) -> Iterator[tuple[str, bytes | StorageError]]:
+        """Plain objects and chunks, loose or packed, in the order given, each verified
+        against its hash (a packed manifest, named by its object, only for its length);
+        ``jobs`` reads in flight. Neighbours in a pack come in one ranged
+        read (``in_pack_order`` sorts names for that). A failure is yielded, not raised, for
+        the name it concerns."""
+        located = self._located()
+        packed = plan_reads(located[n] for n in names if n in located)
+        loose = [n for n in names if n not in located]
+
+        def read(item: RangeRead | str) -> list[tuple[str, bytes | StorageError]]:
+            if isinstance(item, str):
+                return [(item, self._read_loose(item))]
+            return self._read_range(item)
+
+        work: list[RangeRead | str] = [*packed, *loose]
+        for got in in_order(read, iter(work), jobs):
+            yield from got
+
+    def _read_loose(self, name: str) -> bytes | StorageError:
+        try:
+            data: bytes = self.fs.cat_file(self._path(name))
+        except FileNotFoundError:
+            return ObjectMissingError(f"object {name[:12]} is not on remote {self.name!r}")
+        except Exception as exc:
+            return self._fail(exc, f"read object {name[:12]}")
+        if hash_bytes(data) != name:
+            return ObjectCorruptError(f"object {name[:12]} on remote {self.name!r} is corrupt")
+        return data
+
+    def _read_range(self, read: RangeRead) -> list[tuple[str, bytes | StorageError]]:
+        failure: StorageError | None = None
+        try:
+            data: bytes = self.fs.cat_file(
+                self._pack_path(read.pack), start=read.start, end=read.end
+            )
+        except FileNotFoundError:
+            failure = ObjectMissingError(
+                f"pack {read.pack[:12]} on remote {self.name!r} is gone",
+                hint="push the objects again from a workspace that has them",
+            )
+        except Exception as exc:
+            failure = self._fail(exc, f"read pack {read.pack[:12]}")
+        if failure is not None:
+            return [(e.name, failure) for e in read.parts]
+        out: list[tuple[str, bytes | StorageError]] = []
+        for e, part in read.split(data):
+            if len(part) != e.size or (not e.manifest and hash_bytes(part) != e.name):
+                out.append((e.name, self._corrupt_in_pack(e.name, read.pack)))
+            else:
+                out.append((e.name, part))
+        return out
+
+    def _corrupt_in_pack(self, name: str, pack: str) -> ObjectCorruptError:
+        return ObjectCorruptError(
+            f"object {name[:12]} in pack {pack[:12]} on remote {self.name!r} is corrupt",
+            hint="run `strata verify --remote`, then push again from a workspace that has it",
+        )
+
+    def download(self, name: str, local: Path) -> str:
+        """Copy object ``name`` to the local file ``local``; a chunked one is reassembled,
+        each chunk verified, and its whole hash is returned (computed as it was written).
+        A full local disk stays an OSError for the cache to report as such."""
+        try:
+            if self._is_chunked(name):
+                return self._download_chunked(name, local)
+            data = self._only(name)
+            with open(local, "wb") as out:
+                out.write(data)
+            return hash_bytes(data)
         except StrataError:
             raise
         except OSError as exc:
@@ -365,53 +453,54 @@ class Remote:
         except Exception as exc:
             raise self._fail(exc, f"download object {name[:12]}") from exc
 
+    def _only(self, name: str) -> bytes:
+        """One plain object's verified bytes, or its failure raised."""
+        for _, got in self.read_many([name], 1):
+            if isinstance(got, StorageError):
+                raise got
+            return got
+        raise ObjectMissingError(f"object {name[:12]} is not on remote {self.name!r}")
+
+    def _download_chunked(self, name: str, local: Path) -> str:
+        manifest = self.manifest(name)
+        hasher = hasher_for(0)
+        with open(local, "wb") as out:
+            for data in self._chunks_of(name, manifest):
+                hasher.update(data)
+                out.write(data)
+        return str(hasher.hexdigest())
+
     def read(self, name: str) -> bytes:
+        """The whole of object ``name``, verified (a chunked one chunk by chunk)."""
         try:
-            if name in self._chunked:
-                return b"".join(self._chunks_of(name))
-            data: bytes = self.fs.cat_file(self._path(name))
+            if self._is_chunked(name):
+                return b"".join(self._chunks_of(name, self.manifest(name)))
+            return self._only(name)
         except StrataError:
             raise
         except Exception as exc:
             raise self._fail(exc, f"read object {name[:12]}") from exc
-        return data
 
-    def _chunks_of(self, name: str) -> Iterator[bytes]:
+    def _chunks_of(self, name: str, manifest: Manifest) -> Iterator[bytes]:
         """The bytes of a chunked object, chunk by chunk, each checked against its hash."""
         what = f"object {name[:12]}"
-        manifest = Manifest.from_bytes(self.fs.cat_file(self._manifest_path(name)), what=what)
-
-        def get_chunk(chunk: Chunk) -> bytes:
-            try:
-                data: bytes = self.fs.cat_file(self._path(chunk.hash))
-            except FileNotFoundError:
+        available = self._known.names
+        for chunk in manifest.chunks:
+            if chunk.hash not in available:
                 raise ObjectMissingError(
                     f"remote {self.name!r}: the manifest of {what} names chunk "
                     f"{chunk.hash[:12]}, which is missing",
                     hint="push the object again from a workspace that has it",
-                ) from None
-            if hash_bytes(data) != chunk.hash:
-                raise ObjectCorruptError(f"chunk {chunk.hash[:12]} of {what} is corrupt")
-            return data
-
-        yield from in_order(get_chunk, iter(manifest.chunks), CHUNK_JOBS)
-
-
-def in_order(func: Callable[[T], R], items: Iterator[T], window: int) -> Iterator[R]:
-    """``func`` of each item, in order, with up to ``window`` calls running at once on
-    threads: at most ``window`` results are held, however many items there are."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = ThreadPoolExecutor(window)
-    pending: deque[Future[R]] = deque()
-    try:
-        for item in items:
-            pending.append(pool.submit(func, item))
-            if len(pending) >= window:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        for future in pending:
-            future.cancel()
-        pool.shutdown(wait=True)
+                )
+        for chunk_name, got in self.read_many([c.hash for c in manifest.chunks]):
+            if isinstance(got, ObjectMissingError):
+                raise ObjectMissingError(
+                    f"remote {self.name!r}: the manifest of {what} names chunk "
+                    f"{chunk_name[:12]}, which is missing",
+                    hint="push the object again from a workspace that has it",
+                )
+            if isinstance(got, ObjectCorruptError):
+                raise ObjectCorruptError(f"chunk {chunk_name[:12]} of {what} is corrupt")
+            if isinstance(got, StorageError):
+                raise got
+            yield got

@@ -330,16 +330,25 @@ class Arrivals:
         self._pending: dict[str, Path] = {}
         self._lock = threading.Lock()
 
-    def receive(self, name: str, write: Callable[[Path], None], *, what: str) -> None:
+    def receive(self, name: str, write: Callable[[Path], object], *, what: str) -> None:
         """Have ``write(tmp)`` produce object ``name``; refused unless its hash matches."""
+
+        def write_then_hash(tmp: Path) -> str:
+            write(tmp)
+            return hash_file(tmp)
+
+        self.receive_hashed(name, write_then_hash, what=what)
+
+    def receive_hashed(self, name: str, write: Callable[[Path], str], *, what: str) -> None:
+        """Have ``write(tmp)`` produce object ``name`` and return the hash of what it wrote,
+        computed as it wrote it; refused unless that hash is ``name``."""
         store = self._store
         if store.exists(name):
             return
         store.tmp_dir.mkdir(parents=True, exist_ok=True)
         tmp = store.tmp_dir / f"{uuid.uuid4().hex}.tmp"
         try:
-            write(tmp)
-            if hash_file(tmp) != name:
+            if write(tmp) != name:
                 raise ObjectCorruptError(f"object {name[:12]} for {what} arrived corrupt")
         except BaseException as exc:
             tmp.unlink(missing_ok=True)
@@ -351,6 +360,16 @@ class Arrivals:
                 tmp.unlink(missing_ok=True)
             else:
                 self._pending[name] = tmp
+
+    def receive_bytes(self, name: str, data: bytes, *, what: str) -> None:
+        """Object ``name`` from bytes in memory; refused unless they hash to its name."""
+
+        def write(tmp: Path) -> str:
+            with open(tmp, "xb") as fh:
+                fh.write(data)
+            return hash_bytes(data)
+
+        self.receive_hashed(name, write, what=what)
 
     def commit(self) -> None:
         if not self._pending:
