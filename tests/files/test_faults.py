@@ -286,6 +286,8 @@ def test_interrupted_checkout_of_another_revision(
 
 # -- killed push and pull -----------------------------------------------------------------------
 TRANSFER = Dataset(600, 16 * 1024)
+PACK_SIZE = 256 * 1024  # small packs: the push writes dozens, one after another
+PACKS = TRANSFER.files * TRANSFER.size // PACK_SIZE
 
 
 def _pushed_workspace(make_workspace: WorkspaceFactory, remote: Path) -> tuple[Path, dict]:
@@ -293,22 +295,35 @@ def _pushed_workspace(make_workspace: WorkspaceFactory, remote: Path) -> tuple[P
     expected = TRANSFER.write(ws.root / "raw")
     ws.files.add(["raw"])
     ws.remotes.add("shared", str(remote), default=True)
+    ws.remotes.modify("shared", "pack_size", str(PACK_SIZE))
     commit_all(ws.root, "raw")
     return ws.root, expected
+
+
+def _published(remote: Path) -> int:
+    return len(list((remote / "packs").glob("*.idx")))
+
+
+def _pack_half_written(remote: Path) -> bool:
+    return any(p.stat().st_size > 0 for p in (remote / "tmp").glob("*.pack.tmp"))
 
 
 def test_killed_push_resumes_and_everything_arrives(
     make_workspace: WorkspaceFactory, tmp_path: Path
 ) -> None:
+    """Killed while a pack is half written: the remote still verifies (the packs it has are
+    whole, the half-written one is named by no index), and the rerun completes it."""
     remote = tmp_path / "remote"
     root, expected = _pushed_workspace(make_workspace, remote)
 
     def underway() -> bool:
-        return _midway(len(cache_objects(remote)), TRANSFER.files)
+        return _midway(_published(remote), PACKS) and _pack_half_written(remote)
 
     outcome = _interrupt_when(["push", "--jobs", "2"], root, underway, signal.SIGKILL)
     _assert_interrupted(outcome, signal.SIGKILL)
-    assert len(cache_objects(remote)) < TRANSFER.files + 1, "push finished before the kill"
+    assert _published(remote) < PACKS, "push finished before the kill"
+    assert _pack_half_written(remote), "the kill came while a pack was being written"
+    assert run_strata("verify", "--remote", cwd=root).code == 0
 
     again = run_strata("push", "--json", cwd=root)
     assert again.code == 0, again.stderr
@@ -318,6 +333,7 @@ def test_killed_push_resumes_and_everything_arrives(
     pulled = run_strata("pull", cwd=clone)
     assert pulled.code == 0, pulled.stderr
     assert file_hashes(clone / "raw") == expected
+    assert run_strata("push", "--json", cwd=root).json()["transferred"] == 0  # type: ignore[index]
 
 
 def test_killed_pull_resumes_and_everything_arrives(

@@ -35,7 +35,7 @@ from strata.objects.hashing import hash_bytes
 from strata.objects.pack_upload import PackUpload
 from strata.objects.packs import Located
 from strata.objects.remote import Remote
-from strata.objects.remote_listing import PACK_GONE, Listing
+from strata.objects.remote_listing import Listing
 from strata.objects.tree import Tree
 from strata.parallel import parallel_map
 
@@ -159,7 +159,7 @@ def collect_remote(
         len(keep & listing.names),
         tuple(revisions),
         dry_run,
-        packs_removed=len(plan.dropped) + len(plan.strays),
+        packs_removed=len(plan.dropped) + len(plan.strays) + len(plan.dangling),
         packs_rewritten=len(plan.rewritten),
     )
 
@@ -168,7 +168,8 @@ def collect_remote(
 class PackPlan:
     """What ``gc --cloud`` does with packs: remove those holding nothing needed (and pack
     files no index names, once old enough to be no push in progress), rewrite those holding
-    mostly garbage, and drop indexes whose pack is gone."""
+    mostly garbage, and remove indexes never read: their pack is gone or they do not match
+    their name."""
 
     dropped: list[str]
     rewritten: list[str]
@@ -192,7 +193,7 @@ def plan_packs(listing: Listing, live: set[str]) -> PackPlan:
             rewritten.append(name)
             freed += index.size - kept
     strays = [n for n, age in listing.stray_packs.items() if age is not None and age > STRAY_AGE]
-    dangling = [n for n, why in listing.bad_indexes.items() if why == PACK_GONE]
+    dangling = list(listing.bad_indexes)  # never read: a pack gone, or an untrusted index
     return PackPlan(dropped, rewritten, sorted(strays), sorted(dangling), freed)
 
 
@@ -232,7 +233,7 @@ def carry_out(
         remote.delete_pack(pack, index=False)
         advance(progress, 1)
     for pack in plan.dangling:
-        remote.delete_index(pack)
+        remote.delete_pack(pack)
         advance(progress, 1)
 
 

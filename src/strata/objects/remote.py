@@ -303,15 +303,6 @@ class Remote:
             self.index_cache.mkdir(parents=True, exist_ok=True)
             atomic_write(self.index_cache / name, data)
 
-    def delete_index(self, pack: str) -> None:
-        """Remove the index of a pack whose file is gone."""
-        try:
-            self.fs.rm_file(self._pack_path(pack, INDEX_SUFFIX))
-        except FileNotFoundError:
-            pass
-        except Exception as exc:
-            raise self._fail(exc, f"remove the index of pack {pack[:12]}") from exc
-
     def delete_pack(self, pack: str, *, index: bool = True) -> None:
         """Remove a pack: its index first (its entries stop counting), then the pack file."""
         paths = [self._pack_path(pack, INDEX_SUFFIX)] if index else []

@@ -1,0 +1,270 @@
+"""Packs on a remote: many objects in few files, verified on every read; a corrupt pack is
+named by the paths that use it, a lying index is never trusted, and ``gc --cloud`` removes
+or rewrites packs that hold garbage."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+
+from factories import Cli, WorkspaceFactory, b3, commit_all, git, make_folder, write
+from pack_support import pack_path, packs, rewrite_index, tamper
+from strata import Workspace
+from strata.objects.packs import PackEntry, PackIndex
+
+MiB = 1024 * 1024
+
+
+def _digest(ws: Workspace, path: str) -> str:
+    return str(tomllib.loads((ws.root / f"{path}.strata").read_text())["hash"])
+
+
+def _workspace(make_workspace: WorkspaceFactory, remote: Path, **options: int) -> Workspace:
+    ws = make_workspace()
+    ws.remotes.add("shared", str(remote), default=True)
+    for key, value in options.items():
+        ws.remotes.modify("shared", key, str(value))
+    return ws
+
+
+def _remote_files(remote: Path) -> list[Path]:
+    return [p for p in remote.rglob("*") if p.is_file() and "repos" not in p.parts]
+
+
+def _clone(ws: Workspace, make_workspace: WorkspaceFactory) -> Workspace:
+    clone = ws.root.parent / "clone"
+    git(ws.root.parent, "clone", "-q", str(ws.root), str(clone))
+    return make_workspace.open(clone)
+
+
+def test_many_small_files_travel_as_one_pack(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote"
+    ws = _workspace(make_workspace, remote)
+    files = {f"f{n:03}.txt": f"row {n}\n" for n in range(300)}
+    make_folder(ws.root / "raw", files)
+    ws.files.add(["raw"])
+    commit_all(ws.root, "raw")
+    pushed = ws.remotes.push()
+    assert len(pushed.transferred) == 301  # the files and the folder's listing
+    [(name, index)] = packs(ws.remotes.open()).items()
+    assert sorted(p.name for p in _remote_files(remote)) == [f"{name}.idx", f"{name}.pack"]
+    assert {e.name for e in index.entries} == {b3(v.encode()) for v in files.values()} | {
+        _digest(ws, "raw")
+    }
+    clone = _clone(ws, make_workspace)
+    fetched, _ = clone.remotes.pull()
+    assert fetched.failed == ()
+    assert {p: (clone.root / "raw" / p).read_text() for p in files} == files
+
+
+def test_a_large_file_is_a_few_packs_not_a_file_per_chunk(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote"
+    ws = _workspace(make_workspace, remote, chunk_threshold=MiB, pack_size=8 * MiB)
+    data = os.urandom(24 * MiB)
+    write(ws.root / "big.bin", data)
+    ws.files.add(["big.bin"])
+    commit_all(ws.root, "big")
+    ws.remotes.push()
+    listing = ws.remotes.open().listing()
+    chunks = ws.remotes.open().manifest(b3(data)).chunks
+    assert len(chunks) > 12  # about 1 MiB each
+    assert 2 <= len(listing.packs) <= 4
+    assert len(_remote_files(remote)) == 2 * len(listing.packs)
+    clone = _clone(ws, make_workspace)
+    assert clone.remotes.pull()[0].failed == ()
+    assert (clone.root / "big.bin").read_bytes() == data
+
+
+def test_a_corrupt_pack_is_named_by_the_paths_that_use_it(
+    make_workspace: WorkspaceFactory, tmp_path: Path, cli: Cli
+) -> None:
+    remote = tmp_path / "remote"
+    ws = _workspace(make_workspace, remote, chunk_threshold=MiB)
+    write(ws.root / "big.bin", os.urandom(3 * MiB))
+    write(ws.root / "notes.txt", "notes")
+    ws.files.add(["big.bin", "notes.txt"])
+    commit_all(ws.root, "data")
+    ws.remotes.push()
+    shared = ws.remotes.open()
+    big = _digest(ws, "big.bin")
+    chunk = shared.manifest(big).chunks[1].hash
+    tamper(shared, chunk)
+    tamper(shared, _digest(ws, "notes.txt"))
+
+    out = cli("verify", "--remote", cwd=ws.root)
+    assert out.code == 9
+    assert f"corrupt  {big[:12]}  big.bin" in out.stdout
+    assert "notes.txt" in out.stdout
+    clone = ws.root.parent / "clone"
+    git(ws.root.parent, "clone", "-q", str(ws.root), str(clone))
+    pulled = cli("pull", "--json", cwd=clone)
+    assert pulled.code != 0
+    failed = {f["path"]: f["kind"] for f in pulled.json()["failed"]}  # type: ignore[index]
+    assert failed == {"big.bin": "corrupt", "notes.txt": "corrupt"}
+    assert not (clone / "big.bin").exists() and not (clone / "notes.txt").exists()
+
+
+def _one_pack(ws: Workspace) -> tuple[str, PackIndex]:
+    [(name, index)] = packs(ws.remotes.open()).items()
+    return name, index
+
+
+def _pushed_pair(make_workspace: WorkspaceFactory, remote: Path) -> Workspace:
+    ws = _workspace(make_workspace, remote)
+    write(ws.root / "a.txt", "first file")
+    write(ws.root / "b.txt", "second file, longer")
+    ws.files.add(["a.txt", "b.txt"])
+    commit_all(ws.root, "data")
+    ws.remotes.push()
+    return ws
+
+
+def test_an_index_altered_after_it_was_written_is_not_trusted(
+    make_workspace: WorkspaceFactory, tmp_path: Path, cli: Cli
+) -> None:
+    remote = tmp_path / "remote"
+    ws = _pushed_pair(make_workspace, remote)
+    name, _ = _one_pack(ws)
+    idx = remote / "packs" / f"{name}.idx"
+    doc = json.loads(idx.read_bytes())
+    doc["objects"][0][1] += 1  # an offset that lies; the name no longer matches
+    idx.write_bytes(json.dumps(doc).encode())
+    (ws.store.root / "pack-indexes" / name).unlink()  # no trusted copy here
+
+    out = cli("verify", "--remote", "--json", cwd=ws.root)
+    assert out.code == 9
+    assert [p["hash"] for p in out.json()["problems"]] == [name]  # type: ignore[index]
+    assert ws.remotes.open().listing().names == set(), "nothing in that pack counts"
+    assert len(ws.remotes.push().transferred) == 2, "a push sends the objects again"
+    assert ws.remotes.verify().ok, "the same pack again, under the same name: the lie is gone"
+    clone = _clone(ws, make_workspace)
+    assert clone.remotes.pull()[0].failed == ()
+    assert (clone.root / "b.txt").read_text() == "second file, longer"
+
+
+def test_an_index_that_lies_under_its_own_name_is_caught_on_read(
+    make_workspace: WorkspaceFactory, tmp_path: Path, cli: Cli
+) -> None:
+    """An index written wrongly from the start (its name matches it): every entry is checked
+    against its hash when read, so the lie shows as corruption, named by path."""
+    remote = tmp_path / "remote"
+    ws = _pushed_pair(make_workspace, remote)
+    name, index = _one_pack(ws)
+    first, second = index.entries
+    swapped = (
+        PackEntry(first.name, second.offset, first.size),
+        PackEntry(second.name, first.offset, second.size),
+    )
+    rewrite_index(ws.remotes.open(), name, PackIndex(swapped, index.size))
+    out = cli("verify", "--remote", cwd=ws.root)
+    assert out.code == 9
+    assert "a.txt" in out.stdout and "b.txt" in out.stdout
+    clone = _clone(ws, make_workspace)
+    fetched, restored = clone.remotes.pull()
+    assert {(f.path, f.kind) for f in fetched.failed} == {
+        ("a.txt", "corrupt"),
+        ("b.txt", "corrupt"),
+    }
+    assert restored == [] and not clone.store.exists(b3(b"first file"))
+
+
+def test_an_index_naming_bytes_past_the_pack_end_is_refused(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote"
+    ws = _pushed_pair(make_workspace, remote)
+    name, index = _one_pack(ws)
+    first, second = index.entries
+    beyond = (first, PackEntry(second.name, index.size, second.size))
+    doc = json.loads(PackIndex((first, second), index.size).to_bytes())
+    doc["objects"] = [[e.name, e.offset, e.size] for e in beyond]
+    lying = json.dumps(doc, separators=(",", ":")).encode()
+    new = b3(lying)
+    shared = ws.remotes.open()
+    shared.fs.pipe_file(pack_path(shared, new), shared.fs.cat_file(pack_path(shared, name)))
+    shared.fs.pipe_file(pack_path(shared, new, ".idx"), lying)
+    for suffix in (".idx", ".pack"):
+        shared.fs.rm_file(pack_path(shared, name, suffix))
+    problems = ws.remotes.verify().problems
+    assert [p.hash for p in problems] == [new]
+    assert ws.remotes.open().listing().names == set()
+    assert ws.remotes.gc().packs_removed == 1, "gc --cloud removes the untrusted pack"
+    assert not list((remote / "packs").iterdir())
+
+
+def test_gc_cloud_rewrites_a_pack_that_is_mostly_garbage(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote"
+    ws = _workspace(make_workspace, remote)
+    commit_all(ws.root, "remote")
+    git(ws.root, "checkout", "-q", "-b", "experiment")
+    write(ws.root / "keep.txt", "kept")
+    write(ws.root / "model.bin", os.urandom(256 * 1024))
+    ws.files.add(["keep.txt", "model.bin"])
+    commit_all(ws.root, "both")
+    ws.remotes.push()  # one pack: keep.txt and the model
+    old, before = _one_pack(ws)
+    git(ws.root, "checkout", "-q", "main")
+    write(ws.root / "keep.txt", "kept")
+    ws.files.add(["keep.txt"])
+    commit_all(ws.root, "only keep.txt")
+    git(ws.root, "branch", "-D", "experiment")  # no ref keeps the model now
+    result = ws.remotes.gc()
+    assert result.packs_rewritten == 1 and result.bytes_freed >= 256 * 1024
+    new, after = _one_pack(ws)
+    assert new != old and not (remote / "packs" / f"{old}.pack").exists()
+    assert [e.name for e in after.entries] == [b3(b"kept")]
+    assert after.size < before.size / 10
+    assert ws.remotes.verify().ok
+
+
+def test_gc_cloud_removes_old_stray_packs_and_keeps_fresh_ones(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote"
+    ws = _pushed_pair(make_workspace, remote)
+    old = remote / "packs" / f"{b3(b'old stray')}.pack"
+    fresh = remote / "packs" / f"{b3(b'fresh stray')}.pack"
+    old.write_bytes(b"left by a push killed long ago")
+    fresh.write_bytes(b"a push in progress")
+    two_hours_ago = old.stat().st_mtime - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    result = ws.remotes.gc()
+    assert result.packs_removed == 1
+    assert not old.exists() and fresh.exists()
+    assert ws.remotes.verify().ok
+
+
+def test_pack_indexes_read_once_are_kept_locally_and_checked(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote"
+    ws = _pushed_pair(make_workspace, remote)
+    name, _ = _one_pack(ws)
+    kept = ws.store.root / "pack-indexes" / name
+    assert kept.read_bytes() == (remote / "packs" / f"{name}.idx").read_bytes()
+    kept.write_bytes(b'{"format":1,"size":0,"objects":[],"manifests":[]}')  # not its name
+    assert ws.remotes.open().listing().names == {b3(b"first file"), b3(b"second file, longer")}
+    assert kept.read_bytes() == (remote / "packs" / f"{name}.idx").read_bytes()
+
+
+def test_a_bad_pack_size_setting_is_a_one_line_error(
+    make_workspace: WorkspaceFactory, tmp_path: Path, cli: Cli
+) -> None:
+    ws = _workspace(make_workspace, tmp_path / "remote")
+    ws.remotes.modify("shared", "pack_size", "big")
+    write(ws.root / "a.txt", "a")
+    ws.files.add(["a.txt"])
+    commit_all(ws.root, "a")
+    out = cli("push", cwd=ws.root)
+    assert out.code != 0
+    assert "pack_size must be a number of bytes" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert not (tmp_path / "remote" / "packs").exists()
