@@ -268,3 +268,66 @@ def test_a_bad_pack_size_setting_is_a_one_line_error(
     assert "pack_size must be a number of bytes" in out.stderr
     assert "Traceback" not in out.stderr
     assert not (tmp_path / "remote" / "packs").exists()
+
+
+def test_an_object_of_one_chunk_keeps_its_manifest_apart_from_its_chunk(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    """Smaller than the least chunk yet over the threshold: its one chunk has the object's
+    own name, like its manifest."""
+    ws = _workspace(make_workspace, tmp_path / "remote", chunk_threshold=64 * 1024)
+    data = os.urandom(100 * 1024)
+    write(ws.root / "small-but-chunked.bin", data)
+    ws.files.add(["small-but-chunked.bin"])
+    commit_all(ws.root, "one chunk")
+    ws.remotes.push()
+    shared = ws.remotes.open()
+    assert [c.hash for c in shared.manifest(b3(data)).chunks] == [b3(data)]
+    assert ws.remotes.verify().ok
+    clone = _clone(ws, make_workspace)
+    assert clone.remotes.pull()[0].failed == ()
+    assert (clone.root / "small-but-chunked.bin").read_bytes() == data
+
+
+def _write_loose(remote: Path, name: str, data: bytes, *, manifest: bool = False) -> None:
+    folder = remote / "manifests" if manifest else remote
+    write(folder / name[:2] / name[2:], data)
+
+
+def test_a_remote_written_before_packs_is_read_and_added_to(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    """Loose objects, chunks and manifests, as remotes were laid out before packs: a new
+    version pushed in packs shares their chunks, and pulls reassemble from both."""
+    from strata.objects.chunks import Chunk, Manifest, split
+
+    remote = tmp_path / "remote"
+    ws = _workspace(make_workspace, remote, chunk_threshold=MiB)
+    v1 = os.urandom(6 * MiB)
+    write(ws.root / "big.bin", v1)
+    write(ws.root / "notes.txt", "notes")
+    ws.files.add(["big.bin", "notes.txt"])
+    commit_all(ws.root, "v1")
+    chunks = []
+    for chunk, data in split(ws.root / "big.bin"):
+        _write_loose(remote, chunk.hash, data)
+        chunks.append(Chunk(chunk.hash, chunk.size))
+    _write_loose(remote, b3(v1), Manifest(len(v1), tuple(chunks)).to_bytes(), manifest=True)
+    _write_loose(remote, b3(b"notes"), b"notes")
+    assert len(ws.remotes.push().transferred) == 0, "everything is there already"
+
+    v2 = v1[: 3 * MiB] + os.urandom(128 * 1024) + v1[3 * MiB + 128 * 1024 :]
+    write(ws.root / "big.bin", v2)
+    ws.files.add(["big.bin"])
+    commit_all(ws.root, "v2")
+    pushed = ws.remotes.push()
+    assert pushed.transferred == (b3(v2),)
+    assert pushed.bytes < 3 * MiB, "only the changed chunks travel"
+    assert ws.remotes.verify().ok
+    clone = _clone(ws, make_workspace)
+    assert clone.remotes.pull()[0].failed == ()
+    assert (clone.root / "big.bin").read_bytes() == v2
+    git(clone.root, "checkout", "-q", "HEAD~1")
+    clone.remotes.pull(force=True)
+    assert (clone.root / "big.bin").read_bytes() == v1
+    assert (clone.root / "notes.txt").read_text() == "notes"

@@ -120,8 +120,7 @@ def collect_remote(
         return data
 
     keep = needed_objects(ctx, tracked, force=force, fallback=listing_from_remote)
-    plain = listing.names - listing.chunked
-    keep |= set(also_keep) | _listed_in(ctx, remote, also_keep, plain)
+    keep |= set(also_keep) | _listed_in(ctx, remote, also_keep, listing.plain)
     chunks: set[str] = set()
     for name in sorted(listing.chunked & keep):
         chunks.update(c.hash for c in remote.manifest(name).chunks)
@@ -218,14 +217,12 @@ def carry_out(
             for e in listing.packs[p].entries
             if e.name in live
         ]
-        manifests = {w.entry.name for w in wanted if w.entry.manifest}
-        by_name = {w.entry.name: w.pack for w in wanted}
         with PackUpload(remote, set(), spool=ctx.store.tmp_dir, jobs=jobs) as upload:
-            for name, got in remote.read_many([w.entry.name for w in wanted], jobs):
+            for where, (_, got) in zip(wanted, remote.read_entries(wanted, jobs), strict=True):
                 if isinstance(got, StorageError):
-                    keep_old.add(by_name[name])
+                    keep_old.add(where.pack)
                     continue
-                upload.add_bytes(name, got, manifest=name in manifests)
+                upload.add_bytes(where.entry.name, got, manifest=where.entry.manifest)
     for pack in plan.dropped + [p for p in plan.rewritten if p not in keep_old]:
         remote.delete_pack(pack)
         advance(progress, 1)

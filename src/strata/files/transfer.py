@@ -96,8 +96,8 @@ def _arrive(
     time, their chunks read in parallel."""
     done: list[str] = []
     failed = [_not_there(remote, n) for n in names if n not in listing.names]
-    plain = [n for n in names if n in listing.names and n not in listing.chunked]
     chunked = [n for n in names if n in listing.chunked]
+    plain = [n for n in names if n in listing.plain and n not in listing.chunked]
     plain = in_pack_order(plain, listing.located)
 
     def receive_into(batch: Arrivals) -> Callable[[tuple[str, bytes]], None]:
@@ -218,7 +218,7 @@ def verify_remote(
     objects and chunks whose bytes do not match their name (or could not be read), chunked
     objects with a bad or missing chunk, and pack indexes that cannot be trusted."""
     listing = remote.listing()
-    plain = [n for n in listing.names if n not in listing.chunked]
+    plain = list(listing.plain)
     chunked = sorted(listing.chunked)
     expect(progress, len(plain) + len(chunked))
     failed: dict[str, Failure] = {}

@@ -133,17 +133,20 @@ class RangeRead:
 
 
 def plan_reads(
-    wanted: Iterable[Located], *, gap: int = RANGE_GAP, limit: int = RANGE_MAX
-) -> list[RangeRead]:
-    """Ranged reads that cover ``wanted`` in its order: consecutive entries of the same pack
-    that lie close together share one read of at most ``limit`` bytes (unless one entry is
-    larger by itself)."""
-    reads: list[RangeRead] = []
+    wanted: Iterable[Located | str], *, gap: int = RANGE_GAP, limit: int = RANGE_MAX
+) -> list[RangeRead | str]:
+    """Reads that cover ``wanted`` in its order: consecutive entries of the same pack that lie
+    close together share one read of at most ``limit`` bytes (unless one entry is larger by
+    itself); a name (a loose object) is a read of its own."""
+    reads: list[RangeRead | str] = []
     for where in wanted:
+        if isinstance(where, str):
+            reads.append(where)
+            continue
         e = where.entry
         last = reads[-1] if reads else None
         if (
-            last is not None
+            isinstance(last, RangeRead)
             and last.pack == where.pack
             and last.end <= e.offset <= last.end + gap
             and e.end - last.start <= limit

@@ -18,7 +18,7 @@ from __future__ import annotations
 import errno
 import os
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -332,7 +332,8 @@ class Remote:
     def _entry_bytes(self, name: str, *, manifest: bool = False) -> bytes:
         """The stored bytes of a plain object, chunk or manifest, loose or packed (unverified:
         a manifest is named by its object's hash, not its own)."""
-        where = self._located().get(name)
+        known = self._known
+        where = (known.located_manifests if manifest else known.located).get(name)
         if where is not None:
             e = where.entry
             data: bytes = self.fs.cat_file(self._pack_path(where.pack), start=e.offset, end=e.end)
@@ -367,21 +368,24 @@ class Remote:
         self, names: Sequence[str], jobs: int = CHUNK_JOBS
     ) -> Iterator[tuple[str, bytes | StorageError]]:
         """Plain objects and chunks, loose or packed, in the order given, each verified
-        against its hash (a packed manifest, named by its object, only for its length);
-        ``jobs`` reads in flight. Neighbours in a pack come in one ranged
+        against its hash; ``jobs`` reads in flight. Neighbours in a pack come in one ranged
         read (``in_pack_order`` sorts names for that). A failure is yielded, not raised, for
         the name it concerns."""
         located = self._located()
-        packed = plan_reads(located[n] for n in names if n in located)
-        loose = [n for n in names if n not in located]
+        yield from self.read_entries((located.get(n, n) for n in names), jobs)
+
+    def read_entries(
+        self, wanted: Iterable[Located | str], jobs: int = CHUNK_JOBS
+    ) -> Iterator[tuple[str, bytes | StorageError]]:
+        """Packed entries (a packed manifest is checked only for its length, being named by
+        its object) and loose objects (by name), in the order given, as ``read_many``."""
 
         def read(item: RangeRead | str) -> list[tuple[str, bytes | StorageError]]:
             if isinstance(item, str):
                 return [(item, self._read_loose(item))]
             return self._read_range(item)
 
-        work: list[RangeRead | str] = [*packed, *loose]
-        for got in in_order(read, iter(work), jobs):
+        for got in in_order(read, iter(plan_reads(wanted)), jobs):
             yield from got
 
     def _read_loose(self, name: str) -> bytes | StorageError:

@@ -52,22 +52,36 @@ class Listing:
 
     @cached_property
     def located(self) -> dict[str, Located]:
-        """Where each packed entry is (the first pack that holds it)."""
+        """Where each packed plain object or chunk is (the first pack that holds it)."""
+        return self._packed(manifests=False)
+
+    @cached_property
+    def located_manifests(self) -> dict[str, Located]:
+        """Where each packed chunk manifest is, by its object's name (which a chunk may
+        share: an object of one chunk)."""
+        return self._packed(manifests=True)
+
+    def _packed(self, *, manifests: bool) -> dict[str, Located]:
         found: dict[str, Located] = {}
         for pack, index in self.packs.items():
             for entry in index.entries:
-                found.setdefault(entry.name, Located(pack, entry))
+                if entry.manifest == manifests:
+                    found.setdefault(entry.name, Located(pack, entry))
         return found
 
     @cached_property
-    def names(self) -> set[str]:
-        return set(self.files) | set(self.manifests) | set(self.located)
+    def plain(self) -> set[str]:
+        """Objects and chunks stored whole, loose or packed."""
+        return set(self.files) | set(self.located)
 
     @cached_property
     def chunked(self) -> set[str]:
         """Objects stored as chunks plus a manifest."""
-        packed = {n for n, where in self.located.items() if where.entry.manifest}
-        return set(self.manifests) | packed
+        return set(self.manifests) | set(self.located_manifests)
+
+    @cached_property
+    def names(self) -> set[str]:
+        return self.plain | self.chunked
 
 
 @dataclass(frozen=True)
