@@ -458,7 +458,7 @@ class Remote:
 
     def _download_chunked(self, name: str, local: Path) -> str:
         manifest = self.manifest(name)
-        hasher = hasher_for(0)
+        hasher = hasher_for(manifest.size)
         with open(local, "wb") as out:
             for data in self._chunks_of(name, manifest):
                 hasher.update(data)
