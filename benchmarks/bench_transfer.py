@@ -8,7 +8,8 @@ pulls into a fresh clone with an empty cache, so each run moves everything.
 
 Printed, one JSON line each:
 - ``push`` / ``pull`` per data set and remote: median seconds of each tool over the runs,
-  and ``ratio`` = dvc/strata (above 1: Strata is faster);
+  ``ratio`` = dvc/strata (above 1: Strata is faster), and each tool's peak resident set
+  over the runs (``wait4``, file-mapped pages included);
 - ``s3-requests``: requests by HTTP method while each tool pushed the 20,000-file folder;
 - ``chunker``: fastcdc against pyfastcdc cutting the same 256 MiB buffer (MiB/s, medians);
   skipped with the reason when pyfastcdc is not installed.
@@ -16,6 +17,7 @@ Printed, one JSON line each:
     .venv/bin/python benchmarks/bench_transfer.py               # full sizes, 3 runs
     .venv/bin/python benchmarks/bench_transfer.py --quick       # 2,000 files, 64 MiB
     .venv/bin/python benchmarks/bench_transfer.py --remotes local --data folder --runs 5
+    .venv/bin/python benchmarks/bench_transfer.py --data folder --files 200000 --runs 1
 """
 
 from __future__ import annotations
@@ -120,6 +122,24 @@ def s3_server() -> Iterator[str]:
         proc.wait(timeout=30)
 
 
+def timed_rss(cmd: Sequence[str | Path], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Run a command; its wall-clock seconds and its peak resident set in MiB (``wait4``)."""
+    args = [os.fspath(c) for c in cmd]
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    assert proc.stderr is not None
+    errors = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        shown = " ".join(args)
+        raise BenchError(f"`{shown}` failed ({proc.returncode}) in {cwd}:\n{errors.decode()}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
 def s3_counts(endpoint: str) -> dict[str, int]:
     with urllib.request.urlopen(endpoint + COUNTS_PATH, timeout=30) as resp:
         counts: dict[str, int] = json.loads(resp.read())
@@ -147,6 +167,7 @@ class Bench:
         self.runs = runs
         self.endpoint = endpoint
         self.data: dict[str, Path] = {}
+        self.rss: dict[tuple[str, str, str], list[tuple[float, float]]] = {}  # MiB
 
     def build_data(self, names: Sequence[str], files: int, size: int) -> None:
         if "folder" in names:
@@ -213,21 +234,18 @@ class Bench:
         self.add_remote(tool, repo, remote, url)
         if self.endpoint:
             s3_counts(self.endpoint)  # reset
-        start = time.perf_counter()
-        run([tool.exe, "push", "-r", remote, *self.jobs], repo, tool.env)
-        push_s = time.perf_counter() - start
+        push_s, push_rss = timed_rss([tool.exe, "push", "-r", remote, *self.jobs], repo, tool.env)
         counts = {"push": s3_counts(self.endpoint)} if kind == "s3" and self.endpoint else {}
         clone = self.work / f"clone-{label}"
         run(["git", "clone", "-q", str(repo), str(clone)], self.work, tool.env)
         self.add_remote(tool, clone, remote, url)
-        start = time.perf_counter()
-        run([tool.exe, "pull", "-r", remote, *self.jobs], clone, tool.env)
-        pull_s = time.perf_counter() - start
+        pull_s, pull_rss = timed_rss([tool.exe, "pull", "-r", remote, *self.jobs], clone, tool.env)
         if counts and self.endpoint:
             counts["pull"] = s3_counts(self.endpoint)
         self.check_pulled(clone / "data", name)
         shutil.rmtree(clone)
         self.forget(kind, url)
+        self.rss.setdefault((tool.name, name, kind), []).append((push_rss, pull_rss))
         return push_s, pull_s, counts
 
     def check_pulled(self, data: Path, name: str) -> None:
@@ -255,8 +273,12 @@ class Bench:
                     times[tool.name]["pull"].append(pull_s)
                     if counts and index == 0:
                         requests[tool.name] = counts
-            for op in ("push", "pull"):
-                print(json.dumps(_figure(op, name, kind, times, self.runs)), flush=True)
+            for index, op in enumerate(("push", "pull")):
+                figure = _figure(op, name, kind, times, self.runs)
+                for tool in tools:
+                    peaks = [pair[index] for pair in self.rss[(tool.name, name, kind)]]
+                    figure[f"{tool.name}_peak_rss_mib"] = round(max(peaks), 1)
+                print(json.dumps(figure), flush=True)
             if requests and name == "folder":
                 record = {
                     "case": "s3-requests",
@@ -335,12 +357,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--remotes", nargs="+", default=["local", "s3"])
     parser.add_argument("--jobs", type=int, help="-j for both tools (default: their own)")
     parser.add_argument("--no-chunker", action="store_true", help="skip the chunker figures")
+    parser.add_argument("--files", type=int, help="files in the folder data set")
+    parser.add_argument("--size-mib", type=int, help="size of the one-file data set, MiB")
     parser.add_argument("--serve-s3", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_s3:
         serve_s3(args.serve_s3)
         return 0
     files, size = (2_000, 64 * MIB) if args.quick else (20_000, GIB)
+    files, size = args.files or files, args.size_mib * MIB if args.size_mib else size
     if not args.no_chunker:
         print(json.dumps(bench_chunkers(256 * MIB, max(args.runs, 3))), flush=True)
     work = Path(tempfile.mkdtemp(prefix="strata-bench-transfer-"))
