@@ -331,3 +331,18 @@ def test_a_remote_written_before_packs_is_read_and_added_to(
     clone.remotes.pull(force=True)
     assert (clone.root / "big.bin").read_bytes() == v1
     assert (clone.root / "notes.txt").read_text() == "notes"
+
+
+def test_push_tells_how_many_packs_it_wrote(
+    make_workspace: WorkspaceFactory, tmp_path: Path, cli: Cli
+) -> None:
+    ws = _workspace(make_workspace, tmp_path / "remote", pack_size=64 * 1024)
+    make_folder(ws.root / "raw", {f"f{n}.bin": os.urandom(16 * 1024).hex() for n in range(12)})
+    ws.files.add(["raw"])
+    commit_all(ws.root, "raw")
+    out = cli("push", "--json", cwd=ws.root)
+    assert out.code == 0, out.stderr
+    written = out.json()["packs"]  # type: ignore[index]
+    assert written == len(packs(ws.remotes.open())) >= 4
+    again = cli("push", cwd=ws.root)
+    assert "pushed 0 objects (0 B), 13 already there" in again.stdout

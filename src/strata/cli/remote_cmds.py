@@ -101,8 +101,9 @@ def _report(
     if json_out:
         print_json({**result.to_dict(), **(extra or {})})
     else:
+        packs = f" in {result.packs} pack{'s' if result.packs != 1 else ''}" if result.packs else ""
         console.print(
-            f"{verb} {len(result.transferred)} objects ({human_size(result.bytes)}), "
+            f"{verb} {len(result.transferred)} objects ({human_size(result.bytes)}){packs}, "
             f"{result.present} already there"
         )
         for failure in result.failed:

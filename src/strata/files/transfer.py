@@ -70,7 +70,8 @@ def push(
     failed += [Failure(n, reason, "unreadable") for n, reason in outcome.failed]
     failed.sort(key=lambda f: f.name)
     done = tuple(sorted(outcome.sent))
-    return TransferResult(done, len(needed) - len(lacking), tuple(failed), outcome.bytes)
+    there = len(needed) - len(lacking)
+    return TransferResult(done, there, tuple(failed), outcome.bytes, outcome.packs)
 
 
 def _not_there(remote: Remote, name: str) -> Failure:

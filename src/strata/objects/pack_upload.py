@@ -59,6 +59,7 @@ class UploadOutcome:
 
     sent: list[str] = field(default_factory=list)
     bytes: int = 0
+    packs: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (object, why) not read here
 
 
@@ -204,6 +205,7 @@ class PackUpload:
             sealed.upload.result()
             self._remote.publish_index(sealed.index)
             self.outcome.sent += sealed.done
+            self.outcome.packs += 1
             wait = False
 
     def _finish(self) -> None:

@@ -92,12 +92,14 @@ class TransferResult:
     present: int = 0
     failed: tuple[Failure, ...] = field(default_factory=tuple)
     bytes: int = 0
+    packs: int = 0  # the packs a push wrote
 
     def to_dict(self) -> dict[str, object]:
         return {
             "transferred": len(self.transferred),
             "already_there": self.present,
             "bytes": self.bytes,
+            "packs": self.packs,
             "failed": [f.to_dict() for f in self.failed],
         }
 
