@@ -25,7 +25,7 @@ from typing import BinaryIO
 from strata.errors import ObjectCorruptError
 from strata.objects.hashing import hash_bytes, is_hash
 
-PACK_SIZE = 64 * 1024 * 1024  # a pack is sealed once it holds this many bytes
+PACK_SIZE = 128 * 1024 * 1024  # a pack is sealed once it holds this many bytes
 RANGE_MAX = 16 * 1024 * 1024  # the most one ranged read of a pack asks for
 RANGE_GAP = 256 * 1024  # neighbours this close are read together, the gap discarded
 PACK_SUFFIX = ".pack"
