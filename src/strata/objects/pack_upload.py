@@ -131,8 +131,6 @@ class PackUpload:
                 self._unreadable(name, exc.cause)
 
     def _unreadable(self, name: str, exc: OSError) -> None:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise self._write_failure(exc)
         self.outcome.failed.append((name, f"cannot read it in the local cache: {exc.strerror}"))
 
     def add_bytes(self, name: str, data: bytes, *, manifest: bool = False) -> None:
