@@ -346,3 +346,25 @@ def test_push_tells_how_many_packs_it_wrote(
     assert written == len(packs(ws.remotes.open())) >= 4
     again = cli("push", cwd=ws.root)
     assert "pushed 0 objects (0 B), 13 already there" in again.stdout
+
+
+def test_an_unreadable_cached_object_fails_alone(
+    make_workspace: WorkspaceFactory, tmp_path: Path, cli: Cli
+) -> None:
+    ws = _workspace(make_workspace, tmp_path / "remote")
+    write(ws.root / "a.txt", "fine")
+    write(ws.root / "b.txt", "unreadable")
+    ws.files.add(["a.txt", "b.txt"])
+    commit_all(ws.root, "two")
+    cached = ws.store.path(b3(b"unreadable"))
+    os.chmod(cached, 0o644)
+    cached.unlink()
+    cached.mkdir()  # reading it fails with EISDIR
+    out = cli("push", "--json", cwd=ws.root)
+    assert out.code != 0
+    doc = out.json()
+    assert [(f["hash"], f["kind"]) for f in doc["failed"]] == [  # type: ignore[index]
+        (b3(b"unreadable"), "unreadable")
+    ]
+    assert "cannot read it in the local cache" in doc["failed"][0]["reason"]  # type: ignore[index]
+    assert ws.remotes.open().listing().names == {b3(b"fine")}
