@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -18,12 +18,11 @@ from strata.objects.packs import in_pack_order
 from strata.objects.remote import Remote
 from strata.objects.remote_listing import Failure, FailureKind, Listing, TransferResult
 from strata.objects.store import Arrivals
-from strata.parallel import parallel_map
 
 # Objects fetched per filesystem sync.
 ARRIVAL_BATCH = 4096
 GROUP_BYTES = 32 * 1024 * 1024  # received bytes held before they are written out
-GROUP_OBJECTS = 512
+GROUP_OBJECTS = 4096
 
 
 def _kind(exc: StorageError) -> FailureKind:
@@ -101,19 +100,14 @@ def _arrive(
     plain = [n for n in names if n in listing.plain and n not in listing.chunked]
     plain = in_pack_order(plain, listing.located)
 
-    def receive_into(batch: Arrivals) -> Callable[[tuple[str, bytes]], None]:
-        def receive(item: tuple[str, bytes]) -> None:
-            name, data = item
-            try:
-                batch.receive_bytes(name, data, what=name[:12])
+    def receive(batch: Arrivals, group: list[tuple[str, bytes]]) -> None:
+        refused = dict(batch.receive_all(group, jobs))
+        for name, data in group:
+            if name in refused:
+                failed.append(Failure(name, refused[name].one_line(), _kind(refused[name])))
+            else:
                 done.append(name)
-            except DiskFullError:
-                raise
-            except StorageError as exc:
-                failed.append(Failure(name, exc.one_line(), _kind(exc)))
             advance(progress, 1, len(data))
-
-        return receive
 
     for start in range(0, len(plain), ARRIVAL_BATCH):
         with ctx.store.arrivals() as batch:
@@ -127,9 +121,9 @@ def _arrive(
                 group.append((name, got))
                 held += len(got)
                 if held >= GROUP_BYTES or len(group) >= GROUP_OBJECTS:
-                    parallel_map(receive_into(batch), group, jobs)
+                    receive(batch, group)
                     group, held = [], 0
-            parallel_map(receive_into(batch), group, jobs)
+            receive(batch, group)
     for name in chunked:
         with ctx.store.arrivals() as batch:
             try:

@@ -328,6 +328,7 @@ class Arrivals:
     def __init__(self, store: ObjectStore) -> None:
         self._store = store
         self._pending: dict[str, Path] = {}
+        self._read_only: set[str] = set()  # pending files made read-only when created
         self._lock = threading.Lock()
 
     def receive(self, name: str, write: Callable[[Path], object], *, what: str) -> None:
@@ -371,13 +372,65 @@ class Arrivals:
 
         self.receive_hashed(name, write, what=what)
 
+    def receive_all(
+        self, items: Sequence[tuple[str, bytes]], jobs: int
+    ) -> list[tuple[str, StorageError]]:
+        """Many objects from memory, each checked against its hash and written to a temp
+        file, on ``jobs`` threads that each take a share (no task per object). The caller
+        has checked they are not in the store yet. Returns the ones refused, with why; a
+        full disk is raised."""
+        store = self._store
+        store.tmp_dir.mkdir(parents=True, exist_ok=True)
+        prefix = f"{store.tmp_dir}/{uuid.uuid4().hex}-"
+        refused: list[tuple[str, StorageError]] = []
+
+        def share(part: Sequence[tuple[int, tuple[str, bytes]]]) -> None:
+            for number, (name, data) in part:
+                if hash_bytes(data) != name:
+                    corrupt = ObjectCorruptError(f"object {name[:12]} arrived corrupt")
+                    refused.append((name, corrupt))
+                    continue
+                tmp = f"{prefix}{number}.tmp"
+                try:
+                    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _READ_ONLY)
+                    try:
+                        os.write(fd, data)
+                    finally:
+                        os.close(fd)
+                except OSError as exc:
+                    Path(tmp).unlink(missing_ok=True)
+                    failure = translate_os_error(exc, f"storing {name[:12]} in the cache")
+                    if isinstance(failure, DiskFullError):
+                        raise failure from exc
+                    refused.append((name, failure))
+                    continue
+                with self._lock:
+                    if name not in self._pending:
+                        self._pending[name] = Path(tmp)
+                        self._read_only.add(name)
+
+        numbered = list(enumerate(items))
+        shares = max(1, min(jobs, len(numbered)))
+        parallel_map(share, [numbered[k::shares] for k in range(shares)], shares)
+        return refused
+
     def commit(self) -> None:
         if not self._pending:
             return
         try:
             sync_filesystem(self._store.tmp_dir)
+            root = os.fspath(self._store.root)
+            shards: set[str] = set()
             for name in list(self._pending):
-                self._store._commit(self._pending.pop(name), name)
+                shard = f"{root}/{name[:2]}"
+                if shard not in shards:
+                    os.makedirs(shard, exist_ok=True)
+                    shards.add(shard)
+                tmp = self._pending[name]
+                if name not in self._read_only:
+                    os.chmod(tmp, _READ_ONLY)
+                os.replace(tmp, f"{shard}/{name[2:]}")
+                del self._pending[name]
         except OSError as exc:
             raise translate_os_error(exc, "storing downloads in the cache") from exc
 
@@ -385,3 +438,4 @@ class Arrivals:
         for tmp in self._pending.values():
             tmp.unlink(missing_ok=True)
         self._pending.clear()
+        self._read_only.clear()
