@@ -33,13 +33,15 @@ def no_progress(_: int) -> None:
 
 def expect(progress: Progress, objects: int = 0, nbytes: int = 0) -> None:
     """Add to the totals of ``progress``, when it keeps totals."""
-    if isinstance(progress, ProgressSink):
-        progress.expect(objects, nbytes)
+    add = getattr(progress, "expect", None)  # not isinstance: a Protocol check is slow
+    if add is not None:
+        add(objects, nbytes)
 
 
 def advance(progress: Progress, objects: int = 0, nbytes: int = 0) -> None:
     """Report work done to ``progress``: objects, and bytes where it counts bytes."""
-    if isinstance(progress, ProgressSink):
-        progress.advance(objects, nbytes)
+    step = getattr(progress, "advance", None)  # called per object: no Protocol check
+    if step is not None:
+        step(objects, nbytes)
     elif objects:
         progress(objects)

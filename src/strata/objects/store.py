@@ -94,6 +94,7 @@ def _check_unchanged(src: str | Path, hashed: FileStat | None, what: str) -> Non
 class ObjectStore:
     def __init__(self, root: Path, link_types: Sequence[LinkType] = ("copy",)) -> None:
         self.root = root
+        self._root_text = os.fspath(root)
         self.tmp_dir = root / "tmp"
         self._link_types = tuple(link_types)
         self._linker_in = Linker(self._link_types)
@@ -104,7 +105,7 @@ class ObjectStore:
         return hash_path(self.root, name)
 
     def exists(self, name: str) -> bool:
-        return os.path.exists(self.path(name))
+        return os.path.exists(f"{self._root_text}/{name[:2]}/{name[2:]}")  # no Path: hot
 
     def missing(self, names: Sequence[str]) -> list[str]:
         return [n for n in names if not self.exists(n)]
