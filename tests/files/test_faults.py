@@ -24,6 +24,7 @@ from factories import (
     cache_objects,
     commit_all,
     file_hashes,
+    make_folder,
     run_strata,
     snapshot,
     write,
@@ -361,12 +362,19 @@ def test_killed_pull_resumes_and_everything_arrives(
     assert file_hashes(clone / "raw") == expected
 
 
-def test_disk_full_during_pull(make_workspace: WorkspaceFactory, tmp_path: Path) -> None:
-    """The clone's cache is a 1 MiB tmpfs; the pulled file is 4 MiB."""
+@pytest.mark.parametrize("shape", ["one chunked file", "many packed files"])
+def test_disk_full_during_pull(
+    make_workspace: WorkspaceFactory, tmp_path: Path, shape: str
+) -> None:
+    """The clone's cache is a 1 MiB tmpfs; the pull brings 4 MiB: one file that arrives in
+    chunks, or 512 small files that arrive in ranges of one pack."""
     if shutil.which("unshare") is None:
         pytest.skip("unshare is not installed")
     ws = make_workspace(cache_type="copy")
-    write(ws.root / "big", os.urandom(4 * 1024 * 1024))
+    if shape == "one chunked file":
+        write(ws.root / "big", os.urandom(4 * 1024 * 1024))
+    else:
+        make_folder(ws.root / "big", {f"{n}.bin": os.urandom(4096).hex() for n in range(512)})
     ws.files.add(["big"])
     ws.remotes.add("shared", str(tmp_path / "remote"), default=True)
     commit_all(ws.root, "big")
