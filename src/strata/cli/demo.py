@@ -159,7 +159,11 @@ def _story(root: Path) -> None:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "Remote: shared")
     pushed = ws.remotes.push()
-    _say(f"strata push: {len(pushed.transferred)} objects, {human_size(pushed.bytes)} to {remote}.")
+    _say(
+        f"strata push: {len(pushed.transferred)} objects, {human_size(pushed.bytes)} to {remote}, "
+        f"packed {len(pushed.transferred)} to {pushed.packs}: one upload per pack and its index, "
+        "not one per file."
+    )
     git(root.parent, "clone", "-q", str(root), str(teammate))
     with Workspace(teammate) as theirs:
         theirs.remotes.pull()
