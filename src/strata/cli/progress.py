@@ -29,6 +29,7 @@ class Tally:
         self._lock = threading.Lock()
         self.started = now()
         self.working_since: float | None = None  # the first expect: when the rate starts
+        self.last_done = self.started  # the last advance: when the rate ends, once all is done
         self.objects = 0
         self.objects_total = 0
         self.nbytes = 0
@@ -45,17 +46,21 @@ class Tally:
             self.bytes_total += nbytes
 
     def advance(self, objects: int = 0, nbytes: int = 0) -> None:
+        now = self._now()
         with self._lock:
             self.objects += objects
             self.nbytes += nbytes
+            self.last_done = now
 
     def reading(self) -> Reading:
         with self._lock:
             objects, objects_total = self.objects, self.objects_total
             nbytes, bytes_total = self.nbytes, self.bytes_total
             since = self.started if self.working_since is None else self.working_since
+            all_done = 0 < objects_total <= objects and bytes_total <= nbytes
+            last_done = self.last_done
         now = self._now()
-        working = max(now - since, 1e-9)
+        working = max((last_done if all_done else now) - since, 1e-9)
         in_bytes = nbytes > 0 or bytes_total > 0
         return Reading(
             objects=objects,
@@ -77,7 +82,8 @@ def _known(done: int, total: int) -> int | None:
 @dataclass(frozen=True, slots=True)
 class Reading:
     """Where the work stands: totals are None while unknown, bytes None when not reported;
-    rates are per second since the work was first expected (or since the start)."""
+    rates are per second from when the work was first expected (or the start) to now, or to
+    the last advance once all the work expected is done."""
 
     objects: int
     objects_total: int | None
