@@ -83,6 +83,20 @@ def test_the_rate_stops_when_the_work_expected_is_done() -> None:
     assert reading.text() == "2/2 • 100 B/100 B • 25 B/s • 0:00:00 left • 0:00:50"
 
 
+def test_a_narrow_line_drops_elapsed_then_rate_then_bytes() -> None:
+    clock = Clock()
+    tally = Tally(now=clock)
+    tally.expect(100, 1000)
+    clock.now = 10.0
+    tally.advance(25, 250)
+    full = "25/100 • 250 B/1000 B • 25 B/s • 0:00:30 left • 0:00:10"
+    assert tally.reading().text(width=len(full)) == full
+    no_elapsed = "25/100 • 250 B/1000 B • 25 B/s • 0:00:30 left"
+    assert tally.reading().text(width=len(full) - 1) == no_elapsed
+    assert tally.reading().text(width=40) == "25/100 • 250 B/1000 B • 0:00:30 left"
+    assert tally.reading().text(width=10) == "25/100 • 0:00:30 left"
+
+
 def test_the_bar_fills_by_bytes_when_their_total_is_known() -> None:
     tally = Tally(now=Clock())
     tally.expect(2, 1000)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
 
 BAR_WIDTH = 40
+BAR_MIN_WIDTH = 10
 SEPARATOR = " • "
 
 
@@ -110,22 +111,29 @@ class Reading:
         rate = self.byte_rate if by_bytes else self.object_rate
         return (total - done) / rate if rate else None
 
-    def text(self) -> str:
+    def text(self, width: int | None = None) -> str:
         """``120/400 • 1.2 MiB/4.0 MiB • 3.1 MiB/s • 0:00:02 left • 0:00:01``: objects, bytes
         and the rate of bytes when bytes are reported (else of objects), time left once the
-        total is known, time elapsed."""
-        parts = [f"{self.objects:,}/{_or_unknown(self.objects_total)}"]
+        total is known, time elapsed. Within ``width``, the elapsed time goes first, then
+        the rate, then the bytes."""
+        counts = f"{self.objects:,}/{_or_unknown(self.objects_total)}"
+        nbytes = rate = left = ""
         if self.nbytes is not None and self.byte_rate is not None:
             total = "?" if self.bytes_total is None else human_size(self.bytes_total)
-            parts.append(f"{human_size(self.nbytes)}/{total}")
-            parts.append(f"{human_size(self.byte_rate)}/s")
+            nbytes = f"{human_size(self.nbytes)}/{total}"
+            rate = f"{human_size(self.byte_rate)}/s"
         else:
-            parts.append(f"{self.object_rate:,.0f} objects/s")
-        left = self.time_left()
-        if left is not None:
-            parts.append(f"{clock(math.ceil(left))} left")
-        parts.append(clock(self.elapsed))
-        return SEPARATOR.join(parts)
+            rate = f"{self.object_rate:,.0f} objects/s"
+        seconds = self.time_left()
+        if seconds is not None:
+            left = f"{clock(math.ceil(seconds))} left"
+        parts = [counts, nbytes, rate, left, clock(self.elapsed)]
+        for drop in (4, 2, 1):
+            line = SEPARATOR.join(part for part in parts if part)
+            if width is None or len(line) <= width:
+                break
+            parts[drop] = ""
+        return SEPARATOR.join(part for part in parts if part)
 
 
 def _or_unknown(total: int | None) -> str:
@@ -144,7 +152,7 @@ class _Line:
         from rich.table import Table
 
         reading = self.tally.reading()
-        status = reading.text()
+        status = reading.text(options.max_width - len(self.description) - BAR_MIN_WIDTH - 2)
         room = options.max_width - len(self.description) - len(status) - 2
         done, total = reading.fraction()
         grid = Table.grid(padding=(0, 1))
@@ -154,7 +162,7 @@ class _Line:
         bar = ProgressBar(
             total=total,
             completed=done,
-            width=max(10, min(BAR_WIDTH, room)),
+            width=max(BAR_MIN_WIDTH, min(BAR_WIDTH, room)),
             animation_time=reading.elapsed,
         )
         grid.add_row(self.description, bar, status)
