@@ -5,6 +5,7 @@ to what they expected."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from factories import ProgressRecorder, WorkspaceFactory, cache_objects, make_folder
 from strata.core.progress import ProgressSink
@@ -82,3 +83,21 @@ def test_gc_expects_every_object_it_removes(make_workspace: WorkspaceFactory) ->
     dry = ProgressRecorder()
     ws.files.gc(dry_run=True, progress=dry)  # removes nothing, reports nothing
     assert dry.expected == dry.done == [0, 0]
+
+
+def test_pull_reports_the_checkout_after_the_download(
+    make_workspace: WorkspaceFactory, tmp_path: Path
+) -> None:
+    ws = make_workspace(git=False)
+    make_folder(ws.root / "data", FILES)
+    ws.files.add(["data"])
+    ws.remotes.add("shared", str(tmp_path / "remote"), default=True)
+    ws.remotes.push()
+    shutil.rmtree(ws.root / ".strata" / "cache")
+    shutil.rmtree(ws.root / "data")
+    seen = ProgressRecorder()
+    fetched, restored = ws.remotes.pull(progress=seen)
+    written = sum(r.written for r in restored)
+    assert written == len(FILES)
+    assert seen.expected[0] >= written  # the checkout expects every file it writes
+    assert seen.done[0] == len(fetched.transferred) + written
