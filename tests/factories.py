@@ -271,3 +271,27 @@ def assert_one_line_error(outcome: Outcome, code: int, *fragments: str) -> str:
 def statuses(ws: Workspace, paths: Sequence[str] = ()) -> dict[str, str]:
     """tracked path → its state (unchanged, modified, missing)."""
     return {s.path: s.state for s in ws.files.status(list(paths))}
+
+
+# -- progress ---------------------------------------------------------------------------------
+class ProgressRecorder:
+    """A progress sink that sums what it is told, and notes any work reported beyond what
+    was expected by then (a total that came late, or too small)."""
+
+    def __init__(self) -> None:
+        self.expected = [0, 0]  # objects, bytes
+        self.done = [0, 0]
+        self.overruns: list[tuple[int, int]] = []
+
+    def __call__(self, objects: int) -> None:
+        self.advance(objects)
+
+    def expect(self, objects: int = 0, nbytes: int = 0) -> None:
+        self.expected[0] += objects
+        self.expected[1] += nbytes
+
+    def advance(self, objects: int = 0, nbytes: int = 0) -> None:
+        self.done[0] += objects
+        self.done[1] += nbytes
+        if self.done[0] > self.expected[0] or self.done[1] > self.expected[1]:
+            self.overruns.append((self.done[0], self.done[1]))

@@ -12,7 +12,7 @@ import blake3
 import pytest
 
 from dvc_support import PIPELINE, dvc, make_dvc_repo
-from factories import Cli, assert_one_line_error, isolate_env
+from factories import Cli, ProgressRecorder, assert_one_line_error, isolate_env
 from strata import Workspace
 from strata.files.dvc_map import MAP_FILE, parse_map
 
@@ -98,6 +98,18 @@ def test_dry_run_counts_objects_and_bytes_and_writes_nothing(repo: Path, cli: Cl
     assert (plan["objects"], plan["bytes"]) == (done["objects"], done["bytes"])
     assert plan["objects"] == 6  # raw.csv, four images, model.bin (the listing is made)
     assert len(plan["outs"]) == len(done["outs"]) == 3
+
+
+def test_progress_expects_every_object_and_the_bytes_read_before_reading(repo: Path) -> None:
+    with Workspace.init(repo) as ws:
+        first = ProgressRecorder()
+        result = ws.files.import_dvc(keep_dvc=True, progress=first)
+        assert first.expected == first.done == [6, result.bytes]  # raw.csv, 4 images, model
+        assert first.overruns == []
+        again = ProgressRecorder()  # every object is in the cache: expected and done at once
+        ws.files.import_dvc(keep_dvc=True, progress=again)
+        assert again.expected == again.done
+        assert again.overruns == []
 
 
 def test_a_folder_that_is_not_a_dvc_repository_is_refused(tmp_path: Path, cli: Cli) -> None:

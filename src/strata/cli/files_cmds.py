@@ -43,8 +43,8 @@ def add(
 
     Example: strata add data/raw && git add data/raw.strata data/.gitignore
     """
-    with Workspace() as ws, progress_bar("Adding") as advance:
-        results = ws.files.add(paths, progress=advance)
+    with Workspace() as ws, progress_bar("Adding") as bar:
+        results = ws.files.add(paths, progress=bar)
     if json_out:
         print_json([r.to_dict() for r in results])
         return
@@ -126,8 +126,8 @@ def checkout(
 
     Example: strata checkout --rev HEAD~1 data/raw  (or: strata checkout file:data/raw@HEAD~1)
     """
-    with Workspace() as ws, progress_bar("Checking out") as advance:
-        results = ws.files.checkout(paths or [], rev=rev, force=force, progress=advance)
+    with Workspace() as ws, progress_bar("Checking out") as bar:
+        results = ws.files.checkout(paths or [], rev=rev, force=force, progress=bar)
     if json_out:
         print_json([r.to_dict() for r in results])
         return
@@ -205,8 +205,8 @@ def gc(
             )
         _gc_cloud(remote_name, dry_run, force, json_out)
         return
-    with Workspace() as ws:
-        result = ws.files.gc(workspace_only=workspace, dry_run=dry_run, force=force)
+    with Workspace() as ws, progress_bar("Collecting") as bar:
+        result = ws.files.gc(workspace_only=workspace, dry_run=dry_run, force=force, progress=bar)
     if json_out:
         print_json(result.to_dict())
         return
@@ -239,11 +239,11 @@ def verify(
 
     Example: strata verify --json
     """
-    with Workspace() as ws, progress_bar("Verifying") as advance:
+    with Workspace() as ws, progress_bar("Verifying") as bar:
         if remote or remote_name:
-            result = ws.remotes.verify(remote=remote_name, progress=advance)
+            result = ws.remotes.verify(remote=remote_name, progress=bar)
         else:
-            result = ws.files.verify(progress=advance)
+            result = ws.files.verify(progress=bar)
     if json_out:
         print_json(result.to_dict())
     else:

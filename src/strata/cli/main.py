@@ -9,7 +9,7 @@ import typer
 
 from strata import __version__
 from strata.cli.lazy import Lazy, lazy_group
-from strata.cli.output import console, handle_errors, print_json, set_debug
+from strata.cli.output import console, handle_errors, print_json, set_debug, set_quiet
 from strata.cli.source import SERVER_VARIABLE, TOKEN_VARIABLE, configure, local_only
 
 # Where commands come from: modules whose ``register(app)`` adds several top-level commands
@@ -99,6 +99,12 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="No progress bars (results, warnings and errors still print)."
+        ),
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print version.")
     ] = False,
@@ -120,6 +126,7 @@ def main(
 ) -> None:
     """Strata: data, model and lineage versioning with rollback."""
     set_debug(debug)
+    set_quiet(quiet)
     configure(server, token)
 
 
@@ -162,14 +169,17 @@ def demo(
 
 
 def run() -> None:
-    """Console-script entry point; ``--debug`` anywhere on the line shows tracebacks."""
+    """Console-script entry point; ``--debug`` (tracebacks) and ``--quiet`` (no progress
+    bars) work anywhere on the line before a ``--``."""
     import sys
 
     args = sys.argv[1:]
     cut = args.index("--") if "--" in args else len(args)
-    if "--debug" in args[:cut]:
+    head, tail = args[:cut], args[cut:]
+    hoisted = [flag for flag in ("--debug", "--quiet") if flag in head]
+    if "--debug" in hoisted:
         set_debug(True)
-        args = ["--debug", *[a for a in args[:cut] if a != "--debug"], *args[cut:]]
+    args = [*hoisted, *[a for a in head if a not in hoisted], *tail]
     try:
         app(args=args, prog_name="strata")
     except SystemExit as exc:

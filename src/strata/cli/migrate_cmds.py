@@ -69,7 +69,7 @@ def dvc(
     created = not (root / STRATA_DIR).is_dir()
     try:
         ws = Workspace.init(root) if created else Workspace(root)
-        with ws, progress_bar("Migrating (bytes)") as advance:
+        with ws, progress_bar("Migrating") as bar:
             result = migrate_dvc(
                 ws.files,
                 ws.remotes,
@@ -80,7 +80,7 @@ def dvc(
                 keep_dvc=keep_dvc,
                 all_commits=all_commits,
                 skip_pipeline=skip_pipeline,
-                progress=advance,
+                progress=bar,
             )
     finally:
         if created and dry_run:  # leave no trace of a workspace nobody asked for yet

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, Protocol, TypeVar, 
 import typer
 
 from strata.cli.source import check_command
+from strata.cli.units import human_size as human_size  # the commands' sizes, from here
+from strata.core.progress import ProgressSink
 from strata.errors import StrataError
 from strata.parallel import request_cancel, reset_cancel
 
@@ -51,13 +53,18 @@ class LazyConsole:
 
 console = LazyConsole(highlight=False, soft_wrap=True)
 err_console = LazyConsole(stderr=True, highlight=False)
-_settings = {"debug": False}
+_settings = {"debug": False, "quiet": False}
 
 EXIT_INTERRUPTED = 130
 
 
 def set_debug(debug: bool) -> None:
     _settings["debug"] = debug
+
+
+def set_quiet(quiet: bool) -> None:
+    """With ``--quiet``, no progress bars; results, warnings and errors print as ever."""
+    _settings["quiet"] = quiet
 
 
 def print_json(data: Any) -> None:
@@ -168,40 +175,18 @@ def _command_path(func: Callable[..., Any]) -> str:
 
 
 @contextmanager
-def progress_bar(description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr (hidden when stderr is not a terminal); yields advance(n)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+def progress_bar(description: str, total: int | None = None) -> Iterator[ProgressSink]:
+    """A progress bar on stderr: objects done and expected, bytes when reported, the rate,
+    time left once the total is known, and time elapsed. Yields the sink operations report
+    to (calling it with a count still works); nothing is shown, and rich is not imported,
+    when stderr is not a terminal or with ``--quiet``."""
+    from strata.cli.progress import Tally, shown
 
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console.get(),
-        transient=True,
-        disable=not err_console.is_terminal,
-    )
-    with bar:
-        task = bar.add_task(description, total=total)
-
-        def advance(n: int) -> None:
-            bar.advance(task, n)
-
-        yield advance
-
-
-def human_size(size: int | None) -> str:
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
+    tally = Tally()
+    if total:
+        tally.expect(total)
+    if _settings["quiet"] or not sys.stderr.isatty() or not err_console.is_terminal:
+        yield tally
+        return
+    with shown(tally, description, err_console.get()):
+        yield tally

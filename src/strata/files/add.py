@@ -6,18 +6,12 @@ import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from strata.core.progress import Progress, advance, expect, no_progress
 from strata.errors import NotTrackedError, UserInputError
 from strata.files.context import FilesContext
 from strata.files.ignore import ignore_in_git
 from strata.files.pointer import POINTER_SUFFIX, Kind, Pointer, pointer_path_for, write_pointer
-from strata.files.scan import (
-    Listing,
-    Progress,
-    ScannedFile,
-    list_inside,
-    scan_file,
-    scan_folder,
-)
+from strata.files.scan import Listing, ScannedFile, list_inside, scan_file, scan_folder
 from strata.objects.state import FileStat
 from strata.objects.store import Incoming, translate_os_error
 from strata.parallel import check_cancelled
@@ -50,10 +44,6 @@ class AddResult:
 
 
 BeforeCommit = Callable[[Sequence[AddResult]], None]
-
-
-def _no_progress(_: int) -> None:
-    return None
 
 
 def check_addable(ctx: FilesContext, relpath: str) -> None:
@@ -118,13 +108,13 @@ def _add_one(ctx: FilesContext, relpath: str, progress: Progress) -> AddResult:
         )
     stat = FileStat.of(path.stat())
     if stat.size >= HASH_WHILE_COPYING_SIZE and ctx.state.get(stat) is None:
+        expect(progress, 1, stat.size)
         digest, link_type = ctx.store.add_file_hashing(path, stat, what=relpath)
         ctx.state.save([(stat, digest)])
-        progress(1)
+        advance(progress, 1, stat.size)
         new = int(link_type is not None)
         return AddResult(relpath, "file", digest, stat.size, 1, new, link_type)
-    scanned_file = scan_file(ctx, path)
-    progress(1)
+    scanned_file = scan_file(ctx, path, progress)
     new, link = _store_all(ctx, [scanned_file], relpath, folder=False)
     return AddResult(
         relpath, "file", scanned_file.hash, scanned_file.stat.size, 1, new, link or None
@@ -136,7 +126,7 @@ def add_paths(
     relpaths: Sequence[str],
     *,
     before_commit: BeforeCommit | None = None,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> list[AddResult]:
     """Track ``relpaths``: objects first, then pointers, so a crash never leaves a pointer
     to content that is not in the cache."""

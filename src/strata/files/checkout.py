@@ -14,20 +14,15 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
+from strata.core.progress import Progress, advance, expect, no_progress
 from strata.errors import ObjectCorruptError, ObjectMissingError, UncommittedChangesError
 from strata.files.context import FilesContext
 from strata.files.discover import Tracked, load_tree
 from strata.files.ignore import ignore_in_git
 from strata.files.pointer import write_pointer
-from strata.files.scan import (
-    TMP_MARK,
-    Progress,
-    list_inside,
-    scan_file,
-    scan_folder,
-    verify_objects,
-)
+from strata.files.scan import TMP_MARK, list_inside, scan_file, scan_folder, verify_objects
 from strata.objects.state import FileStat
 from strata.objects.store import translate_os_error
 from strata.parallel import parallel_map
@@ -50,10 +45,16 @@ class CheckoutResult:
         }
 
 
+class _Write(NamedTuple):
+    dest: Path
+    digest: str  # the object written there
+    size: int
+
+
 @dataclass
 class _Plan:
     tracked: Tracked
-    writes: list[tuple[Path, str]] = field(default_factory=list)  # destination, object
+    writes: list[_Write] = field(default_factory=list)
     removals: list[Path] = field(default_factory=list)
     clear: Path | None = None  # a file or folder in the way, removed first
     unsaved: list[str] = field(default_factory=list)  # paths whose content is nowhere else
@@ -67,7 +68,7 @@ class _Plan:
             return False
         removed = {os.fspath(p) for p in self.removals}
         return not removed or not any(
-            os.fspath(parent) in removed for dest, _ in self.writes for parent in dest.parents
+            os.fspath(parent) in removed for write in self.writes for parent in write.dest.parents
         )
 
 
@@ -77,10 +78,6 @@ class _Staged:
     dest: Path
     stat: FileStat  # of the temp file, which the rename keeps
     digest: str
-
-
-def _no_progress(_: int) -> None:
-    return None
 
 
 def _unsaved_in(ctx: FilesContext, path: Path, rel: str) -> list[str]:
@@ -105,7 +102,7 @@ def _plan_file(ctx: FilesContext, tracked: Tracked) -> _Plan:
             return plan
         if not ctx.store.exists(current):
             plan.unsaved.append(tracked.path)
-    plan.writes.append((path, tracked.pointer.hash))
+    plan.writes.append(_Write(path, tracked.pointer.hash, tracked.pointer.size))
     return plan
 
 
@@ -133,7 +130,7 @@ def _plan_folder(ctx: FilesContext, tracked: Tracked) -> _Plan:
             continue
         if have is not None and not ctx.store.exists(have):
             plan.unsaved.append(f"{tracked.path}/{entry.path}")
-        plan.writes.append((path / entry.path, entry.hash))
+        plan.writes.append(_Write(path / entry.path, entry.hash, entry.size))
     for rel, have in sorted(current.items()):
         if not ctx.store.exists(have):
             plan.unsaved.append(f"{tracked.path}/{rel}")
@@ -156,7 +153,7 @@ def _check(ctx: FilesContext, plans: Sequence[_Plan], *, force: bool) -> None:
     for plan in plans:
         if plan.stageable():
             continue  # verified as it is staged, before anything is changed
-        corrupt = verify_objects(ctx, [digest for _, digest in plan.writes])
+        corrupt = verify_objects(ctx, [write.digest for write in plan.writes])
         if corrupt:
             raise ObjectCorruptError(
                 f"object {_first(corrupt, 12)} for {plan.tracked.path} is corrupt in the cache"
@@ -198,14 +195,14 @@ def _stage(ctx: FilesContext, plan: _Plan, made: set[Path], progress: Progress) 
     what, root = plan.tracked.path, ctx.abspath(plan.tracked.path)
     known: set[Path] = set()
 
-    def stage(job: tuple[Path, str]) -> None:
-        dest, digest = job
+    def stage(job: _Write) -> None:
+        dest, digest, size = job
         if dest.parent not in known:
             _make_folders(dest.parent, root, made)
             known.add(dest.parent)
         tmp, st = ctx.store.stage(digest, dest, what=what)
         plan.staged.append(_Staged(tmp, dest, st, digest))
-        progress(1)
+        advance(progress, 1, size)
 
     parallel_map(stage, plan.writes, ctx.jobs)
 
@@ -238,14 +235,14 @@ def _execute(ctx: FilesContext, plan: _Plan, progress: Progress) -> CheckoutResu
     placed_so_far: list[tuple[FileStat, str]] = []
     made_dirs: set[Path] = set()
 
-    def place(job: tuple[Path, str]) -> None:
-        dest, digest = job
+    def place(job: _Write) -> None:
+        dest, digest, size = job
         if dest.parent not in made_dirs:
             dest.parent.mkdir(parents=True, exist_ok=True)
             made_dirs.add(dest.parent)
         ctx.store.checkout(digest, dest, what=what)
         placed_so_far.append((FileStat.of(os.stat(dest)), digest))
-        progress(1)
+        advance(progress, 1, size)
 
     try:
         parallel_map(place, plan.writes, ctx.jobs)
@@ -299,15 +296,18 @@ def checkout(
     *,
     force: bool = False,
     write_pointers: bool = False,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> list[CheckoutResult]:
     """Restore ``targets``; with ``write_pointers`` their pointer files are written first
-    (checking out another revision), so an interrupted run is finished by a plain checkout."""
+    (checking out another revision), so an interrupted run is finished by a plain checkout.
+    ``progress`` expects every file to write, and its bytes, once the plan is made."""
     plans = [
         _plan_folder(ctx, t) if t.pointer.kind == "directory" else _plan_file(ctx, t)
         for t in targets
     ]
     _check(ctx, plans, force=force)
+    writes = [write for plan in plans for write in plan.writes]
+    expect(progress, len(writes), sum(write.size for write in writes))
     try:
         for plan in plans:
             if plan.tracked.pointer.kind == "file":

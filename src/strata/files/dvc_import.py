@@ -19,6 +19,7 @@ from pathlib import Path
 
 import blake3
 
+from strata.core.progress import Progress, advance, expect
 from strata.files.context import FilesContext
 from strata.files.dvc_map import Mapped, Md5Map
 from strata.files.dvc_repo import (
@@ -37,8 +38,19 @@ from strata.objects.store import Incoming
 from strata.objects.tree import Tree, TreeEntry
 from strata.parallel import check_cancelled, parallel_map
 
-Progress = Callable[[int], None]
 _READ = 1024 * 1024
+# A row's (BLAKE3, size, what goes into the cache: None when it is there already)
+_Row = tuple[str, int, Incoming | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """A row's object found in the DVC cache or a remote, not read yet."""
+
+    path: Path
+    md5: str
+    stat: FileStat
+    shown: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,10 +190,12 @@ class DvcImporter:
         result: DvcImportResult,
         progress: Progress,
     ) -> list[tuple[str, int]]:
-        """(BLAKE3, size) of each (relpath, md5) row's object, stored unless a dry run."""
+        """(BLAKE3, size) of each (relpath, md5) row's object, stored unless a dry run. Every
+        source is found (and its size read) first, so ``progress`` expects the rows and the
+        bytes to read before any is read."""
         store = self.ctx.store
 
-        def one(row: tuple[str, str]) -> tuple[str, int, Incoming | None] | OutProblem:
+        def locate(row: tuple[str, str]) -> _Row | _Source | OutProblem:
             relpath, md5 = row
             shown_path = posixpath.join(where, relpath) if relpath else where
             known = self.map.get(md5)
@@ -190,19 +204,33 @@ class DvcImporter:
             source = self.find(md5)
             if source is None:
                 return OutProblem(shown_path, md5, "missing from the DVC cache and remotes")
-            stat = FileStat.of(source.stat())
-            if result.dry_run:
-                progress(stat.size)
-                first = md5 not in self._counted
-                self._counted.add(md5)
-                return "", stat.size, Incoming(source, md5, stat, shown_path) if first else None
-            digest = _checked_blake3(source, md5)
-            progress(stat.size)
-            if digest is None:
-                return OutProblem(shown_path, md5, "corrupt (md5 mismatch)")
-            return digest, stat.size, Incoming(source, digest, stat, shown_path)
+            return _Source(source, md5, FileStat.of(source.stat()), shown_path)
 
-        found = parallel_map(one, list(rows), self.ctx.jobs)
+        def read(found: _Source) -> _Row | OutProblem:
+            size = found.stat.size
+            if result.dry_run:
+                advance(progress, 1)
+                first = found.md5 not in self._counted
+                self._counted.add(found.md5)
+                return (
+                    "",
+                    size,
+                    Incoming(found.path, found.md5, found.stat, found.shown) if first else None,
+                )
+            digest = _checked_blake3(found.path, found.md5)
+            advance(progress, 1, size)
+            if digest is None:
+                return OutProblem(found.shown, found.md5, "corrupt (md5 mismatch)")
+            return digest, size, Incoming(found.path, digest, found.stat, found.shown)
+
+        located = parallel_map(locate, list(rows), self.ctx.jobs)
+        sources = [f for f in located if isinstance(f, _Source)]
+        missing = sum(isinstance(f, OutProblem) for f in located)
+        to_read = 0 if result.dry_run else sum(f.stat.size for f in sources)
+        expect(progress, len(located) - missing, to_read)
+        advance(progress, len(located) - missing - len(sources))  # in Strata's cache already
+        read_back = iter(parallel_map(read, sources, self.ctx.jobs))
+        found = [next(read_back) if isinstance(f, _Source) else f for f in located]
         problems = [f for f in found if isinstance(f, OutProblem)]
         if problems:
             raise _Failed(problems)

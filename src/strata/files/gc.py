@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from strata.core.progress import Progress, advance, expect, no_progress
 from strata.errors import ObjectMissingError
 from strata.files.context import FilesContext
 from strata.files.discover import Tracked, tracked_at, tracked_in_tree
@@ -83,15 +84,21 @@ def collect(
     dry_run: bool = False,
     force: bool = False,
     also_keep: Sequence[str] = (),
+    progress: Progress = no_progress,
 ) -> GcResult:
+    """Remove the cached objects no pointer needs; ``progress`` expects the ones to remove
+    (their bytes too), once they are known."""
     refs = ctx.git.refs() if all_refs and ctx.git is not None else []
     tracked, revisions = tracked_everywhere(ctx, refs)
     needed = needed_objects(ctx, tracked, force=force) | set(also_keep)
     doomed = [name for name in ctx.store.names() if name not in needed]
-    freed = sum(ctx.store.size(name) for name in doomed)
+    sizes = [ctx.store.size(name) for name in doomed]
+    freed = sum(sizes)
     if not dry_run:
-        for name in doomed:
+        expect(progress, len(doomed), freed)
+        for name, size in zip(doomed, sizes, strict=True):
             ctx.store.remove(name)
+            advance(progress, 1, size)
         ctx.store.clean_tmp()
     kept = len(needed)
     return GcResult(tuple(doomed), freed, kept, tuple(revisions), dry_run)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from strata.config import read_toml
+from strata.core.progress import Progress, no_progress
 from strata.errors import (
     GitError,
     NotTrackedError,
@@ -34,7 +35,6 @@ from strata.files.checkout import checkout
 from strata.files.context import FilesContext
 from strata.files.discover import Tracked, load_tracked, tracked_in_tree
 from strata.files.pointer import POINTER_SUFFIX, Origin
-from strata.files.scan import Progress
 from strata.files.transfer import fetch
 from strata.objects.remote import Remote
 from strata.objects.state import StateCache
@@ -44,10 +44,6 @@ from strata.scm import Git
 
 CONFIG_AT = ".strata/config.toml"
 _USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/@]*@", re.IGNORECASE)
-
-
-def _no_progress(_: int) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -200,7 +196,7 @@ def get(
     *,
     rev: str | None = None,
     out: Path | None = None,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> Path:
     """Download ``path`` from the repository at ``url`` to ``out`` (default: its name, here);
     no workspace needed. Returns where it went."""
@@ -264,7 +260,7 @@ def import_path(
     relout: str,
     *,
     rev: str | None = None,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> ImportResult:
     """Bring ``path`` of the repository at ``url`` to the workspace path ``relout``, with a
     pointer that records where it came from."""
@@ -307,7 +303,7 @@ def update(
     *,
     rev: str | None = None,
     force: bool = False,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> list[ImportResult]:
     """Re-resolve each import's revision (or ``rev``) and bring the newer version, if any."""
     imports = [t for t in tracked_in_tree(ctx, relpaths) if t.pointer.origin is not None]

@@ -205,7 +205,7 @@ class Remotes:
         result = self.fetch(paths, remote=remote, jobs=jobs, progress=progress)
         if result.failed:
             return result, []
-        return result, self._files.checkout(paths, force=force)
+        return result, self._files.checkout(paths, force=force, progress=progress)
 
     def status(
         self, paths: Sequence[StrPath] = (), *, remote: str | None = None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from strata.core.progress import Progress as Progress  # the files operations take it from here
+from strata.core.progress import advance, expect, no_progress
 from strata.errors import StorageError, UserInputError
 from strata.files.context import FilesContext
 from strata.objects.hashing import hash_bytes, hash_file
@@ -18,11 +20,6 @@ from strata.paths import shown
 TMP_MARK = ".strata-tmp"
 # (path relative to the scanned folder, full path, stat) of every file found
 Listing = list[tuple[str, str, FileStat]]
-Progress = Callable[[int], None]
-
-
-def _no_progress(_: int) -> None:
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +89,18 @@ def list_inside(
 def hash_many(
     ctx: FilesContext,
     items: Listing,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> list[ScannedFile]:
-    """Hash the files the state cache does not know, on ``ctx.jobs`` threads."""
+    """Hash the files the state cache does not know, on ``ctx.jobs`` threads. ``progress``
+    expects every file and the bytes to hash; the known files are done at once."""
     known = ctx.state.lookup([st for _, _, st in items])
     todo = [(rel, path, st) for rel, path, st in items if st not in known]
-    progress(len(items) - len(todo))
+    expect(progress, len(items), sum(st.size for _, _, st in todo))
+    advance(progress, len(items) - len(todo))
 
     def work(item: tuple[str, str, FileStat]) -> str:
         digest = hash_file(item[1], item[2].size)
-        progress(1)
+        advance(progress, 1, item[2].size)
         return digest
 
     try:
@@ -114,8 +113,9 @@ def hash_many(
     return [ScannedFile(rel, path, st, known[st]) for rel, path, st in items]
 
 
-def scan_file(ctx: FilesContext, path: Path) -> ScannedFile:
-    return hash_many(ctx, [(path.name, os.fspath(path), FileStat.of(path.stat()))])[0]
+def scan_file(ctx: FilesContext, path: Path, progress: Progress = no_progress) -> ScannedFile:
+    item = (path.name, os.fspath(path), FileStat.of(path.stat()))
+    return hash_many(ctx, [item], progress)[0]
 
 
 def _signature(items: Listing) -> str:
@@ -137,7 +137,7 @@ def _list(
 def scan_folder(
     ctx: FilesContext,
     folder: Path,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
     leftovers: list[Path] | None = None,
     *,
     listing: Listing | None = None,

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from strata.core.progress import Progress as Progress  # taken from here by ws.remotes
+from strata.core.progress import no_progress as no_progress
 from strata.errors import RevisionNotFoundError, UserInputError
 from strata.files import status as file_status
 from strata.files.discover import Tracked, tracked_at, tracked_in_tree
@@ -35,12 +37,7 @@ if TYPE_CHECKING:
     from strata.meta import FileVersion, MetadataDB
     from strata.refs import Ref
 
-Progress = Callable[[int], None]
 StrPath = str | os.PathLike[str]
-
-
-def no_progress(_: int) -> None:
-    return None
 
 
 class Files:
@@ -241,7 +238,8 @@ class Files:
         pointer per output (``.dvc`` files removed unless ``keep_dvc``); objects the DVC
         cache lacks come from the folder ``remotes``, in order. With ``all_commits``, the
         outputs of every commit on a branch or tag too, so ``checkout --rev`` restores them;
-        else those of the commits ``revisions`` names. Progress counts bytes."""
+        else those of the commits ``revisions`` names. ``progress`` counts objects and the
+        bytes read (none in a dry run)."""
         from strata.files.dvc_history import history_outs
         from strata.files.dvc_import import DvcImporter, discover_outs, import_outs
         from strata.files.dvc_repo import cache_dir, require_repo
@@ -266,7 +264,12 @@ class Files:
 
     # -- the cache --------------------------------------------------------------------------
     def gc(
-        self, *, workspace_only: bool = False, dry_run: bool = False, force: bool = False
+        self,
+        *,
+        workspace_only: bool = False,
+        dry_run: bool = False,
+        force: bool = False,
+        progress: Progress = no_progress,
     ) -> GcResult:
         """Remove cached objects that no pointer needs, on any branch or tag by default."""
         from strata.files import gc as file_gc
@@ -277,6 +280,7 @@ class Files:
             dry_run=dry_run,
             force=force,
             also_keep=self._also_keep(),
+            progress=progress,
         )
 
     def verify(self, *, progress: Progress = no_progress) -> VerifyResult:

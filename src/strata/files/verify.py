@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from strata.core.progress import Progress, advance, expect, no_progress
 from strata.errors import ObjectCorruptError, ObjectMissingError
 from strata.files.context import FilesContext
 from strata.files.discover import load_tree, tracked_in_tree
-from strata.files.scan import Progress
 from strata.parallel import parallel_map
 
 
@@ -38,10 +38,6 @@ class VerifyResult:
         }
 
 
-def _no_progress(_: int) -> None:
-    return None
-
-
 NOT_NEEDED = "(not needed by any pointer)"
 
 
@@ -62,14 +58,24 @@ def owners(ctx: FilesContext) -> dict[str, str]:
     return found
 
 
-def verify(ctx: FilesContext, progress: Progress = _no_progress) -> VerifyResult:
+def _size(ctx: FilesContext, name: str) -> int:
+    try:
+        return ctx.store.size(name)
+    except OSError:
+        return 0  # gone meanwhile: verify reports it
+
+
+def verify(ctx: FilesContext, progress: Progress = no_progress) -> VerifyResult:
+    """Re-hash every cached object; ``progress`` expects them all, and their bytes."""
     needed = owners(ctx)
     problems: list[Problem] = []
     names = list(ctx.store.names())
+    sizes = {name: _size(ctx, name) for name in names}
+    expect(progress, len(names), sum(sizes.values()))
 
     def check(name: str) -> bool:
         intact = ctx.store.is_intact(name)
-        progress(1)
+        advance(progress, 1, sizes[name])
         return intact
 
     intact = parallel_map(check, names, ctx.jobs)

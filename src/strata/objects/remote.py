@@ -441,11 +441,9 @@ class Remote:
             return hash_bytes(data)
         except StrataError:
             raise
-        except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise
-            raise self._fail(exc, f"download object {name[:12]}") from exc
         except Exception as exc:
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise  # the local disk: the cache reports it as such
             raise self._fail(exc, f"download object {name[:12]}") from exc
 
     def _only(self, name: str) -> bytes:

@@ -6,11 +6,11 @@ migration before anything is written; it is written last, as its lock needs the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from strata.core.progress import Progress, no_progress
 from strata.errors import UserInputError
 from strata.files.dvc_remotes import folder_of, strata_settings
 from strata.files.dvc_repo import DvcRemote, read_config, require_repo
@@ -92,7 +92,7 @@ def migrate_dvc(
     keep_dvc: bool = False,
     all_commits: bool = False,
     skip_pipeline: bool = False,
-    progress: Callable[[int], None] = lambda _: None,
+    progress: Progress = no_progress,
 ) -> DvcMigration:
     """Migrate the DVC repository at the workspace's root; rerunning imports nothing twice."""
     root = files.root
