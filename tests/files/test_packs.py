@@ -322,7 +322,12 @@ def test_a_remote_written_before_packs_is_read_and_added_to(
     commit_all(ws.root, "v2")
     pushed = ws.remotes.push()
     assert pushed.transferred == (b3(v2),)
-    assert pushed.bytes < 3 * MiB, "only the changed chunks travel"
+    old_chunks = {c.hash for c in chunks}
+    new_chunks = [c for c in ws.remotes.open().manifest(b3(v2)).chunks if c.hash not in old_chunks]
+    assert new_chunks and len(new_chunks) < len(chunks)
+    assert len(ws.remotes.open().listing().located_manifests) == 1  # v2's, in the new pack
+    sent = pushed.bytes - sum(c.size for c in new_chunks)
+    assert 0 < sent < 4096, "only the changed chunks travel, and the manifest"
     assert ws.remotes.verify().ok
     clone = _clone(ws, make_workspace)
     assert clone.remotes.pull()[0].failed == ()
