@@ -138,6 +138,17 @@ def _arrive(
     return sorted(done), sorted(failed, key=lambda f: f.name)
 
 
+def _sizes(listing: Listing, names: Sequence[str]) -> int:
+    """The bytes of ``names`` as the listing knows them (a chunked object's only once its
+    manifest is read: not counted)."""
+    located, loose = listing.located, listing.files
+    total = 0
+    for name in names:
+        where = located.get(name)
+        total += where.entry.size if where is not None else loose.get(name, 0)
+    return total
+
+
 def fetch(
     ctx: FilesContext,
     remote: Remote,
@@ -152,7 +163,7 @@ def fetch(
     owners = {t.pointer.hash: t.path for t in reversed(tracked)}  # the first one wins
     pointed = set(owners)
     firsts = sorted(n for n in pointed if not ctx.store.exists(n))
-    expect(progress, len(firsts))
+    expect(progress, len(firsts), _sizes(listing, firsts))
     done, failed = _arrive(ctx, remote, listing, firsts, jobs, progress)
     listed: dict[str, str] = {}
     for t in tracked:
@@ -162,7 +173,7 @@ def fetch(
             for e in tree.entries:
                 listed.setdefault(e.hash, f"{t.path}/{e.path}")
     seconds = sorted(n for n in listed if not ctx.store.exists(n))
-    expect(progress, len(seconds))
+    expect(progress, len(seconds), _sizes(listing, seconds))
     more_done, more_failed = _arrive(ctx, remote, listing, seconds, jobs, progress)
     all_done = tuple(done + more_done)
     present = len((pointed | set(listed)) - set(firsts) - set(seconds))
@@ -215,7 +226,7 @@ def verify_remote(
     listing = remote.listing()
     plain = list(listing.plain)
     chunked = sorted(listing.chunked)
-    expect(progress, len(plain) + len(chunked))
+    expect(progress, len(plain) + len(chunked), _sizes(listing, plain))
     failed: dict[str, Failure] = {}
     for name, got in remote.read_many(in_pack_order(plain, listing.located), jobs):
         if isinstance(got, StorageError):
