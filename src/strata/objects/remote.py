@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from strata.config import is_secret_key, redact
 from strata.errors import (
@@ -32,7 +32,7 @@ from strata.errors import (
     StrataError,
 )
 from strata.objects.chunks import DEFAULT_THRESHOLD, Manifest
-from strata.objects.hashing import hash_bytes, hasher_for, is_hash
+from strata.objects.hashing import hash_bytes, hasher_for
 from strata.objects.packs import (
     INDEX_SUFFIX,
     PACK_SIZE,
@@ -43,7 +43,7 @@ from strata.objects.packs import (
     plan_reads,
 )
 from strata.objects.remote_fs import EXTRAS, storage_failure, storage_options
-from strata.objects.remote_listing import PACK_GONE, Listing, age, is_repository_id
+from strata.objects.remote_listing import PACK_GONE, FoundFiles, Listing, age
 from strata.parallel import in_order
 from strata.paths import atomic_write
 
@@ -152,29 +152,15 @@ class Remote:
             found = self.fs.find(self.root, detail=True)
         except Exception as exc:
             raise self._fail(exc, "list its objects") from exc
-        files: dict[str, int] = {}
-        manifests: dict[str, int] = {}
-        repositories: set[str] = set()
-        pack_files: dict[str, dict[str, Any]] = {}
-        indexes: set[str] = set()
-        for path, info in found.items():
-            parts = str(path).rstrip("/").split("/")
-            size = int(info.get("size") or 0)
-            if len(parts) >= 2 and parts[-2] == "repos" and is_repository_id(parts[-1]):
-                repositories.add(parts[-1])
-            elif len(parts) >= 2 and parts[-2] == "packs":
-                stem, dot, suffix = parts[-1].partition(".")
-                if is_hash(stem) and f"{dot}{suffix}" == PACK_SUFFIX:
-                    pack_files[stem] = info
-                elif is_hash(stem) and f"{dot}{suffix}" == INDEX_SUFFIX:
-                    indexes.add(stem)
-            elif len(parts) >= 3 and is_hash(parts[-2] + parts[-1]):
-                into = manifests if parts[-3] == "manifests" else files
-                into[parts[-2] + parts[-1]] = size
+        sorted_out = FoundFiles.sort(found)
+        pack_files, indexes = sorted_out.pack_files, sorted_out.indexes
         packs, bad = self._read_indexes(sorted(indexes & set(pack_files)))
         bad.update({n: PACK_GONE for n in indexes - set(pack_files)})
         stray = {n: age(info) for n, info in pack_files.items() if n not in indexes}
-        self._last = Listing(files, manifests, frozenset(repositories), packs, bad, stray)
+        repositories = frozenset(sorted_out.repositories)
+        self._last = Listing(
+            sorted_out.files, sorted_out.manifests, repositories, packs, bad, stray
+        )
         return self._last
 
     def _read_indexes(self, names: Sequence[str]) -> tuple[dict[str, PackIndex], dict[str, str]]:

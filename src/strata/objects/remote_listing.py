@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
-from strata.objects.packs import Located, PackIndex
+from strata.objects.hashing import is_hash
+from strata.objects.packs import INDEX_SUFFIX, PACK_SUFFIX, Located, PackIndex
 
 PACK_GONE = "its pack file is gone"  # why an index whose pack is missing counts for nothing
 
@@ -120,3 +121,33 @@ def age(info: Mapping[str, Any]) -> float | None:
     if isinstance(stamp, int | float):
         return time.time() - float(stamp)
     return None
+
+
+@dataclass
+class FoundFiles:
+    """The files of a remote's listing, sorted by what they are (anything else is ignored)."""
+
+    files: dict[str, int] = field(default_factory=dict)  # loose objects and chunks: sizes
+    manifests: dict[str, int] = field(default_factory=dict)  # loose manifests: sizes
+    repositories: set[str] = field(default_factory=set)
+    pack_files: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # name → details
+    indexes: set[str] = field(default_factory=set)  # packs whose index is there
+
+    @classmethod
+    def sort(cls, found: Mapping[str, Mapping[str, Any]]) -> FoundFiles:
+        """From ``fs.find(root, detail=True)``: path → details."""
+        out = cls()
+        for path, info in found.items():
+            parts = str(path).rstrip("/").split("/")
+            if len(parts) >= 2 and parts[-2] == "repos" and is_repository_id(parts[-1]):
+                out.repositories.add(parts[-1])
+            elif len(parts) >= 2 and parts[-2] == "packs":
+                stem, dot, suffix = parts[-1].partition(".")
+                if is_hash(stem) and f"{dot}{suffix}" == PACK_SUFFIX:
+                    out.pack_files[stem] = info
+                elif is_hash(stem) and f"{dot}{suffix}" == INDEX_SUFFIX:
+                    out.indexes.add(stem)
+            elif len(parts) >= 3 and is_hash(parts[-2] + parts[-1]):
+                into = out.manifests if parts[-3] == "manifests" else out.files
+                into[parts[-2] + parts[-1]] = int(info.get("size") or 0)
+        return out
