@@ -125,16 +125,16 @@ def _arrive(
                     group, held = [], 0
             receive(batch, group)
     for name in chunked:
-        with ctx.store.arrivals() as batch:
-            try:
+        try:
+            with ctx.store.arrivals() as batch:
                 batch.receive_hashed(name, partial(remote.download, name), what=name[:12])
-                done.append(name)
-                advance(progress, 1, ctx.store.size(name) if ctx.store.exists(name) else 0)
-            except DiskFullError:
-                raise
-            except StorageError as exc:
-                failed.append(Failure(name, exc.one_line(), _kind(exc)))
-                advance(progress, 1)
+            done.append(name)
+            advance(progress, 1, ctx.store.size(name))
+        except DiskFullError:
+            raise
+        except StorageError as exc:
+            failed.append(Failure(name, exc.one_line(), _kind(exc)))
+            advance(progress, 1)
     return sorted(done), sorted(failed, key=lambda f: f.name)
 
 
