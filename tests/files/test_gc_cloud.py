@@ -259,6 +259,7 @@ def test_gc_cloud_cli_dry_run_prints_and_keeps(
     out = cli("gc", "--cloud", "-r", "shared", "--dry-run", cwd=ws.root)
     assert out.code == 0, out.stderr
     assert "would remove 1 objects" in out.stdout
+    assert "(packs: 1 to remove, 0 to rewrite)" in out.stdout
     assert orphan in _listing(ws).names
     assert_one_line_error(cli("gc", "--cloud", "-r", "nope", cwd=ws.root), 2, "nope")
     out = cli("gc", "--cloud", "--workspace", cwd=ws.root)

@@ -221,9 +221,13 @@ def _gc_cloud(remote: str | None, dry_run: bool, force: bool, json_out: bool) ->
     with Workspace() as ws, progress_bar("Collecting") as advance:
         result = ws.remotes.gc(remote=remote, dry_run=dry_run, force=force, progress=advance)
     verb = "would remove" if dry_run else "removed"
+    packs = ""
+    if result.packs_removed or result.packs_rewritten:
+        gone, redone = ("to remove", "to rewrite") if dry_run else ("removed", "rewritten")
+        packs = f" (packs: {result.packs_removed} {gone}, {result.packs_rewritten} {redone})"
     text = (
         f"{verb} {len(result.removed)} objects and {result.chunks_removed} chunks "
-        f"({human_size(result.bytes_freed)}) from remote {result.remote!r}; "
+        f"({human_size(result.bytes_freed)}) from remote {result.remote!r}{packs}; "
         f"kept {result.kept} needed by {len(result.revisions)} revisions"
     )
     print_result(result, text, json_out=json_out)
