@@ -183,3 +183,59 @@ def test_a_file_changed_while_it_is_stored_is_refused(
         copy_ws.models.register("clf", path)
     assert copy_ws.models.list_models() == []
     assert cache_objects(copy_ws.config.cache_dir) == set()
+
+
+def _tables_ws(make_workspace: WorkspaceFactory) -> Workspace:
+    import pyarrow as pa
+
+    ws = make_workspace()
+    ws.tables.create("deliveries", pa.table({"id": [1, 2]}))
+    ws.table("deliveries").append(pa.table({"id": [3]}))
+    return ws
+
+
+def _writes(ws: Workspace) -> list[str]:
+    """The write transactions begun on the workspace's database from now on."""
+    log: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement == "BEGIN IMMEDIATE":
+            log.append(statement)
+
+    sa.event.listen(ws.db._engine, "before_cursor_execute", note)
+    return log
+
+
+def test_pins_and_lineage_edges_commit_with_the_version_in_its_one_write_transaction(
+    make_workspace: WorkspaceFactory,
+) -> None:
+    ws = _tables_ws(make_workspace)
+    features = ws.lineage.register_features("delivery", ["distance_km"])
+    with ws.run("train") as training:  # ended before the registration: its edge is the links'
+        pass
+    ws.models.register("warm-up", write(ws.root / "w.bin", b"w"), data=["table:deliveries@1"])
+    writes = _writes(ws)
+    version = ws.models.register(
+        "clf", write(ws.root / "m.bin", b"m"), data=["table:deliveries@latest"],
+        features="features:delivery@latest", run=training.ref,
+    )  # fmt: skip
+    assert writes == ["BEGIN IMMEDIATE"]
+    pins = [(p.version, p.pinned_by) for p in ws.tables.pins("deliveries")]
+    assert sorted(pins) == [(1, "model:clf@1"), (1, "model:warm-up@1")]
+    upstream = set(ws.lineage.graph(version.ref, direction="upstream").refs())
+    assert {"table:deliveries@1", features.ref, training.ref} <= upstream
+
+
+def test_a_failure_recording_lineage_registers_nothing_and_pins_nothing(
+    make_workspace: WorkspaceFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = _tables_ws(make_workspace)
+
+    def failing(*_args: object, **_kwargs: object) -> None:
+        raise StorageError("the lineage store failed")
+
+    monkeypatch.setattr(ws.lineage, "add_edges", failing)
+    with pytest.raises(StorageError, match="lineage store failed"):
+        ws.models.register("clf", write(ws.root / "m.bin", b"m"), data=["table:deliveries@1"])
+    assert ws.models.list_models() == []
+    assert ws.tables.pins("deliveries") == []
