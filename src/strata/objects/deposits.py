@@ -16,7 +16,6 @@ block ends is removed.
 from __future__ import annotations
 
 import os
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,7 +48,6 @@ class Deposits:
     def __init__(self, store: ObjectStore) -> None:
         self._store = store
         self._pending: dict[str, tuple[Path, LinkType]] = {}
-        self._lock = threading.Lock()
 
     def put_bytes(self, data: bytes, *, what: str) -> str:
         """Add ``data``; its hash."""
@@ -72,7 +70,7 @@ class Deposits:
     def put_file(self, src: Path, hashed: FileStat, *, what: str, link: bool = False) -> str:
         """Add the file at ``src`` (``hashed``: its stat before) and return its hash. Copied
         and hashed in one pass; with ``link``, placed by the store's link types (reflink,
-        hardlink, copy) and the placed file hashed. Either way ``src`` is opened once.
+        hardlink, copy) and the placed file hashed. Either way ``src`` is read once.
         StorageError when the file changed meanwhile."""
         tmp = self._new_tmp()
         try:
@@ -128,11 +126,7 @@ class Deposits:
         return self._store.tmp_dir / f"{uuid.uuid4().hex}.tmp"
 
     def _keep(self, name: str, tmp: Path, link_type: LinkType) -> None:
-        with self._lock:
-            if name in self._pending:
-                tmp.unlink(missing_ok=True)
-            else:
-                self._pending[name] = (tmp, link_type)
+        self._pending[name] = (tmp, link_type)
 
 
 def _write_all(fd: int, data: bytes | memoryview) -> None:
