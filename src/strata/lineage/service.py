@@ -37,6 +37,8 @@ from strata.lineage.runs import RUN_ID_ENV, Run, checked_metrics, checked_params
 from strata.refs import Latest, Ref, Revision, Version, format_ref, parse_ref
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from strata.lineage.analysis import Impact
     from strata.lineage.catalog import RowsWritten, SnapshotVersion
     from strata.lineage.graph import Direction, Graph
@@ -145,7 +147,13 @@ class Lineage:
     # -- recording ----------------------------------------------------------------------------
     def record_edges(self, edges: Sequence[tuple[str, str, str]], *, run_id: str | None) -> None:
         with self.db.transaction("cannot record lineage", write=True) as connection:
-            store.add_edges(connection, edges, run_id=run_id, now=self.clock())
+            self.add_edges(connection, edges, run_id=run_id)
+
+    def add_edges(
+        self, connection: Connection, edges: Sequence[tuple[str, str, str]], *, run_id: str | None
+    ) -> None:
+        """Exact (src, dst, kind) edges written in the caller's transaction (a registration's)."""
+        store.add_edges(connection, edges, run_id=run_id, now=self.clock())
 
     def link(self, src: str, dst: str, kind: str = "derived") -> None:
         """An edge from ``src`` to ``dst`` (both resolved to exact versions), e.g. from the

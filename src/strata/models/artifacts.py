@@ -7,28 +7,23 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from strata.errors import ObjectCorruptError, ObjectMissingError, RegistryError, StorageError
 from strata.models.records import Artifact
-from strata.objects.hashing import hash_bytes, hash_file
+from strata.objects.deposits import Deposits
 from strata.objects.state import FileStat
-from strata.objects.store import Incoming, ObjectStore, translate_os_error
+from strata.objects.store import ObjectStore, translate_os_error
 from strata.objects.tree import Tree, TreeEntry
 
 SMALL_FILE = 16 * 1024 * 1024
 
-# Stores an artifact's objects (made durable) and returns how many were new.
-Write = Callable[[], int]
 
-
-def prepare(objects: ObjectStore, path: Path) -> tuple[Artifact, Write]:
-    """Hash the file or folder at ``path``: its artifact record, and the write that stores it.
-
-    The two are apart so that the registry can make the objects durable while it writes the
-    version's row, and wait for them before the row commits."""
+def prepare(batch: Deposits, path: Path) -> Artifact:
+    """Put the file or folder at ``path`` into ``batch``, each file read once and hashed on
+    its way into the cache: the artifact's record. The objects become durable when the
+    batch commits, which the registry does while it writes the version's row."""
     if path.is_symlink() or not path.exists():
         raise RegistryError(
             f"model artifact {path} does not exist" + (" (a symlink)" if path.is_symlink() else ""),
@@ -36,26 +31,13 @@ def prepare(objects: ObjectStore, path: Path) -> tuple[Artifact, Write]:
         )
     try:
         if path.is_dir():
-            return _prepare_folder(objects, path)
+            return _prepare_folder(batch, path)
         stat = FileStat.of(path.stat())
-        if stat.size > SMALL_FILE:
-            digest = hash_file(path, stat.size)
-            return Artifact(digest, "file", path.name, stat.size, 1), _guarded(
-                path, lambda: int(objects.add_file(path, digest, hashed=stat) is not None)
-            )
-        # a small file: one fsync of one object, cheaper than the filesystem-wide sync
-        # add_file makes for copies
-        data = path.read_bytes()
-        digest = hash_bytes(data)
     except OSError as exc:
         raise translate_os_error(exc, f"reading model artifact {path}") from exc
-
-    def write_small() -> int:
-        new = not objects.exists(digest)
-        objects.add_bytes(data, what=str(path))
-        return int(new)
-
-    return Artifact(digest, "file", path.name, len(data), 1), _guarded(path, write_small)
+    # a small file is copied; a large one placed by the cache's link types, as data is
+    digest = batch.put_file(path, stat, what=str(path), link=stat.size > SMALL_FILE)
+    return Artifact(digest, "file", path.name, stat.size, 1)
 
 
 @dataclass(frozen=True)
@@ -67,7 +49,7 @@ class StoredFolder:
     entries: tuple[TreeEntry, ...]
 
 
-def prepare_stored(objects: ObjectStore, folder: StoredFolder) -> tuple[Artifact, Write]:
+def prepare_stored(objects: ObjectStore, batch: Deposits, folder: StoredFolder) -> Artifact:
     """``prepare`` for a folder already in the store: the tree object is all there is to add."""
     if not folder.entries:
         raise RegistryError(f"model folder {folder.name} holds no files")
@@ -77,44 +59,25 @@ def prepare_stored(objects: ObjectStore, folder: StoredFolder) -> tuple[Artifact
             f"object {missing[0][:12]} of model folder {folder.name} is not in the cache"
         )
     tree = Tree.build(folder.entries)
-
-    def write_tree() -> int:
-        new = not objects.exists(tree.hash)
-        objects.add_bytes(tree.to_bytes(), what=f"the listing of {folder.name}")
-        return int(new)
-
-    artifact = Artifact(tree.hash, "directory", folder.name, tree.size, len(tree.entries))
-    return artifact, write_tree
+    batch.put_bytes(tree.to_bytes(), what=f"the listing of {folder.name}")
+    return Artifact(tree.hash, "directory", folder.name, tree.size, len(tree.entries))
 
 
-def _guarded(path: Path, write: Write) -> Write:
-    def run() -> int:
-        try:
-            return write()
-        except OSError as exc:
-            raise translate_os_error(exc, f"storing model artifact {path}") from exc
-
-    return run
-
-
-def _prepare_folder(objects: ObjectStore, folder: Path) -> tuple[Artifact, Write]:
+def _prepare_folder(batch: Deposits, folder: Path) -> Artifact:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
     if not files:
         raise RegistryError(f"model folder {folder} holds no files", hint="name a non-empty folder")
-    entries = [
-        TreeEntry(p.relative_to(folder).as_posix(), hash_file(p), p.stat().st_size) for p in files
-    ]
+    entries = []
+    for path in files:
+        try:
+            stat = FileStat.of(path.stat())
+        except OSError as exc:
+            raise translate_os_error(exc, f"reading model artifact {path}") from exc
+        digest = batch.put_file(path, stat, what=str(path), link=True)
+        entries.append(TreeEntry(path.relative_to(folder).as_posix(), digest, stat.size))
     tree = Tree.build(entries)
-
-    def write_folder() -> int:
-        incoming = [Incoming(p, e.hash, None, str(p)) for p, e in zip(files, entries, strict=True)]
-        placed = sum(link is not None for link in objects.add_files(incoming))
-        tree_new = not objects.exists(tree.hash)
-        objects.add_bytes(tree.to_bytes(), what=f"the listing of {folder}")
-        return placed + tree_new
-
-    artifact = Artifact(tree.hash, "directory", folder.name, tree.size, len(entries))
-    return artifact, _guarded(folder, write_folder)
+    batch.put_bytes(tree.to_bytes(), what=f"the listing of {folder}")
+    return Artifact(tree.hash, "directory", folder.name, tree.size, len(entries))
 
 
 def objects_of(objects: ObjectStore, digest: str, kind: str, *, what: str) -> list[str]:

@@ -7,6 +7,7 @@ already serialises writers), so concurrent changes to one model queue up in orde
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -84,26 +85,26 @@ def version_row(c: sa.Connection, mid: int, number: int) -> Any:
 
 
 def highest_semver(c: sa.Connection, mid: int) -> SemVer | None:
-    """The model's highest semver by precedence: the highest X.Y.Z in SQL (indexed), then
-    its release or highest prerelease."""
+    """The model's highest semver by precedence: the highest X.Y.Z in SQL (indexed), with
+    its release and prereleases, in one query."""
+    found = [SemVer(*row) for row in c.execute(_highest_semver_query(), {"mid": mid})]
+    return max(found, key=order_key, default=None)
+
+
+@functools.cache
+def _highest_semver_query() -> sa.Select[Any]:
     columns = (V.c.major, V.c.minor, V.c.patch)
-    top = c.execute(
+    top = (
         sa.select(*columns)
-        .where(V.c.model_id == mid)
+        .where(V.c.model_id == sa.bindparam("mid"))
         .order_by(*(col.desc() for col in columns))
         .limit(1)
-    ).first()
-    if top is None:
-        return None
-    same = sa.select(V.c.prerelease).where(
-        V.c.model_id == mid, V.c.major == top.major, V.c.minor == top.minor, V.c.patch == top.patch
+        .subquery()
     )
-    found = [SemVer(top.major, top.minor, top.patch, pre) for pre in c.execute(same).scalars()]
-    return max(found, key=order_key)
-
-
-def insert_version(c: sa.Connection, values: Mapping[str, Any]) -> int:
-    return int(c.execute(V.insert().values(**values).returning(V.c.id)).scalar_one())
+    on = sa.and_(*(col == getattr(top.c, col.name) for col in columns))
+    return (
+        sa.select(*columns, V.c.prerelease).join(top, on).where(V.c.model_id == sa.bindparam("mid"))
+    )
 
 
 def set_stage(c: sa.Connection, version_id: int, stage: StageName, event_id: int) -> None:
@@ -409,8 +410,13 @@ def append_event(
         "detail": None if detail is None else json.dumps(detail, sort_keys=True),
         "at": at,
     }
-    event_id = c.execute(model_events.insert().values(**values).returning(model_events.c.id))
-    return _event(name, {**values, "id": event_id.scalar_one()})
+    event_id = c.execute(_insert_event(), values).scalar_one()
+    return _event(name, {**values, "id": event_id})
+
+
+@functools.cache
+def _insert_event() -> sa.Insert:
+    return model_events.insert().returning(model_events.c.id)
 
 
 def _event(name: str, row: Mapping[str, Any]) -> Event:

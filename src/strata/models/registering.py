@@ -1,4 +1,5 @@
-"""A registration: its input checked before anything is written, then one row insert."""
+"""A registration: its input checked before anything is written, then its rows inserted in
+one transaction."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from strata.errors import UserInputError
 from strata.models import catalog, flavors
+from strata.models import registration_rows as rows
 from strata.models import semver as versioning
 from strata.models import signature as signatures
 from strata.models.records import Artifact, Event, ModelVersion
@@ -151,12 +153,13 @@ def insert(
     a rerun of one that already committed, e.g. after the first was killed: the latest version
     is returned with ``reused`` set and nothing is written, unless ``allow_duplicate``.
     """
-    mid = catalog.ensure_model(c, planned.name, now)
-    last = catalog.latest_number(c, mid)
+    mid = rows.lock_model(c, planned.name, now)
+    row = rows.latest_row(c, mid)
+    last = 0 if row is None else int(row.number)
     previous = None
-    if last:
-        row = catalog.version_row(c, mid, last)
-        if not allow_duplicate:
+    if row is not None:
+        # a rerun stores the same artifact: only then is the latest version read in full
+        if not allow_duplicate and row.artifact_hash == artifact.hash:
             [latest] = catalog.with_details(c, planned.name, [row])
             if _same_registration(latest, planned, artifact, code, actor):
                 return replace(latest, reused=True), None
@@ -201,9 +204,7 @@ def insert(
         "created_at": now,
         "created_by": actor,
     }
-    vid = catalog.insert_version(c, values)
-    for key, value in planned.tags.items():
-        catalog.set_tag(c, vid, key, value)
+    vid = rows.insert_version(c, values, planned.tags)
     catalog.insert_metrics(c, vid, planned.metrics)
     event = catalog.append_event(
         c, mid, planned.name, action="registered", version=last + 1, actor=actor, at=now,

@@ -2,22 +2,25 @@
 one these small objects, built on the others. Each takes providers (called on use) rather
 than the parts themselves, because the parts are opened lazily and some need each other.
 
-- ``RegistrationLinks``: a model version's data made exact before it is registered, then its
-  table versions pinned and its lineage edges recorded; and, before a promotion, whether
-  today's production version could come back.
+- ``RegistrationLinks``: a model version's data made exact before it is registered, and its
+  table versions pinned and its lineage edges recorded with its rows; and, before a
+  promotion, whether today's production version could come back.
 - ``LineageResolver``, ``ModelDescriber``, ``TableExporter``: what lineage asks of files,
   tables and the registry (exact versions, descriptions, a version written to disk).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from strata.refs import Ref, Revision, Version, VersionRange, parse_ref
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from strata.activity import Activity
     from strata.lineage import Lineage
     from strata.models import Registry
@@ -26,10 +29,14 @@ if TYPE_CHECKING:
     from strata.tables import TableCatalog
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 class RegistrationLinks:
-    """A model version's data and features, exact before it is registered; after, its
-    table versions pinned (vacuum keeps them while the version exists) and its lineage
-    edges recorded, so provenance and impact find it without a run."""
+    """A model version's data and features, exact before it is registered; with its rows,
+    in the same transaction, its table versions pinned (vacuum keeps them while the version
+    exists) and its lineage edges, so provenance and impact find it without a run."""
 
     def __init__(
         self,
@@ -53,19 +60,36 @@ class RegistrationLinks:
             return f"table:{table.name}@{version}"
         return self._lineage().exact(ref)
 
-    def registered(self, version: ModelVersion) -> None:
-        if not (version.data or version.features or version.run):
-            return
-        lineage = self._lineage()
+    def prepare(self, refs: Sequence[str]) -> None:
+        """Before the registration's transaction, for the exact refs it links to: each table
+        version checked (its stats recorded) and protected from log clean-up, and lineage
+        opened, so that ``record`` only writes rows."""
+        for ref in refs:
+            parsed = parse_ref(ref)
+            if parsed.kind == "table" and isinstance(parsed.selector, Version):
+                table = self._tables().open(parsed.name)
+                table.stats(parsed.selector.number)
+                table.protect(parsed.selector.number)
+        if refs:
+            self._lineage()
+
+    def record(self, connection: Connection, version: ModelVersion) -> None:
+        """In the registration's transaction: its table versions pinned (vacuum keeps them
+        while the version exists) and its lineage edges, all refs exact already."""
+        from strata.tables import rows
+
+        edges = []
         for data in version.data:
             ref = parse_ref(data)
             if ref.kind == "table" and isinstance(ref.selector, Version):
-                self._tables().pin(ref.name, ref.selector.number, by=version.ref)
-            lineage.link(data, version.ref, "trained-on")
+                rows.add_pin(connection, ref.name, ref.selector.number, version.ref, _now())
+            edges.append((data, version.ref, "trained-on"))
         if version.features:
-            lineage.link(version.features, version.ref, "features")
+            edges.append((version.features, version.ref, "features"))
         if version.run and version.run != f"run:{self._activity.run_id()}":
-            lineage.link(version.run, version.ref, "output")
+            edges.append((version.run, version.ref, "output"))
+        if edges:
+            self._lineage().add_edges(connection, edges, run_id=None)
 
     def rollback_problems(self, name: str) -> list[str]:
         """Before a promotion to production: why putting back today's production version
