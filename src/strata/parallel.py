@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar, cast
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -55,3 +55,31 @@ def parallel_map(func: Callable[[T], R], items: Sequence[T], jobs: int) -> list[
         return [future.result() for future in futures]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+class Background(Generic[R]):
+    """``func()`` started on a thread of its own, for work that can overlap the caller's
+    (opening a database while files are copied). ``result()`` waits for it and returns its
+    value, or raises on the caller's thread what it raised."""
+
+    def __init__(self, func: Callable[[], R], name: str) -> None:
+        self._func = func
+        self._value: R | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._func()
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> R:
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        return cast(R, self._value)
