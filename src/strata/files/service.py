@@ -93,7 +93,7 @@ class Files:
         from strata.files.add import add_paths
 
         relpaths = self.relpaths(paths)
-        database = Background(self._db, name="strata-open-database")
+        database = Background(self._database_for_records, name="strata-open-database")
         try:
             results = add_paths(
                 self.context,
@@ -107,6 +107,12 @@ class Files:
             for r in results:
                 self._activity.wrote(f"file:{r.path}@{r.hash[:12]}")
         return results
+
+    def _database_for_records(self) -> MetadataDB:
+        """The metadata database, with the code that records a file version loaded."""
+        import strata.meta.file_versions  # noqa: F401 - loaded here, off the adding thread
+
+        return self._db()
 
     def _record(self, results: Sequence[AddResult], db: MetadataDB) -> None:
         from strata.meta import FileVersion
