@@ -5,6 +5,7 @@ Run it from the project root (the ``strata`` console script next to the interpre
     make bench                                  # = .venv/bin/python benchmarks/bench_files.py
     .venv/bin/python benchmarks/bench_files.py --quick                # small sizes, smoke test
     .venv/bin/python benchmarks/bench_files.py --case status-unchanged --runs 9
+    .venv/bin/python benchmarks/bench_files.py --case add-file --file-gib 4 --against OLD/src
 
 The script builds its own data (random bytes) in a temporary folder, installs DVC into a
 throwaway venv under ``~/.cache/strata-bench/dvc-venv`` the first time (reused afterwards), and
@@ -13,9 +14,12 @@ same folder (so on the same filesystem), with the same data. Each tool keeps its
 Strata links reflink,hardlink,copy (no hardlinks when run as root) and DVC reflink,copy; the
 link type each used is reported (``--strata-cache-type`` overrides Strata's).
 DVC's analytics and update check are switched off, so it makes no network calls.
+With ``--against SRC`` a third tool, ``strata-against``, is Strata run from another source tree
+(e.g. the code before a change, from ``git archive``), in turn with the other two on the same
+data, so a change is measured against its baseline and DVC in one run.
 
 Cases:
-  add-file          ``add`` of one 1 GiB file (fresh repo and fresh copy of the file each run)
+  add-file          ``add`` of one 1 GiB file (``--file-gib``; fresh repo and copy each run)
   add-dir           ``add`` of a folder of 20,000 files of 4 KiB (fresh repo and copy each run)
   status-unchanged  ``status`` of that folder, nothing changed, state caches warm
   status-changed    ``status`` after 10 files of the folder were rewritten
@@ -23,7 +27,9 @@ Cases:
 
 Only the tool's command is timed (time.perf_counter around subprocess.run); building repos,
 copying data and syncing the disk are not. Each case prints one JSON line on stdout with the
-median seconds of each tool and ``ratio`` = dvc/strata (above 1: Strata is faster), then a
+median seconds of each tool and ``ratio`` = dvc/strata (above 1: Strata is faster; with
+``--against``, also ``against_ratio`` = dvc/strata-against and ``speedup`` =
+strata-against/strata), then a
 last line describes the machine. Progress goes to stderr. Temporary data is removed at the end.
 """
 
@@ -53,6 +59,7 @@ SMALL_FILE_SIZE = 4096
 CHANGED_FILES = 10
 SUBFOLDERS = 20
 
+AGAINST = "strata-against"  # Strata from another source tree (--against)
 CASES = ("add-file", "add-dir", "status-unchanged", "status-changed", "checkout")
 DEFAULT_RUNS = {
     "add-file": 3,
@@ -128,10 +135,14 @@ class Tool:
     exe: Path
     env: dict[str, str]
 
+    @property
+    def is_strata(self) -> bool:
+        return self.name.startswith("strata")
+
     def init(self, repo: Path) -> None:
         repo.mkdir(parents=True)
         run(["git", "init", "-q"], repo, self.env)
-        if self.name == "strata":
+        if self.is_strata:
             run([self.exe, "init"], repo, self.env)
         else:
             run([self.exe, "init", "-q"], repo, self.env)
@@ -141,11 +152,7 @@ class Tool:
         run(["git", "commit", "-q", "-m", f"{self.name} init"], repo, self.env)
 
     def add(self, target: str) -> list[str | Path]:
-        return (
-            [self.exe, "add", "--json", target]
-            if self.name == "strata"
-            else [self.exe, "add", target]
-        )
+        return [self.exe, "add", "--json", target] if self.is_strata else [self.exe, "add", target]
 
     def status(self) -> list[str | Path]:
         return [self.exe, "status"]
@@ -231,33 +238,44 @@ def count_files(folder: Path) -> int:
 @dataclass
 class Figure:
     case: str
-    strata: list[float] = field(default_factory=list)
-    dvc: list[float] = field(default_factory=list)
+    times: dict[str, list[float]] = field(default_factory=dict)  # tool -> seconds of each run
     extra: dict[str, object] = field(default_factory=dict)
     links: dict[str, list[str]] = field(default_factory=dict)  # tool -> link type of each run
 
     def add(self, tool: str, seconds: float, link_type: str) -> None:
-        (self.strata if tool == "strata" else self.dvc).append(seconds)
+        self.times.setdefault(tool, []).append(seconds)
         self.links.setdefault(tool, []).append(link_type)
         log(f"  {self.case}: {tool} {seconds:.3f} s ({link_type})")
 
     def to_dict(self) -> dict[str, object]:
-        strata_s = statistics.median(self.strata)
-        dvc_s = statistics.median(self.dvc)
+        median = {tool: statistics.median(times) for tool, times in self.times.items()}
+        strata_s, dvc_s = median["strata"], median["dvc"]
         ratio = dvc_s / strata_s if strata_s > 0 else float("inf")
         out: dict[str, object] = {
             "case": self.case,
             "strata_s": round(strata_s, 4),
             "dvc_s": round(dvc_s, 4),
             "ratio": round(ratio, 2),
-            "runs": len(self.strata),
-            **self.extra,
-            "strata_link_type": ",".join(dict.fromkeys(self.links.get("strata", []))),
-            "dvc_link_type": ",".join(dict.fromkeys(self.links.get("dvc", []))),
-            "loadavg_1m": round(os.getloadavg()[0], 2),
-            "strata_all": [round(t, 4) for t in self.strata],
-            "dvc_all": [round(t, 4) for t in self.dvc],
         }
+        if AGAINST in median:
+            out["against_s"] = round(median[AGAINST], 4)
+            out["against_ratio"] = round(dvc_s / median[AGAINST], 2)
+            out["speedup"] = round(median[AGAINST] / strata_s, 2)
+        out.update(
+            {
+                "runs": len(self.times["strata"]),
+                **self.extra,
+                **{
+                    f"{tool.replace('-', '_')}_link_type": ",".join(dict.fromkeys(links))
+                    for tool, links in self.links.items()
+                },
+                "loadavg_1m": round(os.getloadavg()[0], 2),
+                **{
+                    f"{tool.replace('-', '_')}_all": [round(t, 4) for t in times]
+                    for tool, times in self.times.items()
+                },
+            }
+        )
         if self.case in TARGETS:
             min_ratio, max_seconds = TARGETS[self.case]
             text = f"dvc/strata >= {min_ratio:g}"
@@ -320,7 +338,7 @@ class Bench:
 
     def added_link_type(self, tool: Tool, output: str, data: Path) -> str:
         """Strata reports the link type of ``add --json``; DVC's is seen on the file."""
-        if tool.name == "strata":
+        if tool.is_strata:
             return str(json.loads(output)[0]["link_type"])
         return self.seen_link_type(data)
 
@@ -331,7 +349,7 @@ class Bench:
                 repo = self.new_repo(tool, "add-file")
                 shutil.copyfile(self.big_file, repo / "big.bin")
                 os.sync()
-                seconds, out = timed(tool.add("big.bin"), repo, self.env)
+                seconds, out = timed(tool.add("big.bin"), repo, tool.env)
                 fig.add(tool.name, seconds, self.added_link_type(tool, out, repo / "big.bin"))
                 shutil.rmtree(repo)
         return fig
@@ -345,7 +363,7 @@ class Bench:
                 repo = self.new_repo(tool, "add-dir")
                 shutil.copytree(self.folder, repo / "folder")
                 os.sync()
-                seconds, out = timed(tool.add("folder"), repo, self.env)
+                seconds, out = timed(tool.add("folder"), repo, tool.env)
                 first = repo / "folder" / self.folder_names[0]
                 fig.add(tool.name, seconds, self.added_link_type(tool, out, first))
                 if i == runs - 1 and tool.name not in self.tracked:
@@ -365,7 +383,7 @@ class Bench:
             log(f"preparing a {tool.name} repo with the folder added")
             repo = self.new_repo(tool, "tracked")
             shutil.copytree(self.folder, repo / "folder")
-            run(tool.add("folder"), repo, self.env)
+            run(tool.add("folder"), repo, tool.env)
             self.commit(repo, "add folder")
             self.tracked[tool.name] = repo
         return self.tracked[tool.name]
@@ -378,12 +396,12 @@ class Bench:
         fig = Figure("status-unchanged", extra={"files": self.folder_files})
         for tool in self.tools:
             repo = self.tracked_repo(tool)
-            out = run(tool.status(), repo, self.env)  # warm-up, untimed
+            out = run(tool.status(), repo, tool.env)  # warm-up, untimed
             log(f"  {tool.name} status (warm-up): {out.strip().splitlines()[:1]}")
         os.sync()
         for i in range(self.runs["status-unchanged"]):
             for tool in in_turn(self.tools, i):
-                seconds, out = timed(tool.status(), self.tracked[tool.name], self.env)
+                seconds, out = timed(tool.status(), self.tracked[tool.name], tool.env)
                 expect_unchanged(tool, out)
                 fig.add(tool.name, seconds, self.seen_link_type(self.folder_file(tool, 0)))
         return fig
@@ -398,7 +416,7 @@ class Bench:
                 for rel in changed:  # new content every run, so no tool has it hashed yet
                     rewrite(repo / "folder" / rel)
                 os.sync()
-                seconds, out = timed(tool.status(), repo, self.env)
+                seconds, out = timed(tool.status(), repo, tool.env)
                 expect_changed(tool, out)
                 fig.add(tool.name, seconds, self.seen_link_type(self.folder_file(tool, 1)))
         return fig
@@ -410,7 +428,7 @@ class Bench:
                 repo = self.tracked_repo(tool)
                 shutil.rmtree(repo / "folder")
                 os.sync()
-                seconds, _ = timed(tool.checkout(), repo, self.env)
+                seconds, _ = timed(tool.checkout(), repo, tool.env)
                 restored = count_files(repo / "folder")
                 if restored != self.folder_files:
                     raise BenchError(f"{tool.name} checkout restored {restored} files")
@@ -430,7 +448,7 @@ class Bench:
 
 
 def expect_unchanged(tool: Tool, out: str) -> None:
-    ok = "matches its pointers" in out if tool.name == "strata" else "up to date" in out
+    ok = "matches its pointers" in out if tool.is_strata else "up to date" in out
     if not ok:
         raise BenchError(f"{tool.name} status should find nothing changed, said:\n{out}")
 
@@ -533,6 +551,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, help="repetitions of every case (default 3 or 5)")
     parser.add_argument("--quick", action="store_true", help="64 MiB and 2,000 files")
+    parser.add_argument(
+        "--file-gib", type=float, default=1.0, help="size of the add-file case's file (GiB)"
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another Strata source tree (its src/) to run in turn as strata-against",
+    )
     parser.add_argument("--case", action="append", choices=CASES, help="only these cases")
     parser.add_argument("--workdir", help="where to make the temporary folder (default: TMPDIR)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -545,6 +571,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.runs is not None and args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.file_gib <= 0:
+        parser.error("--file-gib must be above 0")
+    if args.against is not None and not (args.against / "strata" / "__init__.py").is_file():
+        parser.error(f"--against {args.against}: no strata package there (give its src/)")
     return args
 
 
@@ -568,12 +598,15 @@ def bench_files(args: argparse.Namespace) -> None:
         if args.strata_cache_type:
             env["STRATA_CACHE_TYPE"] = args.strata_cache_type
         tools = [Tool("strata", strata, env), Tool("dvc", dvc, env)]
+        if args.against is not None:
+            against_env = {**env, "PYTHONPATH": str(args.against.resolve())}
+            tools.append(Tool(AGAINST, strata, against_env))
         versions = {t.name: t.version() for t in tools}
         log(f"strata {versions['strata']}, dvc {versions['dvc']}, in {work}")
         bench = Bench(
             work=work,
             tools=tools,
-            file_size=64 * MIB if args.quick else GIB,
+            file_size=64 * MIB if args.quick else int(args.file_gib * GIB),
             folder_files=2_000 if args.quick else 20_000,
             runs=runs,
             env=env,
@@ -598,6 +631,7 @@ def bench_files(args: argparse.Namespace) -> None:
                 **source,
                 **changed_source(source),
                 "dvc_version": versions["dvc"],
+                "against": str(args.against) if args.against else None,
                 "strata_cache_type": args.strata_cache_type or "default",
                 "euid": os.geteuid(),
                 "loadavg": [round(x, 2) for x in os.getloadavg()],

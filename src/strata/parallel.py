@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -79,3 +79,31 @@ def in_order(func: Callable[[T], R], items: Iterator[T], window: int) -> Iterato
         for future in pending:
             future.cancel()
         pool.shutdown(wait=True)
+
+
+class Background(Generic[R]):
+    """``func()`` started on a thread of its own, for work that can overlap the caller's
+    (opening a database while files are copied). ``result()`` waits for it and returns its
+    value, or raises on the caller's thread what it raised."""
+
+    def __init__(self, func: Callable[[], R], name: str) -> None:
+        self._func = func
+        self._value: R | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._func()
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> R:
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        return cast(R, self._value)

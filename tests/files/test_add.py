@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import json
 import tomllib
+from pathlib import Path
 
+import pytest
+
+import strata.files.add
+import strata.objects.links
 from factories import (
     Cli,
     WorkspaceFactory,
@@ -17,6 +22,7 @@ from factories import (
     make_folder,
     write,
 )
+from strata.errors import StorageError
 from strata.files import POINTER_SUFFIX
 from strata.objects import Tree
 
@@ -195,3 +201,28 @@ def test_add_refuses_a_tracked_path_with_a_newline_naming_it(
     assert_one_line_error(out, 2, "bad\\nname.csv", "control character")
     assert not (ws.root / "bad\nname.csv.strata").exists()
     assert cache_objects(ws.root / ".strata" / "cache") == set()
+
+
+def test_a_large_file_that_changes_while_added_is_refused_and_nothing_is_tracked(
+    make_workspace: WorkspaceFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(strata.files.add, "HASH_WHILE_COPYING_SIZE", 1024)
+    ws = make_workspace(cache_type="copy")
+    data = b"delivery_id,delay\n" + b"1,4\n" * 1024
+    write(ws.root / "data.csv", data)
+    real_copy = strata.objects.links.copy
+
+    def copy_while_written(
+        src: Path, dst: Path, *, durable: bool = True, expect: str | None = None
+    ) -> None:
+        real_copy(src, dst, durable=durable, expect=expect)
+        with open(src, "ab") as fh:  # the program writing it is not done yet
+            fh.write(b"2,9\n")
+
+    monkeypatch.setattr(strata.objects.links, "copy", copy_while_written)
+    with pytest.raises(StorageError) as info:
+        ws.files.add(["data.csv"])
+    assert "data.csv changed while it was being added" in info.value.one_line()
+    assert not (ws.root / "data.csv.strata").exists()
+    assert cache_objects(ws.config.cache_dir) == set()
+    assert ws.files.status() == []  # nothing tracked

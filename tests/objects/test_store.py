@@ -18,6 +18,8 @@ from strata.errors import (
     StorageError,
 )
 from strata.objects import ObjectStore
+from strata.objects.hashing import MULTITHREAD_MIN_SIZE
+from strata.objects.state import FileStat
 
 DATA = b"delivery_id,delay\n1,4\n2,9\n" * 1000
 
@@ -193,4 +195,49 @@ def test_a_batch_cut_short_commits_nothing(store: ObjectStore) -> None:
         batch.receive(b3(b"a"), lambda tmp: tmp.write_bytes(b"a"), what="a")
         raise KeyboardInterrupt
     assert not store.exists(b3(b"a"))
+    assert _tmp_files(store) == []
+
+
+def _appending_after_copy(monkeypatch: pytest.MonkeyPatch, extra: bytes) -> list[Path]:
+    """Make every copy into the cache see its source grow as it finishes, as when another
+    program is still writing the file; returns the sources so touched."""
+    real_copy = strata.objects.links.copy
+    touched: list[Path] = []
+
+    def copy_then_append(
+        src: Path, dst: Path, *, durable: bool = True, expect: str | None = None
+    ) -> None:
+        real_copy(src, dst, durable=durable, expect=expect)
+        with open(src, "ab") as fh:
+            fh.write(extra)
+        touched.append(Path(src))
+
+    monkeypatch.setattr(strata.objects.links, "copy", copy_then_append)
+    return touched
+
+
+def test_a_file_that_changes_while_hashed_and_copied_is_refused(
+    store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = write(tmp_path / "data.csv", DATA)
+    hashed = FileStat.of(os.stat(src))
+    touched = _appending_after_copy(monkeypatch, b"3,1\n")
+    with pytest.raises(StorageError) as info:
+        store.add_file_hashing(src, hashed, what="data.csv")
+    assert touched == [src]
+    assert "data.csv changed while it was being added" in info.value.one_line()
+    assert list(store.names()) == []
+    assert _tmp_files(store) == []
+
+
+def test_a_large_copy_written_behind_in_windows_is_exact(
+    store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(strata.objects.links, "WRITE_BEHIND_WINDOW", 64 * 1024)
+    data = os.urandom(MULTITHREAD_MIN_SIZE + 64 * 1024 * 3 + 5)  # windows and a short tail
+    src = write(tmp_path / "big.bin", data)
+    name, link_type = store.add_file_hashing(src, FileStat.of(os.stat(src)), what="big.bin")
+    assert (name, link_type) == (b3(data), "copy")
+    assert store.path(name).read_bytes() == data
+    assert store.add_file_hashing(src, FileStat.of(os.stat(src)), what="big.bin") == (name, None)
     assert _tmp_files(store) == []

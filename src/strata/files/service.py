@@ -20,6 +20,7 @@ from strata.errors import RevisionNotFoundError, UserInputError
 from strata.files import status as file_status
 from strata.files.discover import Tracked, tracked_at, tracked_in_tree
 from strata.files.pointer import POINTER_SUFFIX, Pointer
+from strata.parallel import Background
 
 # add, checkout, diff, gc and verify are imported by the methods that run them: a command
 # loads only the code it needs.
@@ -82,21 +83,38 @@ class Files:
 
     # -- adding -----------------------------------------------------------------------------
     def add(self, paths: Sequence[StrPath], *, progress: Progress = no_progress) -> list[AddResult]:
-        """Track files or folders: contents into the cache, a pointer beside each."""
+        """Track files or folders: contents into the cache, a pointer beside each.
+
+        The metadata database (where each version is recorded) is opened on a thread while
+        the files are stored: its import and schema check overlap the copying."""
         from strata.files.add import add_paths
 
-        results = add_paths(
-            self.context, self.relpaths(paths), before_commit=self._record, progress=progress
-        )
+        relpaths = self.relpaths(paths)
+        database = Background(self._database_for_records, name="strata-open-database")
+        try:
+            results = add_paths(
+                self.context,
+                relpaths,
+                before_commit=lambda added: self._record(added, database.result()),
+                progress=progress,
+            )
+        finally:
+            database.wait()
         if self._activity.run_id() is not None:
             for r in results:
                 self._activity.wrote(f"file:{r.path}@{r.hash[:12]}")
         return results
 
-    def _record(self, results: Sequence[AddResult]) -> None:
+    def _database_for_records(self) -> MetadataDB:
+        """The metadata database, with the code that records a file version loaded."""
+        import strata.meta.file_versions  # noqa: F401 - loaded here, off the adding thread
+
+        return self._db()
+
+    def _record(self, results: Sequence[AddResult], db: MetadataDB) -> None:
         from strata.meta import FileVersion
 
-        self._db().record_file_versions(
+        db.record_file_versions(
             FileVersion(r.path, r.hash, r.kind, r.size, r.files) for r in results
         )
 

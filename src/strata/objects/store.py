@@ -22,7 +22,7 @@ from pathlib import Path
 
 from strata.config import LinkType
 from strata.errors import DiskFullError, ObjectCorruptError, ObjectMissingError, StorageError
-from strata.objects.hashing import hash_bytes, hash_file, hash_path, is_hash
+from strata.objects.hashing import hash_bytes, hash_file, hash_path, is_hash, spare_cores
 from strata.objects.links import ContentMismatch, Linker
 from strata.objects.state import FileStat
 from strata.parallel import check_cancelled, parallel_map
@@ -182,22 +182,20 @@ class ObjectStore:
         """Hash a large file while it is copied or linked into the cache, in one go.
 
         Returns its hash and the link type used (None when the object was there already).
-        The copy runs in the kernel on one thread while BLAKE3 hashes on the others, so a big
-        file costs about one read.
+        The copy runs in the kernel on one thread, written to disk behind it as it goes
+        and fsynced there, while BLAKE3 hashes on the other cores: a big file costs about
+        one read, and the disk's work overlaps the copy instead of following it.
         """
         try:
             from concurrent.futures import ThreadPoolExecutor
 
             with self._tmp_path() as tmp, ThreadPoolExecutor(1) as pool:
-                placing = pool.submit(self._linker_in.place, src, tmp, durable=False)
-                name = hash_file(src, hashed.size)
+                placing = pool.submit(self._linker_in.place, src, tmp, durable=True)
+                name = hash_file(src, hashed.size, threads=spare_cores())
                 link_type = placing.result()
                 if self.exists(name):
                     return name, None
                 _check_unchanged(src, hashed, what)
-                if link_type != "hardlink":
-                    with open(tmp, "rb+") as fh:
-                        os.fsync(fh.fileno())
                 self._commit(tmp, name)
                 return name, link_type
         except OSError as exc:
