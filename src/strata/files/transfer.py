@@ -6,7 +6,6 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from pathlib import Path
 
 from strata.core.progress import Progress, advance, expect, no_progress
 from strata.errors import DiskFullError, ObjectCorruptError, ObjectMissingError, StorageError
@@ -49,10 +48,11 @@ def push(
     if mine not in listing.repositories:
         remote.mark(mine)  # before any object: gc --cloud elsewhere then knows we are here
     lacking = sorted(needed - present)
-    todo: list[tuple[str, Path, int]] = []
+    todo: list[tuple[str, str, int]] = []
     failed: list[Failure] = []
+    cache = os.fspath(ctx.store.root)
     for name in lacking:
-        path = ctx.store.path(name)
+        path = f"{cache}/{name[:2]}/{name[2:]}"  # a str, not a Path: 200,000 of them add up
         try:
             todo.append((name, path, os.stat(path).st_size))
         except FileNotFoundError:

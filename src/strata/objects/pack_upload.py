@@ -32,7 +32,7 @@ class _LocalReadError(Exception):
         self.cause = cause
 
 
-def _split_local(path: Path) -> Iterator[tuple[Chunk, bytes]]:
+def _split_local(path: str) -> Iterator[tuple[Chunk, bytes]]:
     """The chunks of a cached file; a failure to read it is told from one to write a pack."""
     chunks = split(path)
     while True:
@@ -102,14 +102,14 @@ class PackUpload:
             self._discard()
 
     # -- adding ---------------------------------------------------------------------------
-    def add_files(self, objects: Iterable[tuple[str, Path, int]], chunk_threshold: int) -> None:
+    def add_files(self, objects: Iterable[tuple[str, str, int]], chunk_threshold: int) -> None:
         """Send ``(name, local path, size)`` objects: the small ones read ahead on threads,
         the large ones chunked in order after them."""
         items = list(objects)
         small = [(n, p) for n, p, size in items if size < chunk_threshold or size == 0]
         large = [(n, p) for n, p, size in items if not (size < chunk_threshold or size == 0)]
 
-        def read(item: tuple[str, Path]) -> tuple[str, bytes | OSError]:
+        def read(item: tuple[str, str]) -> tuple[str, bytes | OSError]:
             try:
                 with open(item[1], "rb") as fh:
                     return item[0], fh.read()
@@ -139,7 +139,7 @@ class PackUpload:
         self._append(name, data, manifest=manifest)
         self._object_done(name, len(data))
 
-    def _add_chunked(self, name: str, path: Path) -> None:
+    def _add_chunked(self, name: str, path: str) -> None:
         chunks: list[Chunk] = []
         for chunk, data in _split_local(path):
             chunks.append(chunk)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import BinaryIO
 
 from strata.errors import ObjectCorruptError
@@ -54,15 +55,23 @@ class PackIndex:
     size: int
 
     def to_bytes(self) -> bytes:
-        objects = [[e.name, e.offset, e.size] for e in self.entries if not e.manifest]
-        manifests = [[e.name, e.offset, e.size] for e in self.entries if e.manifest]
-        doc = {"format": 1, "size": self.size, "objects": objects, "manifests": manifests}
-        return json.dumps(doc, separators=(",", ":")).encode()
+        return self._bytes
 
-    @property
+    @cached_property
+    def _bytes(self) -> bytes:
+        """The index as stored: JSON, written a row at a time (no list per entry)."""
+
+        def rows(manifest: bool) -> str:
+            chosen = (e for e in self.entries if e.manifest == manifest)
+            return ",".join(f'["{e.name}",{e.offset},{e.size}]' for e in chosen)
+
+        head = f'{{"format":1,"size":{self.size},"objects":['
+        return f'{head}{rows(False)}],"manifests":[{rows(True)}]}}'.encode()
+
+    @cached_property
     def name(self) -> str:
         """The pack's name: the hash of its index."""
-        return hash_bytes(self.to_bytes())
+        return hash_bytes(self._bytes)
 
     @classmethod
     def from_bytes(cls, data: bytes, *, what: str) -> PackIndex:
