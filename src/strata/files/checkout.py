@@ -28,6 +28,14 @@ from strata.files.scan import (
     scan_folder,
     verify_objects,
 )
+from strata.files.staging import (
+    Staged,
+    Write,
+    make_folders,
+    remove_folders,
+    rename_staged,
+    stage_writes,
+)
 from strata.objects.state import FileStat
 from strata.objects.store import translate_os_error
 from strata.parallel import parallel_map
@@ -53,12 +61,12 @@ class CheckoutResult:
 @dataclass
 class _Plan:
     tracked: Tracked
-    writes: list[tuple[Path, str]] = field(default_factory=list)  # destination, object
+    writes: list[Write] = field(default_factory=list)
     removals: list[Path] = field(default_factory=list)
     clear: Path | None = None  # a file or folder in the way, removed first
     unsaved: list[str] = field(default_factory=list)  # paths whose content is nowhere else
     missing: list[str] = field(default_factory=list)  # objects not in the cache
-    staged: list[_Staged] = field(default_factory=list)  # writes verified in temp files
+    staged: list[Staged] = field(default_factory=list)  # writes verified in temp files
 
     def stageable(self) -> bool:
         """Whether every write can wait in a temp file beside its destination before anything
@@ -67,16 +75,8 @@ class _Plan:
             return False
         removed = {os.fspath(p) for p in self.removals}
         return not removed or not any(
-            os.fspath(parent) in removed for dest, _ in self.writes for parent in dest.parents
+            os.fspath(parent) in removed for w in self.writes for parent in Path(w.dest).parents
         )
-
-
-@dataclass(frozen=True, slots=True)
-class _Staged:
-    tmp: Path
-    dest: Path
-    stat: FileStat  # of the temp file, which the rename keeps
-    digest: str
 
 
 def _no_progress(_: int) -> None:
@@ -105,7 +105,8 @@ def _plan_file(ctx: FilesContext, tracked: Tracked) -> _Plan:
             return plan
         if not ctx.store.exists(current):
             plan.unsaved.append(tracked.path)
-    plan.writes.append((path, tracked.pointer.hash))
+    pointer = tracked.pointer
+    plan.writes.append(Write(os.fspath(path), pointer.hash, pointer.size, tracked.path))
     return plan
 
 
@@ -127,13 +128,14 @@ def _plan_folder(ctx: FilesContext, tracked: Tracked) -> _Plan:
     elif path.exists():
         plan.unsaved = _unsaved_in(ctx, path, tracked.path)
         plan.clear = path
+    base = os.fspath(path)
     for entry in tree.entries:
         have = current.pop(entry.path, None)
         if have == entry.hash:
             continue
         if have is not None and not ctx.store.exists(have):
             plan.unsaved.append(f"{tracked.path}/{entry.path}")
-        plan.writes.append((path / entry.path, entry.hash))
+        plan.writes.append(Write(f"{base}/{entry.path}", entry.hash, entry.size, tracked.path))
     for rel, have in sorted(current.items()):
         if not ctx.store.exists(have):
             plan.unsaved.append(f"{tracked.path}/{rel}")
@@ -156,7 +158,7 @@ def _check(ctx: FilesContext, plans: Sequence[_Plan], *, force: bool) -> None:
     for plan in plans:
         if plan.stageable():
             continue  # verified as it is staged, before anything is changed
-        corrupt = verify_objects(ctx, [digest for _, digest in plan.writes])
+        corrupt = verify_objects(ctx, [w.digest for w in plan.writes])
         if corrupt:
             raise ObjectCorruptError(
                 f"object {_first(corrupt, 12)} for {plan.tracked.path} is corrupt in the cache"
@@ -169,57 +171,49 @@ def _check(ctx: FilesContext, plans: Sequence[_Plan], *, force: bool) -> None:
 
 
 def _stage_all(ctx: FilesContext, plans: Sequence[_Plan], progress: Progress) -> None:
-    """Every write of the stageable plans into a verified temp file beside its destination,
-    on ``ctx.jobs`` threads, before anything in the workspace is changed: a corrupt or
-    missing object stops the checkout with the temp files (and folders made) removed."""
-    made: set[Path] = set()
+    """Every write of the stageable plans into a verified temp file beside its destination
+    (folders made first, files on several threads), before anything in the workspace is
+    changed: a corrupt or missing object stops the checkout with the temp files (and folders
+    made) removed."""
+    made: list[str] = []
+    staged: list[Staged] = []
+    todo = [plan for plan in plans if plan.stageable() and plan.writes]
+    writes = [w for plan in todo for w in plan.writes]
     try:
-        for plan in plans:
-            if plan.stageable():
-                _stage(ctx, plan, made, progress)
+        make_folders(_folders_of(ctx, todo), made)
+        stage_writes(ctx, writes, staged, progress)
     except BaseException:
-        _unstage(plans)
-        for folder in sorted(made, key=lambda p: len(p.parts), reverse=True):
-            try:
-                folder.rmdir()
-            except OSError:
-                pass
+        for item in staged:
+            _unlink(item.tmp)
+        remove_folders(made)
         raise
+    by_dest = {item.dest: item for item in staged}
+    for plan in todo:
+        plan.staged = [by_dest[w.dest] for w in plan.writes]
+
+
+def _folders_of(ctx: FilesContext, plans: Sequence[_Plan]) -> set[tuple[str, str]]:
+    """The folder of each write, with where making missing ones stops: the folder that holds
+    the tracked path."""
+    folders: set[tuple[str, str]] = set()
+    for plan in plans:
+        stop = os.path.dirname(os.fspath(ctx.abspath(plan.tracked.path)))
+        folders.update((os.path.dirname(w.dest), stop) for w in plan.writes)
+    return folders
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _unstage(plans: Sequence[_Plan]) -> None:
     """Remove the temp files not renamed into place."""
     for plan in plans:
         for staged in plan.staged:
-            staged.tmp.unlink(missing_ok=True)
-
-
-def _stage(ctx: FilesContext, plan: _Plan, made: set[Path], progress: Progress) -> None:
-    what, root = plan.tracked.path, ctx.abspath(plan.tracked.path)
-    known: set[Path] = set()
-
-    def stage(job: tuple[Path, str]) -> None:
-        dest, digest = job
-        if dest.parent not in known:
-            _make_folders(dest.parent, root, made)
-            known.add(dest.parent)
-        tmp, st = ctx.store.stage(digest, dest, what=what)
-        plan.staged.append(_Staged(tmp, dest, st, digest))
-        progress(1)
-
-    parallel_map(stage, plan.writes, ctx.jobs)
-
-
-def _make_folders(folder: Path, root: Path, made: set[Path]) -> None:
-    """Make ``folder`` and the missing folders above it, up to ``root``'s parent, noting in
-    ``made`` the ones made here."""
-    missing = []
-    while not folder.is_dir() and folder != root.parent:
-        missing.append(folder)
-        folder = folder.parent
-    for new in reversed(missing):
-        new.mkdir(exist_ok=True)
-        made.add(new)
+            _unlink(staged.tmp)
 
 
 def _execute(ctx: FilesContext, plan: _Plan, progress: Progress) -> CheckoutResult:
@@ -232,14 +226,14 @@ def _execute(ctx: FilesContext, plan: _Plan, progress: Progress) -> CheckoutResu
         stale.unlink(missing_ok=True)
     what = plan.tracked.path
     if plan.staged:
-        _rename_staged(ctx, plan.staged)
+        rename_staged(ctx, plan.staged)
         return _done(ctx, plan)
 
     placed_so_far: list[tuple[FileStat, str]] = []
     made_dirs: set[Path] = set()
 
-    def place(job: tuple[Path, str]) -> None:
-        dest, digest = job
+    def place(write: Write) -> None:
+        dest, digest = Path(write.dest), write.digest
         if dest.parent not in made_dirs:
             dest.parent.mkdir(parents=True, exist_ok=True)
             made_dirs.add(dest.parent)
@@ -252,21 +246,6 @@ def _execute(ctx: FilesContext, plan: _Plan, progress: Progress) -> CheckoutResu
     finally:
         ctx.state.save(placed_so_far)
     return _done(ctx, plan)
-
-
-def _rename_staged(ctx: FilesContext, staged: Sequence[_Staged]) -> None:
-    """Rename the verified temp files over their destinations; the ones not renamed when
-    something fails are removed (a rerun stages them again)."""
-    renamed: list[_Staged] = []
-
-    def rename(item: _Staged) -> None:
-        os.replace(item.tmp, item.dest)
-        renamed.append(item)
-
-    try:
-        parallel_map(rename, staged, ctx.jobs)
-    finally:
-        ctx.state.save((item.stat, item.digest) for item in renamed)
 
 
 def _done(ctx: FilesContext, plan: _Plan) -> CheckoutResult:
