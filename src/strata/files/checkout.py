@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from strata.errors import ObjectCorruptError, ObjectMissingError, UncommittedChangesError
@@ -67,6 +68,7 @@ class _Plan:
     unsaved: list[str] = field(default_factory=list)  # paths whose content is nowhere else
     missing: list[str] = field(default_factory=list)  # objects not in the cache
     staged: list[Staged] = field(default_factory=list)  # writes verified in temp files
+    whole: str | None = None  # a new folder staged whole, beside it, renamed into place at once
 
     def stageable(self) -> bool:
         """Whether every write can wait in a temp file beside its destination before anything
@@ -171,35 +173,42 @@ def _check(ctx: FilesContext, plans: Sequence[_Plan], *, force: bool) -> None:
 
 
 def _stage_all(ctx: FilesContext, plans: Sequence[_Plan], progress: Progress) -> None:
-    """Every write of the stageable plans into a verified temp file beside its destination
-    (folders made first, files on several threads), before anything in the workspace is
-    changed: a corrupt or missing object stops the checkout with the temp files (and folders
-    made) removed."""
+    """Every write of the stageable plans verified in a temp file beside its destination
+    (folders made first), before anything in the workspace is changed: a corrupt or missing
+    object stops the checkout with the temp files (and folders made) removed.
+
+    A folder that does not exist at all is staged whole instead: a temp folder beside it is
+    filled with its files under their own names and renamed into place at once, so it appears
+    complete or not at all, with one rename rather than one per file."""
     made: list[str] = []
     staged: list[Staged] = []
     todo = [plan for plan in plans if plan.stageable() and plan.writes]
-    writes = [w for plan in todo for w in plan.writes]
+    per_plan = [_staging_writes(ctx, plan) for plan in todo]
     try:
-        make_folders(_folders_of(ctx, todo), made)
-        stage_writes(ctx, writes, staged, progress)
+        make_folders(
+            ((os.path.dirname(w.dest), stop) for stop, writes in per_plan for w in writes), made
+        )
+        stage_writes(ctx, [w for _, writes in per_plan for w in writes], staged, progress)
     except BaseException:
         for item in staged:
             _unlink(item.tmp)
         remove_folders(made)
         raise
     by_dest = {item.dest: item for item in staged}
-    for plan in todo:
-        plan.staged = [by_dest[w.dest] for w in plan.writes]
+    for plan, (_, writes) in zip(todo, per_plan, strict=True):
+        plan.staged = [by_dest[w.dest] for w in writes]
 
 
-def _folders_of(ctx: FilesContext, plans: Sequence[_Plan]) -> set[tuple[str, str]]:
-    """The folder of each write, with where making missing ones stops: the folder that holds
-    the tracked path."""
-    folders: set[tuple[str, str]] = set()
-    for plan in plans:
-        stop = os.path.dirname(os.fspath(ctx.abspath(plan.tracked.path)))
-        folders.update((os.path.dirname(w.dest), stop) for w in plan.writes)
-    return folders
+def _staging_writes(ctx: FilesContext, plan: _Plan) -> tuple[str, list[Write]]:
+    """Where making missing folders stops (the folder holding the tracked path), and the
+    writes to stage: in a temp folder, each at its own name, for a folder not there at all."""
+    root = os.fspath(ctx.abspath(plan.tracked.path))
+    head, tail = os.path.split(root)
+    if plan.tracked.pointer.kind != "directory" or os.path.lexists(root):
+        return head, plan.writes
+    plan.whole = f"{head}/.{tail}.{uuid.uuid4().hex}{TMP_MARK}"
+    cut = len(root)
+    return head, [replace(w, dest=plan.whole + w.dest[cut:], direct=True) for w in plan.writes]
 
 
 def _unlink(path: str) -> None:
@@ -210,8 +219,11 @@ def _unlink(path: str) -> None:
 
 
 def _unstage(plans: Sequence[_Plan]) -> None:
-    """Remove the temp files not renamed into place."""
+    """Remove the temp files and folders not renamed into place."""
     for plan in plans:
+        if plan.whole is not None:
+            shutil.rmtree(plan.whole, ignore_errors=True)
+            continue
         for staged in plan.staged:
             _unlink(staged.tmp)
 
@@ -225,6 +237,10 @@ def _execute(ctx: FilesContext, plan: _Plan, progress: Progress) -> CheckoutResu
     for stale in plan.removals:
         stale.unlink(missing_ok=True)
     what = plan.tracked.path
+    if plan.whole is not None:
+        os.rename(plan.whole, ctx.abspath(what))
+        ctx.state.save((item.stat, item.digest) for item in plan.staged)
+        return _done(ctx, plan)
     if plan.staged:
         rename_staged(ctx, plan.staged)
         return _done(ctx, plan)
@@ -267,9 +283,13 @@ def _prune_empty_dirs(folder: Path) -> None:
                 pass
 
 
-def _remove_file_leftovers(path: Path) -> None:
+def _remove_leftovers(path: Path) -> None:
+    """Remove the temp files (or temp folder) an interrupted checkout left beside ``path``."""
     for stale in path.parent.glob(f".{path.name}.*{TMP_MARK}"):
-        stale.unlink(missing_ok=True)
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink(missing_ok=True)
 
 
 def checkout(
@@ -289,8 +309,8 @@ def checkout(
     _check(ctx, plans, force=force)
     try:
         for plan in plans:
-            if plan.tracked.pointer.kind == "file":
-                _remove_file_leftovers(ctx.abspath(plan.tracked.path))
+            if plan.tracked.path not in ("", "."):
+                _remove_leftovers(ctx.abspath(plan.tracked.path))
         _stage_all(ctx, plans, progress)
         try:
             if write_pointers:

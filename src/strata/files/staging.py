@@ -36,6 +36,7 @@ class Write:
     digest: str
     size: int  # as the pointer or listing says: only chooses how the object is checked
     what: str  # the tracked path, for messages
+    direct: bool = False  # written at ``dest`` itself (in a new folder), not beside it
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,17 +79,25 @@ def remove_folders(made: Sequence[str]) -> None:
 def stage_writes(
     ctx: FilesContext, writes: Sequence[Write], staged: list[Staged], progress: Progress
 ) -> None:
-    """Each write in a verified temp file beside its destination, appended to ``staged`` as
-    soon as it exists (so the caller can remove them all when one fails)."""
+    """Each write in a verified temp file beside its destination (or, ``direct``, at it),
+    appended to ``staged`` as soon as it exists (so the caller can remove them all when one
+    fails)."""
     vouched = ctx.state.verified([w.digest for w in writes if w.size >= VOUCH_MIN_SIZE])
     fresh: list[tuple[str, ObjectStat]] = []
 
     def stage_chunk(chunk: Sequence[Write]) -> None:
         for write in chunk:
             check_cancelled()
-            tmp, st, verified = ctx.store.stage(
-                write.digest, write.dest, what=write.what, trusted=vouched.get(write.digest)
-            )
+            trusted = vouched.get(write.digest)
+            if write.direct:
+                tmp = write.dest
+                st, verified = ctx.store.place_verified(
+                    write.digest, tmp, what=write.what, trusted=trusted
+                )
+            else:
+                tmp, st, verified = ctx.store.stage(
+                    write.digest, write.dest, what=write.what, trusted=trusted
+                )
             staged.append(Staged(tmp, write.dest, st, write.digest))
             if verified is not None and verified.size >= VOUCH_MIN_SIZE:
                 fresh.append((write.digest, verified))

@@ -273,23 +273,31 @@ class ObjectStore:
         self, name: str, dst: str, *, what: str, trusted: ObjectStat | None = None
     ) -> tuple[str, FileStat, ObjectStat | None]:
         """Object ``name``, verified, in a new temp file beside ``dst`` (which is left alone):
-        the temp file, its stat (which the rename into place keeps), and the object's stat
-        when its bytes were hashed here, for the state cache to vouch for next time. An
-        object whose stat is still ``trusted`` (verified before, untouched since) is not
-        hashed again. A copy reads the object once: one open of the object, one of the file
-        written. ObjectCorruptError when the bytes are not the object's, nothing left behind."""
-        src = self._where(name)
+        the temp file, then as ``place_verified``."""
         head, tail = os.path.split(dst)
         tmp = f"{head}/.{tail}.{_unique()}.strata-tmp"
+        return (tmp, *self.place_verified(name, tmp, what=what, trusted=trusted))
+
+    def place_verified(
+        self, name: str, dst: str, *, what: str, trusted: ObjectStat | None = None
+    ) -> tuple[FileStat, ObjectStat | None]:
+        """Create ``dst`` (which must not exist) holding object ``name``, verified: its stat,
+        and the object's stat when its bytes were hashed here, for the state cache to vouch
+        for next time. An object whose stat is still ``trusted`` (verified before, untouched
+        since) is not hashed again. A copy reads the object once: one open of the object, one
+        of the file written. ObjectCorruptError when the bytes are not the object's, with
+        ``dst`` removed."""
+        src = self._where(name)
         try:
             vouched = None if trusted is None else trusted.matches
             _, placed = self._linker_out.place_checked(
-                src, tmp, durable=False, expect=name, trusted=vouched
+                src, dst, durable=False, expect=name, trusted=vouched
             )
             fresh = ObjectStat.of(placed.source) if placed.hashed else None
-            return tmp, FileStat.of(placed.target), fresh
+            return FileStat.of(placed.target), fresh
         except BaseException as exc:
-            _unlink_quietly(tmp)
+            if not isinstance(exc, FileExistsError):
+                _unlink_quietly(dst)
             if isinstance(exc, ContentMismatch):
                 raise ObjectCorruptError(
                     f"object {name[:12]} for {what} is corrupt in the cache"
