@@ -2,8 +2,9 @@
 
 Every check runs before the first write: a missing object or a file whose content exists
 nowhere else stops the whole checkout with nothing changed. Each file is then replaced
-atomically (written beside it, renamed over it), so an interrupted checkout leaves every file
-either old or new, and running it again finishes the job.
+atomically (written beside it, renamed over it), and a folder not there at all appears whole
+(filled in a temp folder beside it, renamed into place), so an interrupted checkout leaves
+every file either old or new, and running it again finishes the job.
 """
 
 from __future__ import annotations
