@@ -241,15 +241,18 @@ def test_interrupted_checkout(
     folder = ws.root / "raw"
 
     def underway() -> bool:
-        # Each file is staged, verified, in a temp file beside it; then all are renamed.
-        return _midway(_count_files(folder) + _count_temps(folder), data.files)
+        # The folder is not there: its files are staged, verified, in a temp folder beside
+        # it, which is then renamed into place whole.
+        staged = sum(_count_files(temp) for temp in ws.root.glob(".raw.*.strata-tmp"))
+        return _midway(staged + _count_files(folder) + _count_temps(folder), data.files)
 
     outcome = _interrupt_when(["checkout"], ws.root, underway, sig)
 
     _assert_interrupted(outcome, sig)
-    assert _count_files(folder) < data.files, "checkout finished before the signal"
+    assert not folder.exists(), "the folder appears whole or not at all"
     _assert_recovers(ws.root, ["checkout"])
     assert file_hashes(folder) == expected
+    assert not list(ws.root.glob(".raw.*.strata-tmp"))
 
 
 @pytest.mark.parametrize("sig", SIGNALS.values(), ids=SIGNALS.keys())

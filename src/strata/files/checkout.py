@@ -2,8 +2,9 @@
 
 Every check runs before the first write: a missing object or a file whose content exists
 nowhere else stops the whole checkout with nothing changed. Each file is then replaced
-atomically (written beside it, renamed over it), so an interrupted checkout leaves every file
-either old or new, and running it again finishes the job.
+atomically (written beside it, renamed over it), and a folder not there at all appears whole
+(filled in a temp folder beside it, renamed into place), so an interrupted checkout leaves
+every file either old or new, and running it again finishes the job.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NamedTuple
 
 from strata.core.progress import Progress, advance, expect, no_progress
 from strata.errors import ObjectCorruptError, ObjectMissingError, UncommittedChangesError
@@ -23,6 +24,14 @@ from strata.files.discover import Tracked, load_tree
 from strata.files.ignore import ignore_in_git
 from strata.files.pointer import write_pointer
 from strata.files.scan import TMP_MARK, list_inside, scan_file, scan_folder, verify_objects
+from strata.files.staging import (
+    Staged,
+    Write,
+    make_folders,
+    remove_folders,
+    rename_staged,
+    stage_writes,
+)
 from strata.objects.state import FileStat
 from strata.objects.store import translate_os_error
 from strata.parallel import parallel_map
@@ -45,21 +54,16 @@ class CheckoutResult:
         }
 
 
-class _Write(NamedTuple):
-    dest: Path
-    digest: str  # the object written there
-    size: int
-
-
 @dataclass
 class _Plan:
     tracked: Tracked
-    writes: list[_Write] = field(default_factory=list)
+    writes: list[Write] = field(default_factory=list)
     removals: list[Path] = field(default_factory=list)
     clear: Path | None = None  # a file or folder in the way, removed first
     unsaved: list[str] = field(default_factory=list)  # paths whose content is nowhere else
     missing: list[str] = field(default_factory=list)  # objects not in the cache
-    staged: list[_Staged] = field(default_factory=list)  # writes verified in temp files
+    staged: list[Staged] = field(default_factory=list)  # writes verified in temp files
+    whole: str | None = None  # a new folder staged whole, beside it, renamed into place at once
 
     def stageable(self) -> bool:
         """Whether every write can wait in a temp file beside its destination before anything
@@ -68,16 +72,8 @@ class _Plan:
             return False
         removed = {os.fspath(p) for p in self.removals}
         return not removed or not any(
-            os.fspath(parent) in removed for write in self.writes for parent in write.dest.parents
+            os.fspath(parent) in removed for w in self.writes for parent in Path(w.dest).parents
         )
-
-
-@dataclass(frozen=True, slots=True)
-class _Staged:
-    tmp: Path
-    dest: Path
-    stat: FileStat  # of the temp file, which the rename keeps
-    digest: str
 
 
 def _unsaved_in(ctx: FilesContext, path: Path, rel: str) -> list[str]:
@@ -102,7 +98,8 @@ def _plan_file(ctx: FilesContext, tracked: Tracked) -> _Plan:
             return plan
         if not ctx.store.exists(current):
             plan.unsaved.append(tracked.path)
-    plan.writes.append(_Write(path, tracked.pointer.hash, tracked.pointer.size))
+    pointer = tracked.pointer
+    plan.writes.append(Write(os.fspath(path), pointer.hash, pointer.size, tracked.path))
     return plan
 
 
@@ -124,13 +121,14 @@ def _plan_folder(ctx: FilesContext, tracked: Tracked) -> _Plan:
     elif path.exists():
         plan.unsaved = _unsaved_in(ctx, path, tracked.path)
         plan.clear = path
+    base = os.fspath(path)
     for entry in tree.entries:
         have = current.pop(entry.path, None)
         if have == entry.hash:
             continue
         if have is not None and not ctx.store.exists(have):
             plan.unsaved.append(f"{tracked.path}/{entry.path}")
-        plan.writes.append(_Write(path / entry.path, entry.hash, entry.size))
+        plan.writes.append(Write(f"{base}/{entry.path}", entry.hash, entry.size, tracked.path))
     for rel, have in sorted(current.items()):
         if not ctx.store.exists(have):
             plan.unsaved.append(f"{tracked.path}/{rel}")
@@ -153,7 +151,7 @@ def _check(ctx: FilesContext, plans: Sequence[_Plan], *, force: bool) -> None:
     for plan in plans:
         if plan.stageable():
             continue  # verified as it is staged, before anything is changed
-        corrupt = verify_objects(ctx, [write.digest for write in plan.writes])
+        corrupt = verify_objects(ctx, [w.digest for w in plan.writes])
         if corrupt:
             raise ObjectCorruptError(
                 f"object {_first(corrupt, 12)} for {plan.tracked.path} is corrupt in the cache"
@@ -166,57 +164,59 @@ def _check(ctx: FilesContext, plans: Sequence[_Plan], *, force: bool) -> None:
 
 
 def _stage_all(ctx: FilesContext, plans: Sequence[_Plan], progress: Progress) -> None:
-    """Every write of the stageable plans into a verified temp file beside its destination,
-    on ``ctx.jobs`` threads, before anything in the workspace is changed: a corrupt or
-    missing object stops the checkout with the temp files (and folders made) removed."""
-    made: set[Path] = set()
+    """Every write of the stageable plans verified in a temp file beside its destination
+    (folders made first), before anything in the workspace is changed: a corrupt or missing
+    object stops the checkout with the temp files (and folders made) removed.
+
+    A folder that does not exist at all is staged whole instead: a temp folder beside it is
+    filled with its files under their own names and renamed into place at once, so it appears
+    complete or not at all, with one rename rather than one per file."""
+    made: list[str] = []
+    staged: list[Staged] = []
+    todo = [plan for plan in plans if plan.stageable() and plan.writes]
+    per_plan = [_staging_writes(ctx, plan) for plan in todo]
     try:
-        for plan in plans:
-            if plan.stageable():
-                _stage(ctx, plan, made, progress)
+        make_folders(
+            ((os.path.dirname(w.dest), stop) for stop, writes in per_plan for w in writes), made
+        )
+        stage_writes(ctx, [w for _, writes in per_plan for w in writes], staged, progress)
     except BaseException:
-        _unstage(plans)
-        for folder in sorted(made, key=lambda p: len(p.parts), reverse=True):
-            try:
-                folder.rmdir()
-            except OSError:
-                pass
+        for item in staged:
+            _unlink(item.tmp)
+        remove_folders(made)
         raise
+    by_dest = {item.dest: item for item in staged}
+    for plan, (_, writes) in zip(todo, per_plan, strict=True):
+        plan.staged = [by_dest[w.dest] for w in writes]
+
+
+def _staging_writes(ctx: FilesContext, plan: _Plan) -> tuple[str, list[Write]]:
+    """Where making missing folders stops (the folder holding the tracked path), and the
+    writes to stage: in a temp folder, each at its own name, for a folder not there at all."""
+    root = os.fspath(ctx.abspath(plan.tracked.path))
+    head, tail = os.path.split(root)
+    if plan.tracked.pointer.kind != "directory" or os.path.lexists(root):
+        return head, plan.writes
+    plan.whole = f"{head}/.{tail}.{uuid.uuid4().hex}{TMP_MARK}"
+    cut = len(root)
+    return head, [replace(w, dest=plan.whole + w.dest[cut:], direct=True) for w in plan.writes]
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _unstage(plans: Sequence[_Plan]) -> None:
-    """Remove the temp files not renamed into place."""
+    """Remove the temp files and folders not renamed into place."""
     for plan in plans:
+        if plan.whole is not None:
+            shutil.rmtree(plan.whole, ignore_errors=True)
+            continue
         for staged in plan.staged:
-            staged.tmp.unlink(missing_ok=True)
-
-
-def _stage(ctx: FilesContext, plan: _Plan, made: set[Path], progress: Progress) -> None:
-    what, root = plan.tracked.path, ctx.abspath(plan.tracked.path)
-    known: set[Path] = set()
-
-    def stage(job: _Write) -> None:
-        dest, digest, size = job
-        if dest.parent not in known:
-            _make_folders(dest.parent, root, made)
-            known.add(dest.parent)
-        tmp, st = ctx.store.stage(digest, dest, what=what)
-        plan.staged.append(_Staged(tmp, dest, st, digest))
-        advance(progress, 1, size)
-
-    parallel_map(stage, plan.writes, ctx.jobs)
-
-
-def _make_folders(folder: Path, root: Path, made: set[Path]) -> None:
-    """Make ``folder`` and the missing folders above it, up to ``root``'s parent, noting in
-    ``made`` the ones made here."""
-    missing = []
-    while not folder.is_dir() and folder != root.parent:
-        missing.append(folder)
-        folder = folder.parent
-    for new in reversed(missing):
-        new.mkdir(exist_ok=True)
-        made.add(new)
+            _unlink(staged.tmp)
 
 
 def _execute(ctx: FilesContext, plan: _Plan, progress: Progress) -> CheckoutResult:
@@ -228,42 +228,31 @@ def _execute(ctx: FilesContext, plan: _Plan, progress: Progress) -> CheckoutResu
     for stale in plan.removals:
         stale.unlink(missing_ok=True)
     what = plan.tracked.path
+    if plan.whole is not None:
+        os.rename(plan.whole, ctx.abspath(what))
+        ctx.state.save((item.stat, item.digest) for item in plan.staged)
+        return _done(ctx, plan)
     if plan.staged:
-        _rename_staged(ctx, plan.staged)
+        rename_staged(ctx, plan.staged)
         return _done(ctx, plan)
 
     placed_so_far: list[tuple[FileStat, str]] = []
     made_dirs: set[Path] = set()
 
-    def place(job: _Write) -> None:
-        dest, digest, size = job
+    def place(write: Write) -> None:
+        dest, digest = Path(write.dest), write.digest
         if dest.parent not in made_dirs:
             dest.parent.mkdir(parents=True, exist_ok=True)
             made_dirs.add(dest.parent)
         ctx.store.checkout(digest, dest, what=what)
         placed_so_far.append((FileStat.of(os.stat(dest)), digest))
-        advance(progress, 1, size)
+        advance(progress, 1, write.size)
 
     try:
         parallel_map(place, plan.writes, ctx.jobs)
     finally:
         ctx.state.save(placed_so_far)
     return _done(ctx, plan)
-
-
-def _rename_staged(ctx: FilesContext, staged: Sequence[_Staged]) -> None:
-    """Rename the verified temp files over their destinations; the ones not renamed when
-    something fails are removed (a rerun stages them again)."""
-    renamed: list[_Staged] = []
-
-    def rename(item: _Staged) -> None:
-        os.replace(item.tmp, item.dest)
-        renamed.append(item)
-
-    try:
-        parallel_map(rename, staged, ctx.jobs)
-    finally:
-        ctx.state.save((item.stat, item.digest) for item in renamed)
 
 
 def _done(ctx: FilesContext, plan: _Plan) -> CheckoutResult:
@@ -285,9 +274,13 @@ def _prune_empty_dirs(folder: Path) -> None:
                 pass
 
 
-def _remove_file_leftovers(path: Path) -> None:
+def _remove_leftovers(path: Path) -> None:
+    """Remove the temp files (or temp folder) an interrupted checkout left beside ``path``."""
     for stale in path.parent.glob(f".{path.name}.*{TMP_MARK}"):
-        stale.unlink(missing_ok=True)
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink(missing_ok=True)
 
 
 def checkout(
@@ -310,8 +303,8 @@ def checkout(
     expect(progress, len(writes), sum(write.size for write in writes))
     try:
         for plan in plans:
-            if plan.tracked.pointer.kind == "file":
-                _remove_file_leftovers(ctx.abspath(plan.tracked.path))
+            if plan.tracked.path not in ("", "."):
+                _remove_leftovers(ctx.abspath(plan.tracked.path))
         _stage_all(ctx, plans, progress)
         try:
             if write_pointers:

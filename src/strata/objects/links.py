@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from strata.config import LinkType
 from strata.objects.hashing import hash_fd, hash_file, hasher_for
@@ -23,6 +24,8 @@ WRITE_BEHIND_WINDOW = 64 * 1024 * 1024
 _SYNC_FILE_RANGE_WRITE = 2  # Linux: start writing the range's dirty pages, do not wait
 
 StrPath = str | os.PathLike[str]
+# Given a cached object's stat: whether its bytes were verified since and are unchanged.
+Trusted = Callable[[os.stat_result], bool]
 
 _FICLONE = 0x40049409  # ioctl number of Linux's FICLONE (reflink a whole file)
 # Errors that mean "this link type does not work here": try the next one.
@@ -41,6 +44,15 @@ class ContentMismatch(ValueError):
     """The bytes placed do not hash to the name they were placed under."""
 
 
+class Copied(NamedTuple):
+    """A file placed from a cached object: the object's stat as read, whether its bytes were
+    hashed on the way (and matched), and the new file's stat."""
+
+    source: os.stat_result
+    hashed: bool
+    target: os.stat_result
+
+
 def reflink(src: StrPath, dst: Path) -> None:
     with open(src, "rb") as fin, open(dst, "xb") as fout:
         try:
@@ -55,29 +67,45 @@ def hardlink(src: StrPath, dst: Path) -> None:
     os.link(src, dst)
 
 
-def copy(src: StrPath, dst: Path, *, durable: bool = True, expect: str | None = None) -> None:
+def copy(src: StrPath, dst: StrPath, *, durable: bool = True, expect: str | None = None) -> None:
     """Copy in the kernel where it can (copy_file_range), else through a buffer; with
     ``expect``, hash the source in the same pass and raise ContentMismatch when it differs.
     With ``durable`` the copy is on disk when this returns: written behind as it goes, then
-    fsynced.
+    fsynced."""
+    copy_checked(src, dst, durable=durable, expect=expect)
+
+
+def copy_checked(
+    src: StrPath,
+    dst: StrPath,
+    *,
+    durable: bool = True,
+    expect: str | None = None,
+    trusted: Trusted | None = None,
+) -> Copied:
+    """``copy``, and the stats of the source as read and of the copy as written; ``trusted``
+    (given the source's stat) says whether its bytes are known to hash to ``expect`` already,
+    so they are copied without being hashed.
 
     Raw file descriptors rather than ``open()``: no buffering, no tty probe, no seek, which
     is most of the system calls when checking out thousands of small files. The source is
-    opened once, whether it is verified or not."""
+    opened once, whether it is verified or not; a small one is read once and written once."""
     fin = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
     try:
+        source = os.fstat(fin)
+        size = source.st_size
+        hashed = expect is not None and (trusted is None or not trusted(source))
         fout = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
-            size = os.fstat(fin).st_size
-            if expect is None:
-                _copy_fd(fin, fout, size, write_behind=durable)
-            elif size < KERNEL_COPY_MIN_SIZE:
-                _copy_and_hash(fin, fout, size, expect)
+            if size < KERNEL_COPY_MIN_SIZE:
+                _copy_small(fin, fout, size, expect if hashed else None)
             else:
-                _check_hash(hash_fd(fin, size), expect)
+                if hashed:
+                    _check_hash(hash_fd(fin, size), str(expect))
                 _copy_fd(fin, fout, size, write_behind=durable)
             if durable:
                 os.fsync(fout)
+            return Copied(source, hashed, os.fstat(fout))
         finally:
             os.close(fout)
     finally:
@@ -89,17 +117,20 @@ def _check_hash(digest: str, expect: str) -> None:
         raise ContentMismatch(f"content hashes to {digest[:12]}, not {expect[:12]}")
 
 
-def _copy_and_hash(fin: int, fout: int, size: int, expect: str) -> None:
-    """Read ``size`` bytes (a small file: one read), hash them and write them out."""
-    hasher = hasher_for(0)
+def _copy_small(fin: int, fout: int, size: int, expect: str | None) -> None:
+    """Read ``size`` bytes (a small file: one read) and write them out; with ``expect``,
+    hash them on the way and raise ContentMismatch when they differ."""
+    hasher = hasher_for(0) if expect is not None else None
     left = size
     while left > 0 and (chunk := os.read(fin, left)):
         left -= len(chunk)
-        hasher.update(chunk)
+        if hasher is not None:
+            hasher.update(chunk)
         view = memoryview(chunk)
         while view:
             view = view[os.write(fout, view) :]
-    _check_hash(str(hasher.hexdigest()), expect)
+    if hasher is not None and expect is not None:
+        _check_hash(str(hasher.hexdigest()), expect)
 
 
 def _copy_fd(fin: int, fout: int, size: int, *, write_behind: bool = False) -> None:
@@ -163,33 +194,66 @@ class Linker:
         # Threads may race to drop the same type; losing the race is harmless.
         self._order = [t for t in self._order if t != link_type] or ["copy"]
 
-    def place(
-        self, src: StrPath, dst: Path, *, durable: bool = True, expect: str | None = None
-    ) -> LinkType:
-        """Create ``dst`` (which must not exist) with the contents of ``src``, on disk when
-        it returns if ``durable`` (a hardlink adds no data to sync); with ``expect``, check
-        that they hash to it (a copy hashes as it reads, a link is read once) and raise
-        ContentMismatch, ``dst`` left for the caller to remove, if not."""
+    def _link(self, src: StrPath, dst: StrPath) -> LinkType | None:
+        """Link ``dst`` to ``src`` by the first link type that works here; None when the
+        next one to try is a copy."""
         for link_type in list(self._order):
             if link_type == "copy":
-                copy(src, dst, durable=durable, expect=expect)
-                return "copy"
+                return None
             try:
-                _LINKERS[link_type](src, dst)
+                _LINKERS[link_type](src, Path(dst))
             except OSError as exc:
                 if exc.errno not in _UNSUPPORTED or link_type == self._order[-1]:
                     raise
                 self._forget(link_type)
                 continue
-            if durable and link_type == "reflink":
-                _fsync_path(dst)
-            if expect is not None:
-                _check_hash(hash_file(dst), expect)
             return link_type
         raise OSError(errno.EOPNOTSUPP, "no configured link type works here")
 
+    def place(
+        self, src: StrPath, dst: StrPath, *, durable: bool = True, expect: str | None = None
+    ) -> LinkType:
+        """Create ``dst`` (which must not exist) with the contents of ``src``, on disk when
+        it returns if ``durable`` (a hardlink adds no data to sync); with ``expect``, check
+        that they hash to it (a copy hashes as it reads, a link is read once) and raise
+        ContentMismatch, ``dst`` left for the caller to remove, if not."""
+        link_type = self._link(src, dst)
+        if link_type is None:
+            copy(src, dst, durable=durable, expect=expect)
+            return "copy"
+        if durable and link_type == "reflink":
+            _fsync_path(dst)
+        if expect is not None:
+            _check_hash(hash_file(dst), expect)
+        return link_type
 
-def _fsync_path(path: Path) -> None:
+    def place_checked(
+        self,
+        src: StrPath,
+        dst: StrPath,
+        *,
+        durable: bool = True,
+        expect: str | None = None,
+        trusted: Trusted | None = None,
+    ) -> tuple[LinkType, Copied]:
+        """``place``, with the link type used and the stats of ``src`` and ``dst``; the hash
+        check is skipped when ``trusted`` vouches for the source's stat."""
+        # Judged before linking: a hardlink changes the object's ctime (its link count).
+        linking = trusted is not None and self._order[0] != "copy"
+        before = os.stat(src) if linking else None
+        link_type = self._link(src, dst)
+        if link_type is None:
+            copied = copy_checked(src, dst, durable=durable, expect=expect, trusted=trusted)
+            return "copy", copied
+        if durable and link_type == "reflink":
+            _fsync_path(dst)
+        hashed = expect is not None and (before is None or trusted is None or not trusted(before))
+        if hashed:
+            _check_hash(hash_file(dst), str(expect))
+        return link_type, Copied(os.stat(src), hashed, os.stat(dst))
+
+
+def _fsync_path(path: StrPath) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         os.fsync(fd)

@@ -1,4 +1,6 @@
-"""The state cache: (inode, mtime, size) → hash, so an unchanged file is never hashed twice.
+"""The state cache: (inode, mtime, size) → hash, so an unchanged file is never hashed twice;
+and the stat of every cached object checked against its name, so an object untouched since it
+was verified is not hashed again when it is handed out.
 
 It is local to one machine and one checkout, so it lives in its own SQLite file beside the
 cache rather than in the shared metadata database.
@@ -25,6 +27,25 @@ class FileStat(NamedTuple):
         return cls(st.st_ino, st.st_mtime_ns, st.st_size)
 
 
+class ObjectStat(NamedTuple):
+    """What a cached object's stat says about its bytes: writing to the file in place changes
+    its mtime and ctime (setting the mtime back changes the ctime), replacing it changes the
+    inode."""
+
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> ObjectStat:
+        return cls(st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def matches(self, st: os.stat_result) -> bool:
+        """Whether ``st`` is still this stat: the object was not written or replaced since."""
+        return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) == self
+
+
 class StateCache:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -44,6 +65,11 @@ class StateCache:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS folders ("
                 " path TEXT PRIMARY KEY, signature TEXT NOT NULL, hash TEXT NOT NULL)"
+            )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS verified ("
+                " name TEXT PRIMARY KEY, inode INTEGER NOT NULL, size INTEGER NOT NULL,"
+                " mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL)"
             )
             self._conn = conn
         return self._conn
@@ -91,6 +117,32 @@ class StateCache:
         db = self._db()
         with db:
             db.execute("INSERT OR REPLACE INTO folders VALUES (?, ?, ?)", (path, signature, digest))
+
+    def verified(self, names: Sequence[str]) -> dict[str, ObjectStat]:
+        """The stat each of ``names`` had when its bytes were last found to match it."""
+        found: dict[str, ObjectStat] = {}
+        unique = sorted(set(names))
+        db = self._db()
+        for start in range(0, len(unique), _BATCH):
+            batch = unique[start : start + _BATCH]
+            marks = ",".join("?" * len(batch))
+            rows = db.execute(
+                "SELECT name, inode, size, mtime_ns, ctime_ns FROM verified"
+                f" WHERE name IN ({marks})",
+                batch,
+            )
+            for name, *st in rows:
+                found[name] = ObjectStat(*st)
+        return found
+
+    def save_verified(self, entries: Iterable[tuple[str, ObjectStat]]) -> None:
+        """Note that each object, with that stat, was hashed and matched its name."""
+        rows = [(name, *st) for name, st in entries]
+        if not rows:
+            return
+        db = self._db()
+        with db:
+            db.executemany("INSERT OR REPLACE INTO verified VALUES (?, ?, ?, ?, ?)", rows)
 
     def close(self) -> None:
         if self._conn is not None:

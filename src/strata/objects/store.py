@@ -24,7 +24,7 @@ from strata.config import LinkType
 from strata.errors import DiskFullError, ObjectCorruptError, ObjectMissingError, StorageError
 from strata.objects.hashing import hash_bytes, hash_file, hash_path, is_hash, spare_cores
 from strata.objects.links import ContentMismatch, Linker
-from strata.objects.state import FileStat
+from strata.objects.state import FileStat, ObjectStat
 from strata.parallel import check_cancelled, parallel_map
 
 _READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
@@ -57,6 +57,13 @@ _counter = itertools.count()
 def _unique() -> str:
     """A name part no other temp file of this or another process uses."""
     return f"{os.getpid()}-{next(_counter)}"
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def sync_filesystem(path: Path) -> None:
@@ -94,8 +101,8 @@ def _check_unchanged(src: str | Path, hashed: FileStat | None, what: str) -> Non
 class ObjectStore:
     def __init__(self, root: Path, link_types: Sequence[LinkType] = ("copy",)) -> None:
         self.root = root
-        self._root_text = os.fspath(root)
         self.tmp_dir = root / "tmp"
+        self._root = os.fspath(root)
         self._link_types = tuple(link_types)
         self._linker_in = Linker(self._link_types)
         self._linker_out = Linker(self._link_types)
@@ -104,8 +111,12 @@ class ObjectStore:
     def path(self, name: str) -> Path:
         return hash_path(self.root, name)
 
+    def _where(self, name: str) -> str:
+        """``path(name)`` as a string, without pathlib's cost (many thousands per checkout)."""
+        return f"{self._root}/{name[:2]}/{name[2:]}"
+
     def exists(self, name: str) -> bool:
-        return os.path.exists(f"{self._root_text}/{name[:2]}/{name[2:]}")  # no Path: hot
+        return os.path.exists(self._where(name))
 
     def missing(self, names: Sequence[str]) -> list[str]:
         return [n for n in names if not self.exists(n)]
@@ -256,23 +267,40 @@ class ObjectStore:
                 raise translate_os_error(exc, f"checking out {what}") from exc
             raise
 
-    def stage(self, name: str, dst: Path, *, what: str) -> tuple[Path, FileStat]:
-        """Object ``name``, verified, in a new temp file beside ``dst`` (which is left alone)
-        and that file's stat, which the rename into place keeps. A copy reads the object
-        once, hashing it as it goes: one open of the object, one of the file written.
-        ObjectCorruptError when the bytes are not the object's, with nothing left behind."""
-        src = self.path(name)
-        tmp = dst.with_name(f".{dst.name}.{_unique()}.strata-tmp")
+    def stage(
+        self, name: str, dst: str, *, what: str, trusted: ObjectStat | None = None
+    ) -> tuple[str, FileStat, ObjectStat | None]:
+        """Object ``name``, verified, in a new temp file beside ``dst`` (which is left alone):
+        the temp file, then as ``place_verified``."""
+        head, tail = os.path.split(dst)
+        tmp = f"{head}/.{tail}.{_unique()}.strata-tmp"
+        return (tmp, *self.place_verified(name, tmp, what=what, trusted=trusted))
+
+    def place_verified(
+        self, name: str, dst: str, *, what: str, trusted: ObjectStat | None = None
+    ) -> tuple[FileStat, ObjectStat | None]:
+        """Create ``dst`` (which must not exist) holding object ``name``, verified: its stat,
+        and the object's stat when its bytes were hashed here, for the state cache to vouch
+        for next time. An object whose stat is still ``trusted`` (verified before, untouched
+        since) is not hashed again. A copy reads the object once: one open of the object, one
+        of the file written. ObjectCorruptError when the bytes are not the object's, with
+        ``dst`` removed."""
+        src = self._where(name)
         try:
-            self._linker_out.place(src, tmp, durable=False, expect=name)
-            return tmp, FileStat.of(os.stat(tmp))
+            vouched = None if trusted is None else trusted.matches
+            _, placed = self._linker_out.place_checked(
+                src, dst, durable=False, expect=name, trusted=vouched
+            )
+            fresh = ObjectStat.of(placed.source) if placed.hashed else None
+            return FileStat.of(placed.target), fresh
         except BaseException as exc:
-            tmp.unlink(missing_ok=True)
+            if not isinstance(exc, FileExistsError):
+                _unlink_quietly(dst)
             if isinstance(exc, ContentMismatch):
                 raise ObjectCorruptError(
                     f"object {name[:12]} for {what} is corrupt in the cache"
                 ) from exc
-            if isinstance(exc, FileNotFoundError) and not src.exists():
+            if isinstance(exc, FileNotFoundError) and not os.path.exists(src):
                 raise ObjectMissingError(
                     f"object {name[:12]} for {what} is not in the cache"
                 ) from exc
