@@ -114,6 +114,9 @@ def _interrupt_when(
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()  # also when the test failed before reading them
     return Outcome(proc.returncode, stdout, stderr)
 
 
@@ -351,7 +354,10 @@ def test_killed_pull_resumes_and_everything_arrives(
     cache = clone / ".strata" / "cache"
 
     def underway() -> bool:
-        return _midway(len(cache_objects(cache)), TRANSFER.files)
+        """Objects are arriving: written and waiting for their batch's sync, or some of
+        them renamed into place already."""
+        arriving = _count_files(cache / "tmp") >= TRANSFER.files // 10
+        return arriving or _midway(len(cache_objects(cache)), TRANSFER.files)
 
     outcome = _interrupt_when(["pull", "--jobs", "2"], clone, underway, signal.SIGKILL)
     _assert_interrupted(outcome, signal.SIGKILL)
