@@ -110,3 +110,35 @@ def test_a_malformed_stored_tree_is_refused(data: bytes) -> None:
     with pytest.raises(ObjectCorruptError) as info:
         Tree.from_bytes(data, what="data/raw")
     assert "data/raw" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        ["a.csv", "sub/b.csv", "z"],
+        ["odd],[name.csv", "plain.csv"],  # a row separator inside a path: parsed whole
+        ['quote",",name', "x"],  # JSON escapes it: never taken for a row's end
+        ["only-one"],
+    ],
+)
+def test_hashes_in_a_tree_are_those_of_its_entries(paths: list[str]) -> None:
+    tree = Tree.build(TreeEntry(p, b3(p.encode()), n) for n, p in enumerate(paths))
+    data = tree.to_bytes()
+    assert Tree.hashes_in(data, what="t") == [e.hash for e in tree.entries]
+
+
+def test_hashes_in_an_empty_or_malformed_tree() -> None:
+    assert Tree.hashes_in(Tree.build([]).to_bytes(), what="t") == []
+    with pytest.raises(ObjectCorruptError):
+        Tree.hashes_in(b'{"format":1,"files":[["a","' + b"0" * 64 + b'",1', what="t")
+
+
+def test_hashes_in_a_compact_tree_build_no_entries(monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = Tree.build(TreeEntry(f"f{n}.bin", b3(str(n).encode()), n) for n in range(100))
+    data = tree.to_bytes()
+
+    def refuse(*args: object, **kwargs: object) -> Tree:
+        raise AssertionError("the whole tree was parsed")
+
+    monkeypatch.setattr(Tree, "from_bytes", refuse)
+    assert Tree.hashes_in(data, what="t") == [e.hash for e in tree.entries]

@@ -62,7 +62,7 @@ def needed_objects(
                 f"the listing of {t.path} is not in the cache, so the files it lists are unknown",
                 hint="`strata fetch` it first (gc also takes --force to go ahead without it)",
             ) from None
-        needed.update(e.hash for e in Tree.from_bytes(data, what=what).entries)
+        needed.update(Tree.hashes_in(data, what=what))
     return needed
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import errno
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,19 +102,18 @@ class PackUpload:
             self._discard()
 
     # -- adding ---------------------------------------------------------------------------
-    def add_files(self, objects: Iterable[tuple[str, str, int]], chunk_threshold: int) -> None:
-        """Send ``(name, local path, size)`` objects: the small ones read ahead on threads,
-        the large ones chunked in order after them."""
-        items = list(objects)
-        small = [(n, p) for n, p, size in items if size < chunk_threshold or size == 0]
-        large = [(n, p) for n, p, size in items if not (size < chunk_threshold or size == 0)]
+    def add_files(
+        self, small: Sequence[str], large: Sequence[str], path_of: Callable[[str], str]
+    ) -> None:
+        """Send objects from local files (``path_of`` a name): the small ones whole, read
+        ahead on threads, then the large ones in chunks."""
 
-        def read(item: tuple[str, str]) -> tuple[str, bytes | OSError]:
+        def read(name: str) -> tuple[str, bytes | OSError]:
             try:
-                with open(item[1], "rb") as fh:
-                    return item[0], fh.read()
+                with open(path_of(name), "rb") as fh:
+                    return name, fh.read()
             except OSError as exc:
-                return item[0], exc
+                return name, exc
 
         for name, data in in_order(read, iter(small), READ_AHEAD):
             check_cancelled()
@@ -123,10 +122,10 @@ class PackUpload:
                 continue
             self._append(name, data)
             self._object_done(name, len(data))
-        for name, path in large:
+        for name in large:
             check_cancelled()
             try:
-                self._add_chunked(name, path)
+                self._add_chunked(name, path_of(name))
             except _LocalReadError as exc:
                 self._unreadable(name, exc.cause)
 

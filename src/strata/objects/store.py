@@ -111,12 +111,12 @@ class ObjectStore:
     def path(self, name: str) -> Path:
         return hash_path(self.root, name)
 
-    def _where(self, name: str) -> str:
+    def where(self, name: str) -> str:
         """``path(name)`` as a string, without pathlib's cost (many thousands per checkout)."""
         return f"{self._root}/{name[:2]}/{name[2:]}"
 
     def exists(self, name: str) -> bool:
-        return os.path.exists(self._where(name))
+        return os.path.exists(self.where(name))
 
     def missing(self, names: Sequence[str]) -> list[str]:
         return [n for n in names if not self.exists(n)]
@@ -285,7 +285,7 @@ class ObjectStore:
         since) is not hashed again. A copy reads the object once: one open of the object, one
         of the file written. ObjectCorruptError when the bytes are not the object's, with
         ``dst`` removed."""
-        src = self._where(name)
+        src = self.where(name)
         try:
             vouched = None if trusted is None else trusted.matches
             _, placed = self._linker_out.place_checked(

@@ -19,6 +19,8 @@ from strata.paths import unsafe_reason
 # character a file name can hold (a tab, a newline) is kept: JSON escapes it.
 _SAFE_ENTRY = re.compile(r"(?!\.\.?(?:/|$))[^/\\\x00]+(?:/(?!\.\.?(?:/|$))[^/\\\x00]+)*")
 _HASH = re.compile(r"[0-9a-f]{64}")
+_ROW_END = re.compile(rb'","([0-9a-f]{64})",\d+\]')
+_TREE_START = b'{"format":1,"files":[["'
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +57,26 @@ class Tree:
         return {e.path: e for e in self.entries}
 
     @classmethod
+    def hashes_in(cls, data: bytes, *, what: str) -> list[str]:
+        """The hashes a stored tree lists, without building its entries (a folder of
+        200,000 files would otherwise hold them all at once). In the compact form Strata
+        writes, every row ends ``","<hash>",<size>]``, which a JSON string cannot contain
+        unescaped; when the rows found do not match the row separators (a path holding
+        ``],[``, or another layout), the tree is parsed whole."""
+        found = [m.decode() for m in _ROW_END.findall(data)]
+        if found and len(found) == data.count(b"],[") + 1 and data.startswith(_TREE_START):
+            return found
+        return [e.hash for e in cls.from_bytes(data, what=what).entries]
+
+    @classmethod
     def from_bytes(cls, data: bytes, *, what: str) -> Tree:
         """Parse a stored tree, refusing malformed rows and unsafe paths."""
         try:
-            doc = json.loads(data)
-            rows = doc["files"]
+            rows = json.loads(data)["files"]
             entries = [TreeEntry(str(p), str(h), int(s)) for p, h, s in rows]
         except (ValueError, KeyError, TypeError) as exc:
             raise ObjectCorruptError(f"directory listing for {what} is malformed") from exc
+        del rows  # the parsed rows go before the entries are checked and sorted: less at once
         for entry in entries:
             if (
                 _SAFE_ENTRY.fullmatch(entry.path)
@@ -76,4 +90,5 @@ class Tree:
                     f"directory listing for {what} names a bad entry {entry.path!r}"
                     + (f" ({reason})" if reason else "")
                 )
-        return cls.build(entries)
+        entries.sort(key=lambda e: e.path)  # stored sorted: one pass that moves nothing
+        return cls(tuple(entries))
