@@ -208,12 +208,16 @@ class Remote:
         """Remove a plain object or chunk, or with ``manifest`` an object's chunk manifest;
         one already gone counts as removed."""
         path = self._manifest_path(name) if manifest else self._path(name)
+        self._remove(path, f"remove object {name[:12]}")
+
+    def _remove(self, path: str, doing: str) -> None:
+        """Remove one remote file; one already gone counts as removed."""
         try:
             self.fs.rm_file(path)
         except FileNotFoundError:
             pass
         except Exception as exc:
-            raise self._fail(exc, f"remove object {name[:12]}") from exc
+            raise self._fail(exc, doing) from exc
 
     def _put(
         self, target: str, local: Path | None = None, data: bytes = b"", *, durable: bool = False
@@ -293,12 +297,7 @@ class Remote:
         """Remove a pack: its index first (its entries stop counting), then the pack file."""
         paths = [self._pack_path(pack, INDEX_SUFFIX)] if index else []
         for path in [*paths, self._pack_path(pack)]:
-            try:
-                self.fs.rm_file(path)
-            except FileNotFoundError:
-                pass
-            except Exception as exc:
-                raise self._fail(exc, f"remove pack {pack[:12]}") from exc
+            self._remove(path, f"remove pack {pack[:12]}")
 
     # -- reading ---------------------------------------------------------------------------
     def _pack_path(self, pack: str, suffix: str = PACK_SUFFIX) -> str:
