@@ -373,3 +373,26 @@ def test_an_unreadable_cached_object_fails_alone(
     ]
     assert "cannot read it in the local cache" in doc["failed"][0]["reason"]  # type: ignore[index]
     assert ws.remotes.open().listing().names == {b3(b"fine")}
+
+
+def test_a_pack_larger_than_an_upload_block_arrives_whole(
+    make_workspace: WorkspaceFactory, remote_url: tuple[str, dict[str, str]]
+) -> None:
+    """On an object store a pack goes up a block at a time (16 MiB): this one takes three."""
+    url, options = remote_url
+    ws = make_workspace()
+    ws.remotes.add("shared", url, default=True)
+    for key, value in options.items():
+        ws.remotes.modify("shared", key, value)
+    data = os.urandom(40 * MiB)
+    write(ws.root / "big.bin", data)
+    ws.files.add(["big.bin"])
+    commit_all(ws.root, "big")
+    pushed = ws.remotes.push()
+    assert pushed.packs == 1 and pushed.bytes > 40 * MiB
+    [index] = packs(ws.remotes.open()).values()
+    assert index.size > 2 * 16 * MiB
+    assert ws.remotes.verify().ok
+    clone = _clone(ws, make_workspace)
+    assert clone.remotes.pull()[0].failed == ()
+    assert (clone.root / "big.bin").read_bytes() == data

@@ -37,12 +37,13 @@ from strata.objects.packs import (
     INDEX_SUFFIX,
     PACK_SIZE,
     PACK_SUFFIX,
+    RANGE_MAX,
     Located,
     PackIndex,
     RangeRead,
     plan_reads,
 )
-from strata.objects.remote_fs import EXTRAS, storage_failure, storage_options
+from strata.objects.remote_fs import EXTRAS, storage_failure, storage_options, stream_up
 from strata.objects.remote_listing import PACK_GONE, FoundFiles, Listing, age
 from strata.parallel import in_order
 from strata.paths import atomic_write
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
 CHUNK_JOBS = 8  # reads of one object in flight at once
+UPLOAD_BLOCK = 16 * 1024 * 1024  # a pack goes to an object store this much at a time
+CHUNK_RANGE = 8 * 1024 * 1024  # a large object's chunks are read this much at a time
 
 
 class Remote:
@@ -275,7 +278,7 @@ class Remote:
                 self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
                 os.replace(written, target)
             else:
-                self.fs.put_file(os.fspath(written), target)
+                stream_up(self.fs, written, target, UPLOAD_BLOCK)
         except Exception as exc:
             raise self._fail(exc, f"upload pack {index.name[:12]}") from exc
         finally:
@@ -350,17 +353,17 @@ class Remote:
         return Manifest.from_bytes(data, what=f"object {name[:12]} on remote {self.name!r}")
 
     def read_many(
-        self, names: Sequence[str], jobs: int = CHUNK_JOBS
+        self, names: Sequence[str], jobs: int = CHUNK_JOBS, *, limit: int = RANGE_MAX
     ) -> Iterator[tuple[str, bytes | StorageError]]:
         """Plain objects and chunks, loose or packed, in the order given, each verified
         against its hash; ``jobs`` reads in flight. Neighbours in a pack come in one ranged
         read (``in_pack_order`` sorts names for that). A failure is yielded, not raised, for
         the name it concerns."""
         located = self._located()
-        yield from self.read_entries((located.get(n, n) for n in names), jobs)
+        yield from self.read_entries((located.get(n, n) for n in names), jobs, limit=limit)
 
     def read_entries(
-        self, wanted: Iterable[Located | str], jobs: int = CHUNK_JOBS
+        self, wanted: Iterable[Located | str], jobs: int = CHUNK_JOBS, *, limit: int = RANGE_MAX
     ) -> Iterator[tuple[str, bytes | StorageError]]:
         """Packed entries (a packed manifest is checked only for its length, being named by
         its object) and loose objects (by name), in the order given, as ``read_many``."""
@@ -370,7 +373,7 @@ class Remote:
                 return [(item, self._read_loose(item))]
             return self._read_range(item)
 
-        for got in in_order(read, iter(plan_reads(wanted)), jobs):
+        for got in in_order(read, iter(plan_reads(wanted, limit=limit)), jobs):
             yield from got
 
     def _read_loose(self, name: str) -> bytes | StorageError:
@@ -470,7 +473,8 @@ class Remote:
                     f"{chunk.hash[:12]}, which is missing",
                     hint="push the object again from a workspace that has it",
                 )
-        for chunk_name, got in self.read_many([c.hash for c in manifest.chunks]):
+        names = [c.hash for c in manifest.chunks]
+        for chunk_name, got in self.read_many(names, CHUNK_JOBS // 2, limit=CHUNK_RANGE):
             if isinstance(got, ObjectMissingError):
                 raise ObjectMissingError(
                     f"remote {self.name!r}: the manifest of {what} names chunk "

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from strata.config import REDACTED, redact
 from strata.errors import DiskFullError, RemoteError, StorageError
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 EXTRAS = {"s3": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure"}
 
@@ -62,3 +66,20 @@ def storage_failure(
         hint = "check the URL, the endpoint and the network"
     first_line = reason.splitlines()[0] if reason.splitlines() else reason
     return RemoteError(f"{where}: cannot {doing}: {first_line}", hint=hint)
+
+
+def stream_up(fs: AbstractFileSystem, local: Path, target: str, block: int) -> None:
+    """Upload a local file through a remote file written ``block`` bytes at a time: memory
+    stays a block or two, where a whole-file upload may read many parts at once. An error
+    discards the upload rather than finishing it with what was sent."""
+    out = fs.open(target, "wb", block_size=block)
+    try:
+        with open(local, "rb") as source:
+            while data := source.read(block):
+                out.write(data)
+    except BaseException:
+        discard = getattr(out, "discard", None)
+        if discard is not None:
+            discard()
+        raise
+    out.close()
