@@ -81,7 +81,8 @@ class PackUpload:
         self._present = present
         self._spool = spool
         self._limit = remote.pack_size
-        self._uploads = max(1, min(jobs, 4))  # packs uploading at once
+        # Packs uploading at once; an object store's client holds a few blocks of each.
+        self._uploads = max(1, min(jobs, 4 if remote.is_local else 2))
         self._pool = ThreadPoolExecutor(self._uploads)
         self._sealed: deque[_Sealed] = deque()
         self._on_sent = on_sent  # objects and bytes packed, as they are

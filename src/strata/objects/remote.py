@@ -474,7 +474,7 @@ class Remote:
                     hint="push the object again from a workspace that has it",
                 )
         names = [c.hash for c in manifest.chunks]
-        for chunk_name, got in self.read_many(names, CHUNK_JOBS // 2, limit=CHUNK_RANGE):
+        for chunk_name, got in self.read_many(names, CHUNK_JOBS, limit=CHUNK_RANGE):
             if isinstance(got, ObjectMissingError):
                 raise ObjectMissingError(
                     f"remote {self.name!r}: the manifest of {what} names chunk "
