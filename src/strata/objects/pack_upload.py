@@ -175,7 +175,7 @@ class PackUpload:
                 f"disk full while writing a pack for remote {self._remote.name!r} in {self._spool}",
                 hint="free space on this disk, then push again",
             )
-        return self._remote._fail(exc, "write a pack")
+        return self._remote.failure(exc, "write a pack")
 
     # -- sealing and publishing -----------------------------------------------------------
     def _seal(self) -> None:

@@ -71,7 +71,7 @@ class Remote:
         self.index_cache = index_cache  # a local folder keeping pack indexes already read
         self._last: Listing | None = None  # the latest listing: where each object is
 
-    def _fail(self, exc: BaseException, doing: str) -> StorageError:
+    def failure(self, exc: BaseException, doing: str) -> StorageError:
         """The error for ``exc``, met while doing ``doing``; passwords never appear in it."""
         where = f"remote {self.name!r} ({redact(self.url)})"
         return storage_failure(exc, doing, where, self._secrets())
@@ -110,7 +110,7 @@ class Remote:
                 hint=f"pip install 'strata-ml[{extra}]'",
             ) from exc
         except (ValueError, OSError) as exc:
-            raise self._fail(exc, "open it") from exc
+            raise self.failure(exc, "open it") from exc
         return fs, root
 
     @property
@@ -154,7 +154,7 @@ class Remote:
                 return self._last
             found = self.fs.find(self.root, detail=True)
         except Exception as exc:
-            raise self._fail(exc, "list its objects") from exc
+            raise self.failure(exc, "list its objects") from exc
         sorted_out = FoundFiles.sort(found)
         pack_files, indexes = sorted_out.pack_files, sorted_out.indexes
         packs, bad = self._read_indexes(sorted(indexes & set(pack_files)))
@@ -181,7 +181,7 @@ class Remote:
             try:
                 data = self.fs.cat_file(self._pack_path(name, INDEX_SUFFIX))
             except Exception as exc:
-                raise self._fail(exc, f"read the index of pack {name[:12]}") from exc
+                raise self.failure(exc, f"read the index of pack {name[:12]}") from exc
             if hash_bytes(data) != name:
                 return name, "its index does not match the pack's name (corrupt or altered)"
             try:
@@ -205,7 +205,7 @@ class Remote:
         try:
             self._put(self._marker_path(repository), data=repository.encode())
         except Exception as exc:
-            raise self._fail(exc, "record this repository") from exc
+            raise self.failure(exc, "record this repository") from exc
 
     def delete(self, name: str, *, manifest: bool = False) -> None:
         """Remove a plain object or chunk, or with ``manifest`` an object's chunk manifest;
@@ -220,7 +220,7 @@ class Remote:
         except FileNotFoundError:
             pass
         except Exception as exc:
-            raise self._fail(exc, doing) from exc
+            raise self.failure(exc, doing) from exc
 
     def _put(
         self, target: str, local: Path | None = None, data: bytes = b"", *, durable: bool = False
@@ -280,7 +280,7 @@ class Remote:
             else:
                 stream_up(self.fs, written, target, UPLOAD_BLOCK)
         except Exception as exc:
-            raise self._fail(exc, f"upload pack {index.name[:12]}") from exc
+            raise self.failure(exc, f"upload pack {index.name[:12]}") from exc
         finally:
             written.unlink(missing_ok=True)
 
@@ -291,7 +291,7 @@ class Remote:
         try:
             self._put(self._pack_path(name, INDEX_SUFFIX), data=data, durable=True)
         except Exception as exc:
-            raise self._fail(exc, f"upload the index of pack {name[:12]}") from exc
+            raise self.failure(exc, f"upload the index of pack {name[:12]}") from exc
         if self.index_cache is not None:
             self.index_cache.mkdir(parents=True, exist_ok=True)
             atomic_write(self.index_cache / name, data)
@@ -341,7 +341,7 @@ class Remote:
             else:
                 head = self.fs.cat_file(self._path(name), start=0, end=len(prefix))
         except Exception as exc:
-            raise self._fail(exc, f"read object {name[:12]}") from exc
+            raise self.failure(exc, f"read object {name[:12]}") from exc
         return head == prefix
 
     def manifest(self, name: str) -> Manifest:
@@ -349,7 +349,7 @@ class Remote:
         try:
             data = self._entry_bytes(name, manifest=True)
         except Exception as exc:
-            raise self._fail(exc, f"read the manifest of object {name[:12]}") from exc
+            raise self.failure(exc, f"read the manifest of object {name[:12]}") from exc
         return Manifest.from_bytes(data, what=f"object {name[:12]} on remote {self.name!r}")
 
     def read_many(
@@ -382,7 +382,7 @@ class Remote:
         except FileNotFoundError:
             return ObjectMissingError(f"object {name[:12]} is not on remote {self.name!r}")
         except Exception as exc:
-            return self._fail(exc, f"read object {name[:12]}")
+            return self.failure(exc, f"read object {name[:12]}")
         if hash_bytes(data) != name:
             return ObjectCorruptError(f"object {name[:12]} on remote {self.name!r} is corrupt")
         return data
@@ -399,7 +399,7 @@ class Remote:
                 hint="push the objects again from a workspace that has them",
             )
         except Exception as exc:
-            failure = self._fail(exc, f"read pack {read.pack[:12]}")
+            failure = self.failure(exc, f"read pack {read.pack[:12]}")
         if failure is not None:
             return [(e.name, failure) for e in read.parts]
         out: list[tuple[str, bytes | StorageError]] = []
@@ -432,7 +432,7 @@ class Remote:
         except Exception as exc:
             if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise  # the local disk: the cache reports it as such
-            raise self._fail(exc, f"download object {name[:12]}") from exc
+            raise self.failure(exc, f"download object {name[:12]}") from exc
 
     def _only(self, name: str) -> bytes:
         """One plain object's verified bytes, or its failure raised."""
@@ -460,7 +460,7 @@ class Remote:
         except StrataError:
             raise
         except Exception as exc:
-            raise self._fail(exc, f"read object {name[:12]}") from exc
+            raise self.failure(exc, f"read object {name[:12]}") from exc
 
     def _chunks_of(self, name: str, manifest: Manifest) -> Iterator[bytes]:
         """The bytes of a chunked object, chunk by chunk, each checked against its hash."""
