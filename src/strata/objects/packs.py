@@ -105,14 +105,6 @@ class PackBuilder:
         self._entries.append(PackEntry(name, self.size, len(data), manifest))
         self.size += len(data)
 
-    @property
-    def empty(self) -> bool:
-        return not self._entries
-
-    @property
-    def names(self) -> list[str]:
-        return [e.name for e in self._entries]
-
     def index(self) -> PackIndex:
         return PackIndex(tuple(self._entries), self.size)
 
