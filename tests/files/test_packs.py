@@ -9,6 +9,8 @@ import os
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from factories import Cli, WorkspaceFactory, b3, commit_all, git, make_folder, write
 from pack_support import pack_path, packs, rewrite_index, tamper
 from strata import Workspace
@@ -396,3 +398,33 @@ def test_a_pack_larger_than_an_upload_block_arrives_whole(
     clone = _clone(ws, make_workspace)
     assert clone.remotes.pull()[0].failed == ()
     assert (clone.root / "big.bin").read_bytes() == data
+
+
+def test_objects_hashed_on_arrival_are_not_hashed_again_by_the_checkout(
+    make_workspace: WorkspaceFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pull verifies every object as it arrives and tells the state cache so: the checkout
+    that follows copies the large ones without hashing them a second time."""
+    import strata.objects.links
+
+    ws = _workspace(make_workspace, tmp_path / "remote", chunk_threshold=MiB)
+    large = {"a.bin": os.urandom(64 * 1024), "big.bin": os.urandom(3 * MiB)}
+    for rel, data in large.items():
+        write(ws.root / "data" / rel, data)
+    write(ws.root / "data" / "small.txt", "small")
+    ws.files.add(["data"])
+    commit_all(ws.root, "data")
+    ws.remotes.push()
+    clone = _clone(ws, make_workspace)
+    checked: list[str] = []
+    real = strata.objects.links._check_hash
+
+    def counting(digest: str, expect: str) -> None:
+        checked.append(expect)
+        real(digest, expect)
+
+    monkeypatch.setattr(strata.objects.links, "_check_hash", counting)
+    fetched, restored = clone.remotes.pull()
+    assert fetched.failed == () and restored
+    assert checked == [b3(b"small")], "only the small object is hashed again as it is copied"
+    assert {p: (clone.root / "data" / p).read_bytes() for p in large} == large

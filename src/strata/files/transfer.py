@@ -12,10 +12,12 @@ from strata.errors import DiskFullError, ObjectCorruptError, ObjectMissingError,
 from strata.files.context import FilesContext
 from strata.files.discover import Tracked, load_tree
 from strata.files.gc import needed_objects, repository_id
+from strata.files.staging import VOUCH_MIN_SIZE
 from strata.objects.pack_upload import PackUpload
 from strata.objects.packs import in_pack_order
 from strata.objects.remote import Remote
 from strata.objects.remote_listing import Failure, FailureKind, Listing, TransferResult
+from strata.objects.state import ObjectStat
 from strata.objects.store import Arrivals
 
 # Objects fetched per filesystem sync.
@@ -105,8 +107,11 @@ def _arrive(
     plain = [n for n in names if n in listing.plain and n not in listing.chunked]
     plain = in_pack_order(plain, listing.located)
 
+    vouched: list[str] = []
+
     def receive(batch: Arrivals, group: list[tuple[str, bytes]]) -> None:
         refused = dict(batch.receive_all(group, jobs))
+        vouched.extend(n for n, data in group if n not in refused and len(data) >= VOUCH_MIN_SIZE)
         for name, data in group:
             if name in refused:
                 failed.append(Failure(name, refused[name].one_line(), _kind(refused[name])))
@@ -129,11 +134,14 @@ def _arrive(
                     receive(batch, group)
                     group, held = [], 0
             receive(batch, group)
+        vouch_for(ctx, vouched)
+        vouched.clear()
     for name in chunked:
         try:
             with ctx.store.arrivals() as batch:
                 batch.receive_hashed(name, partial(remote.download, name), what=name[:12])
             done.append(name)
+            vouch_for(ctx, [name])  # hashed as it arrived: checkout need not hash it again
             advance(progress, 1, ctx.store.size(name))
         except DiskFullError:
             raise
@@ -141,6 +149,12 @@ def _arrive(
             failed.append(Failure(name, exc.one_line(), _kind(exc)))
             advance(progress, 1)
     return sorted(done), sorted(failed, key=lambda f: f.name)
+
+
+def vouch_for(ctx: FilesContext, names: Sequence[str]) -> None:
+    """Note in the state cache that objects just hashed on arrival match their names, with
+    their stat now, so that checking them out copies without hashing them again."""
+    ctx.state.save_verified((n, ObjectStat.of(os.stat(ctx.store.where(n)))) for n in names)
 
 
 def _sizes(listing: Listing, names: Sequence[str]) -> int:
