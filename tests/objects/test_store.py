@@ -18,6 +18,7 @@ from strata.errors import (
     StorageError,
 )
 from strata.objects import ObjectStore
+from strata.objects.deposits import arrivals
 from strata.objects.hashing import MULTITHREAD_MIN_SIZE
 from strata.objects.state import FileStat
 
@@ -170,7 +171,7 @@ def test_clean_tmp_removes_only_stale_temp_files(store: ObjectStore) -> None:
 
 def test_arrivals_become_visible_together_when_the_batch_ends(store: ObjectStore) -> None:
     contents = [b"first", b"second"]
-    with store.arrivals() as batch:
+    with arrivals(store) as batch:
         for data in contents:
             batch.receive(b3(data), lambda tmp, data=data: tmp.write_bytes(data), what="x")
         assert not any(store.exists(b3(data)) for data in contents)
@@ -182,7 +183,7 @@ def test_arrivals_become_visible_together_when_the_batch_ends(store: ObjectStore
 
 def test_a_corrupt_arrival_never_enters_the_cache(store: ObjectStore) -> None:
     name = b3(b"expected")
-    with store.arrivals() as batch:
+    with arrivals(store) as batch:
         with pytest.raises(ObjectCorruptError, match="arrived corrupt"):
             batch.receive(name, lambda tmp: tmp.write_bytes(b"tampered"), what="x")
         batch.receive(b3(b"fine"), lambda tmp: tmp.write_bytes(b"fine"), what="y")
@@ -191,7 +192,7 @@ def test_a_corrupt_arrival_never_enters_the_cache(store: ObjectStore) -> None:
 
 
 def test_a_batch_cut_short_commits_nothing(store: ObjectStore) -> None:
-    with pytest.raises(KeyboardInterrupt), store.arrivals() as batch:
+    with pytest.raises(KeyboardInterrupt), arrivals(store) as batch:
         batch.receive(b3(b"a"), lambda tmp: tmp.write_bytes(b"a"), what="a")
         raise KeyboardInterrupt
     assert not store.exists(b3(b"a"))

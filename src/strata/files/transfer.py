@@ -13,12 +13,12 @@ from strata.files.context import FilesContext
 from strata.files.discover import Tracked, load_tree
 from strata.files.gc import needed_objects, repository_id
 from strata.files.staging import VOUCH_MIN_SIZE
+from strata.objects.deposits import Arrivals, arrivals
 from strata.objects.pack_upload import PackUpload
 from strata.objects.packs import in_pack_order
 from strata.objects.remote import Remote
 from strata.objects.remote_listing import Failure, FailureKind, Listing, TransferResult
 from strata.objects.state import ObjectStat
-from strata.objects.store import Arrivals
 
 # Objects fetched per filesystem sync.
 ARRIVAL_BATCH = 4096
@@ -120,7 +120,7 @@ def _arrive(
             advance(progress, 1, len(data))
 
     for start in range(0, len(plain), ARRIVAL_BATCH):
-        with ctx.store.arrivals() as batch:
+        with arrivals(ctx.store) as batch:
             group: list[tuple[str, bytes]] = []
             held = 0
             for name, got in remote.read_many(plain[start : start + ARRIVAL_BATCH], jobs):
@@ -138,7 +138,7 @@ def _arrive(
         vouched.clear()
     for name in chunked:
         try:
-            with ctx.store.arrivals() as batch:
+            with arrivals(ctx.store) as batch:
                 batch.receive_hashed(name, partial(remote.download, name), what=name[:12])
             done.append(name)
             vouch_for(ctx, [name])  # hashed as it arrived: checkout need not hash it again

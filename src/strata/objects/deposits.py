@@ -1,37 +1,107 @@
-"""New objects written in a batch: each hashed as it is written into a temp file of the
-cache (its source read once), then made durable by one barrier for the whole batch and
-renamed to its hash.
+"""New objects entering the cache in batches: each written to a temp file of the cache, then
+the whole batch made durable by one barrier (one fdatasync for one file, one syncfs for
+several) and each renamed to its hash. A crash before the renames leaves only temp files
+(``clean_tmp`` removes them); no object is seen under its name before its bytes are on disk,
+and what is not committed when the block ends is removed.
 
-    with deposits(store) as batch:
-        name = batch.put_file(path, stat, what="model.bin")
-        tree = batch.put_bytes(listing, what="the listing")
-        ...                 # work that needs the names, e.g. a metadata transaction
-        batch.commit()      # one fdatasync (one file) or one syncfs (several); then renames
+Two kinds of batch share that ending:
 
-A crash before ``commit`` ends leaves only temp files (``clean_tmp`` removes them); no
-object is seen under its name before its bytes are on disk. What is not committed when the
-block ends is removed.
+- ``deposits``: objects whose name is learnt as they are written (a model's artifact files,
+  each hashed on its way in, its source read once); the caller commits, e.g. just before a
+  metadata transaction that needs the names::
+
+      with deposits(store) as batch:
+          name = batch.put_file(path, stat, what="model.bin")
+          tree = batch.put_bytes(listing, what="the listing")
+          batch.commit()      # the barrier, then the renames
+
+- ``arrivals``: downloads, each verified against the name it was asked for (a corrupt copy
+  never enters the cache); committed when the block ends.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from strata.config import LinkType
-from strata.errors import StorageError
+from strata.errors import DiskFullError, ObjectCorruptError, StorageError
 from strata.objects.hashing import hash_bytes, hash_file, hasher_for
 from strata.objects.state import FileStat
 from strata.objects.store import ObjectStore, sync_filesystem, translate_os_error
+from strata.parallel import parallel_map
 
 _CHUNK = 8 * 1024 * 1024
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+_READ_ONLY = 0o444
 _datasync = getattr(os, "fdatasync", os.fsync)  # contents and size, not timestamps
 
 
+class _Batch:
+    """Temp files of the cache waiting for one durability barrier, then their names."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+        self._pending: dict[str, Path] = {}
+        self._linked: set[str] = set()  # hardlinks: their bytes are the source's, on disk
+        self._read_only: set[str] = set()  # temp files made read-only when created
+        self._lock = threading.Lock()
+
+    def _new_tmp(self) -> Path:
+        self._store.tmp_dir.mkdir(parents=True, exist_ok=True)
+        return self._store.tmp_dir / f"{uuid.uuid4().hex}.tmp"
+
+    def _keep(self, name: str, tmp: Path, *, linked: bool = False, read_only: bool = False) -> None:
+        """Hold ``tmp`` as object ``name``; a second copy of a name already held is removed."""
+        with self._lock:
+            if name in self._pending:
+                tmp.unlink(missing_ok=True)
+                return
+            self._pending[name] = tmp
+            if linked:
+                self._linked.add(name)
+            if read_only:
+                self._read_only.add(name)
+
+    def commit(self) -> int:
+        """Make the pending objects durable with one barrier, then rename each to its hash;
+        how many there were."""
+        pending = self._pending
+        copies = [tmp for name, tmp in pending.items() if name not in self._linked]
+        try:
+            if len(copies) == 1:
+                _sync_file(copies[0])
+            elif copies:
+                sync_filesystem(self._store.tmp_dir)
+            root = os.fspath(self._store.root)
+            shards: set[str] = set()
+            done = 0
+            for name in list(pending):
+                shard = f"{root}/{name[:2]}"
+                if shard not in shards:
+                    os.makedirs(shard, exist_ok=True)
+                    shards.add(shard)
+                if name not in self._read_only:
+                    os.chmod(pending[name], _READ_ONLY)
+                os.replace(pending.pop(name), f"{shard}/{name[2:]}")
+                done += 1
+        except OSError as exc:
+            raise translate_os_error(exc, "storing objects in the cache") from exc
+        return done
+
+    def discard(self) -> None:
+        for tmp in self._pending.values():
+            tmp.unlink(missing_ok=True)
+        self._pending.clear()
+        self._linked.clear()
+        self._read_only.clear()
+
+
+# -- new objects ----------------------------------------------------------------------------
 @contextmanager
 def deposits(store: ObjectStore) -> Iterator[Deposits]:
     """A batch of new objects for ``store``; what is not committed is removed at the end."""
@@ -42,12 +112,8 @@ def deposits(store: ObjectStore) -> Iterator[Deposits]:
         batch.discard()
 
 
-class Deposits:
+class Deposits(_Batch):
     """New objects in temp files, waiting for one durability barrier (see ``deposits``)."""
-
-    def __init__(self, store: ObjectStore) -> None:
-        self._store = store
-        self._pending: dict[str, tuple[Path, LinkType]] = {}
 
     def put_bytes(self, data: bytes, *, what: str) -> str:
         """Add ``data``; its hash."""
@@ -58,13 +124,13 @@ class Deposits:
         try:
             fd = os.open(tmp, _NEW_FILE, 0o644)
             try:
-                _write_all(fd, data)
+                write_all(fd, data)
             finally:
                 os.close(fd)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise translate_os_error(exc, f"storing {what} in the cache") from exc
-        self._keep(name, tmp, "copy")
+        self._keep(name, tmp)
         return name
 
     def put_file(self, src: Path, hashed: FileStat, *, what: str, link: bool = False) -> str:
@@ -73,12 +139,13 @@ class Deposits:
         hardlink, copy) and the placed file hashed. Either way ``src`` is read once.
         StorageError when the file changed meanwhile."""
         tmp = self._new_tmp()
+        link_type: LinkType = "copy"
         try:
             if link:
                 link_type = self._store._linker_in.place(src, tmp, durable=False)
                 name = hash_file(tmp, hashed.size)
             else:
-                link_type, name = "copy", _copy_hashing(src, tmp)
+                name = _copy_hashing(src, tmp)
             if FileStat.of(os.stat(src)) != hashed:
                 raise StorageError(
                     f"{what} changed while it was being stored",
@@ -90,46 +157,96 @@ class Deposits:
                 raise translate_os_error(exc, f"storing {what} in the cache") from exc
             raise
         if self._wanted(name):
-            self._keep(name, tmp, link_type)
+            self._keep(name, tmp, linked=link_type == "hardlink")
         else:
             tmp.unlink(missing_ok=True)
         return name
 
-    def commit(self) -> int:
-        """Make the pending objects durable with one barrier, then rename each to its hash;
-        how many there were. A hardlinked object needs none: its bytes are the source's."""
-        pending = self._pending
-        copies = [tmp for tmp, link_type in pending.values() if link_type != "hardlink"]
-        try:
-            if len(copies) == 1:
-                _sync_file(copies[0])
-            elif copies:
-                sync_filesystem(self._store.tmp_dir)
-            done = 0
-            for name in list(pending):
-                self._store._commit(pending.pop(name)[0], name)
-                done += 1
-        except OSError as exc:
-            raise translate_os_error(exc, "storing objects in the cache") from exc
-        return done
-
-    def discard(self) -> None:
-        for tmp, _ in self._pending.values():
-            tmp.unlink(missing_ok=True)
-        self._pending.clear()
-
     def _wanted(self, name: str) -> bool:
         return name not in self._pending and not self._store.exists(name)
 
-    def _new_tmp(self) -> Path:
+
+# -- downloads ------------------------------------------------------------------------------
+@contextmanager
+def arrivals(store: ObjectStore) -> Iterator[Arrivals]:
+    """Receive downloads into ``store`` in a batch, committed when the block ends; a crash
+    before the end leaves only temp files, which the next fetch does not count."""
+    batch = Arrivals(store)
+    try:
+        yield batch
+        batch.commit()
+    finally:
+        batch.discard()
+
+
+class Arrivals(_Batch):
+    """Downloads verified against their names and waiting for one barrier (``arrivals``)."""
+
+    def receive(self, name: str, write: Callable[[Path], object], *, what: str) -> None:
+        """Have ``write(tmp)`` produce object ``name``; refused unless its hash matches."""
+
+        def write_then_hash(tmp: Path) -> str:
+            write(tmp)
+            return hash_file(tmp)
+
+        self.receive_hashed(name, write_then_hash, what=what)
+
+    def receive_hashed(self, name: str, write: Callable[[Path], str], *, what: str) -> None:
+        """Have ``write(tmp)`` produce object ``name`` and return the hash of what it wrote,
+        computed as it wrote it; refused unless that hash is ``name``."""
+        if self._store.exists(name):
+            return
+        tmp = self._new_tmp()
+        try:
+            if write(tmp) != name:
+                raise ObjectCorruptError(f"object {name[:12]} for {what} arrived corrupt")
+        except BaseException as exc:
+            tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise translate_os_error(exc, f"storing {what} in the cache") from exc
+            raise
+        self._keep(name, tmp)
+
+    def receive_all(
+        self, items: Sequence[tuple[str, bytes]], jobs: int
+    ) -> list[tuple[str, StorageError]]:
+        """Many objects from memory, each checked against its hash and written to a temp
+        file, on ``jobs`` threads that each take a share (no task per object). The caller
+        has checked they are not in the store yet. Returns the ones refused, with why; a
+        full disk is raised."""
         self._store.tmp_dir.mkdir(parents=True, exist_ok=True)
-        return self._store.tmp_dir / f"{uuid.uuid4().hex}.tmp"
+        prefix = f"{self._store.tmp_dir}/{uuid.uuid4().hex}-"
+        refused: list[tuple[str, StorageError]] = []
 
-    def _keep(self, name: str, tmp: Path, link_type: LinkType) -> None:
-        self._pending[name] = (tmp, link_type)
+        def share(part: Sequence[tuple[int, tuple[str, bytes]]]) -> None:
+            for number, (name, data) in part:
+                if hash_bytes(data) != name:
+                    corrupt = ObjectCorruptError(f"object {name[:12]} arrived corrupt")
+                    refused.append((name, corrupt))
+                    continue
+                tmp = Path(f"{prefix}{number}.tmp")
+                try:
+                    fd = os.open(tmp, _NEW_FILE, _READ_ONLY)
+                    try:
+                        write_all(fd, data)
+                    finally:
+                        os.close(fd)
+                except OSError as exc:
+                    tmp.unlink(missing_ok=True)
+                    failure = translate_os_error(exc, f"storing {name[:12]} in the cache")
+                    if isinstance(failure, DiskFullError):
+                        raise failure from exc
+                    refused.append((name, failure))
+                    continue
+                self._keep(name, tmp, read_only=True)
+
+        numbered = list(enumerate(items))
+        shares = max(1, min(jobs, len(numbered)))
+        parallel_map(share, [numbered[k::shares] for k in range(shares)], shares)
+        return refused
 
 
-def _write_all(fd: int, data: bytes | memoryview) -> None:
+def write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
@@ -144,7 +261,7 @@ def _copy_hashing(src: Path, tmp: Path) -> str:
         try:
             while chunk := os.read(fin, _CHUNK):
                 hasher.update(chunk)
-                _write_all(fout, chunk)
+                write_all(fout, chunk)
         finally:
             os.close(fout)
     finally:

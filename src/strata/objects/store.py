@@ -12,7 +12,6 @@ import functools
 import itertools
 import os
 import stat
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -212,19 +211,6 @@ class ObjectStore:
         except OSError as exc:
             raise translate_os_error(exc, f"storing {what} in the cache") from exc
 
-    @contextmanager
-    def arrivals(self) -> Iterator[Arrivals]:
-        """Receive downloads in a batch: each is verified against its hash into a temp file,
-        then one sync of the filesystem makes them all durable and each is renamed to its
-        hash when the block ends. A corrupt copy never enters the cache; a crash before the
-        end leaves only temp files, which the next fetch does not count."""
-        batch = Arrivals(self)
-        try:
-            yield batch
-            batch.commit()
-        finally:
-            batch.discard()
-
     def add_bytes(self, data: bytes, *, what: str = "") -> str:
         name = hash_bytes(data)
         if self.exists(name):
@@ -347,122 +333,3 @@ class ObjectStore:
                 os.unlink(entry.path)
                 removed += 1
         return removed
-
-
-class Arrivals:
-    """Downloads verified and waiting for one filesystem sync (``ObjectStore.arrivals``)."""
-
-    def __init__(self, store: ObjectStore) -> None:
-        self._store = store
-        self._pending: dict[str, Path] = {}
-        self._read_only: set[str] = set()  # pending files made read-only when created
-        self._lock = threading.Lock()
-
-    def receive(self, name: str, write: Callable[[Path], object], *, what: str) -> None:
-        """Have ``write(tmp)`` produce object ``name``; refused unless its hash matches."""
-
-        def write_then_hash(tmp: Path) -> str:
-            write(tmp)
-            return hash_file(tmp)
-
-        self.receive_hashed(name, write_then_hash, what=what)
-
-    def receive_hashed(self, name: str, write: Callable[[Path], str], *, what: str) -> None:
-        """Have ``write(tmp)`` produce object ``name`` and return the hash of what it wrote,
-        computed as it wrote it; refused unless that hash is ``name``."""
-        store = self._store
-        if store.exists(name):
-            return
-        store.tmp_dir.mkdir(parents=True, exist_ok=True)
-        tmp = store.tmp_dir / f"{uuid.uuid4().hex}.tmp"
-        try:
-            if write(tmp) != name:
-                raise ObjectCorruptError(f"object {name[:12]} for {what} arrived corrupt")
-        except BaseException as exc:
-            tmp.unlink(missing_ok=True)
-            if isinstance(exc, OSError):
-                raise translate_os_error(exc, f"storing {what} in the cache") from exc
-            raise
-        with self._lock:
-            if name in self._pending:
-                tmp.unlink(missing_ok=True)
-            else:
-                self._pending[name] = tmp
-
-    def receive_bytes(self, name: str, data: bytes, *, what: str) -> None:
-        """Object ``name`` from bytes in memory; refused unless they hash to its name."""
-
-        def write(tmp: Path) -> str:
-            with open(tmp, "xb") as fh:
-                fh.write(data)
-            return hash_bytes(data)
-
-        self.receive_hashed(name, write, what=what)
-
-    def receive_all(
-        self, items: Sequence[tuple[str, bytes]], jobs: int
-    ) -> list[tuple[str, StorageError]]:
-        """Many objects from memory, each checked against its hash and written to a temp
-        file, on ``jobs`` threads that each take a share (no task per object). The caller
-        has checked they are not in the store yet. Returns the ones refused, with why; a
-        full disk is raised."""
-        store = self._store
-        store.tmp_dir.mkdir(parents=True, exist_ok=True)
-        prefix = f"{store.tmp_dir}/{uuid.uuid4().hex}-"
-        refused: list[tuple[str, StorageError]] = []
-
-        def share(part: Sequence[tuple[int, tuple[str, bytes]]]) -> None:
-            for number, (name, data) in part:
-                if hash_bytes(data) != name:
-                    corrupt = ObjectCorruptError(f"object {name[:12]} arrived corrupt")
-                    refused.append((name, corrupt))
-                    continue
-                tmp = f"{prefix}{number}.tmp"
-                try:
-                    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _READ_ONLY)
-                    try:
-                        os.write(fd, data)
-                    finally:
-                        os.close(fd)
-                except OSError as exc:
-                    Path(tmp).unlink(missing_ok=True)
-                    failure = translate_os_error(exc, f"storing {name[:12]} in the cache")
-                    if isinstance(failure, DiskFullError):
-                        raise failure from exc
-                    refused.append((name, failure))
-                    continue
-                with self._lock:
-                    if name not in self._pending:
-                        self._pending[name] = Path(tmp)
-                        self._read_only.add(name)
-
-        numbered = list(enumerate(items))
-        shares = max(1, min(jobs, len(numbered)))
-        parallel_map(share, [numbered[k::shares] for k in range(shares)], shares)
-        return refused
-
-    def commit(self) -> None:
-        if not self._pending:
-            return
-        try:
-            sync_filesystem(self._store.tmp_dir)
-            root = os.fspath(self._store.root)
-            shards: set[str] = set()
-            for name in list(self._pending):
-                shard = f"{root}/{name[:2]}"
-                if shard not in shards:
-                    os.makedirs(shard, exist_ok=True)
-                    shards.add(shard)
-                tmp = self._pending[name]
-                if name not in self._read_only:
-                    os.chmod(tmp, _READ_ONLY)
-                os.replace(tmp, f"{shard}/{name[2:]}")
-                del self._pending[name]
-        except OSError as exc:
-            raise translate_os_error(exc, "storing downloads in the cache") from exc
-
-    def discard(self) -> None:
-        for tmp in self._pending.values():
-            tmp.unlink(missing_ok=True)
-        self._pending.clear()
-        self._read_only.clear()
