@@ -65,6 +65,18 @@ def _unlink_quietly(path: str) -> None:
         pass
 
 
+def _checkout_error(exc: BaseException, name: str, src: str | Path, what: str) -> BaseException:
+    """What a failure to place object ``name`` (at ``src`` in the cache) for ``what`` is
+    raised as: corrupt, missing, another storage error, or itself (an interrupt)."""
+    if isinstance(exc, ContentMismatch):
+        return ObjectCorruptError(f"object {name[:12]} for {what} is corrupt in the cache")
+    if isinstance(exc, FileNotFoundError) and not os.path.exists(src):
+        return ObjectMissingError(f"object {name[:12]} for {what} is not in the cache")
+    if isinstance(exc, OSError):
+        return translate_os_error(exc, f"checking out {what}")
+    return exc
+
+
 def sync_filesystem(path: Path) -> None:
     """Flush the filesystem holding ``path`` to disk (Linux syncfs; elsewhere a full sync)."""
     syncfs = _find_syncfs()
@@ -245,13 +257,10 @@ class ObjectStore:
             return link_type
         except BaseException as exc:
             tmp.unlink(missing_ok=True)
-            if isinstance(exc, FileNotFoundError) and not src.exists():
-                raise ObjectMissingError(
-                    f"object {name[:12]} for {what} is not in the cache"
-                ) from exc
-            if isinstance(exc, OSError):
-                raise translate_os_error(exc, f"checking out {what}") from exc
-            raise
+            error = _checkout_error(exc, name, src, what)
+            if error is exc:
+                raise
+            raise error from exc
 
     def stage(
         self, name: str, dst: str, *, what: str, trusted: ObjectStat | None = None
@@ -282,17 +291,10 @@ class ObjectStore:
         except BaseException as exc:
             if not isinstance(exc, FileExistsError):
                 _unlink_quietly(dst)
-            if isinstance(exc, ContentMismatch):
-                raise ObjectCorruptError(
-                    f"object {name[:12]} for {what} is corrupt in the cache"
-                ) from exc
-            if isinstance(exc, FileNotFoundError) and not os.path.exists(src):
-                raise ObjectMissingError(
-                    f"object {name[:12]} for {what} is not in the cache"
-                ) from exc
-            if isinstance(exc, OSError):
-                raise translate_os_error(exc, f"checking out {what}") from exc
-            raise
+            error = _checkout_error(exc, name, src, what)
+            if error is exc:
+                raise
+            raise error from exc
 
     def is_intact(self, name: str) -> bool:
         """Re-hash one object; False when its contents no longer match its name."""
