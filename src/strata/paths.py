@@ -1,23 +1,26 @@
 """Checks for paths that come from files, remotes or the network, which are never trusted;
-and the one way small files are written: atomically."""
+the one way small files are written: atomically; and flushing a whole filesystem."""
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path, PurePosixPath
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a
-    part: a temp file beside it, fsync, rename."""
+    part: a temp file beside it, fsync (unless not ``durable``: a copy whose loss costs
+    nothing), rename."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -84,3 +87,26 @@ def shown(path: str) -> str:
     """``path`` for a one-line message: control characters and undecodable bytes escaped as
     in a Python string, so a name holding a newline stays on one line."""
     return path if path.isprintable() else repr(path)[1:-1]
+
+
+def sync_filesystem(path: Path) -> None:
+    """Flush the filesystem holding ``path`` to disk (Linux syncfs; elsewhere a full sync)."""
+    syncfs = _find_syncfs()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if syncfs is None or syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+@functools.cache
+def _find_syncfs() -> Callable[[int], int] | None:
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        syncfs: Callable[[int], int] = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    return syncfs

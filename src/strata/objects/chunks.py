@@ -10,6 +10,7 @@ chunk is there.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +22,11 @@ MIN_CHUNK = 256 * 1024
 AVG_CHUNK = 1024 * 1024
 MAX_CHUNK = 4 * 1024 * 1024
 DEFAULT_THRESHOLD = 4 * 1024 * 1024  # objects this large and larger are chunked
-WINDOW = 16 * MAX_CHUNK  # how much of a file is in memory at once while it is chunked
+WINDOW = 4 * MAX_CHUNK  # chunks are cut from a window of a file this long (and MAX_CHUNK more)
+READ_AHEAD = 2  # windows mapped ahead of the one being cut
+# A window's pages are mapped in one go (Linux) rather than one fault at a time.
+_MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+HASH_AHEAD = 8  # chunks hashed at once, on threads
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,35 +61,56 @@ class Manifest:
         return cls(size, chunks)
 
 
-def split(path: str | os.PathLike[str]) -> Iterator[tuple[Chunk, bytes]]:
-    """The chunks of a file, in order, with their bytes, read through a window of a fixed size
+def split(path: str | os.PathLike[str]) -> Iterator[tuple[Chunk, memoryview]]:
+    """The chunks of a file, in order, with their bytes, read through windows of a fixed size
     (never the whole file mapped, whatever its size).
 
-    FastCDC finds a chunk's end from at most MAX_CHUNK bytes after its start, so a chunk is cut
-    only once the window holds that many bytes past its start (or the file's end): the
-    chunks are exactly those of the whole file chunked at once. What is left at the window's
-    end moves to its front and the next read fills the rest."""
+    Three things overlap: the file is read a window ahead on threads, cut into chunks on the
+    calling thread (FastCDC holds the GIL), and each chunk is hashed on a thread (BLAKE3 lets
+    go of it). A chunk's bytes are a view of its window, valid for as long as it is held."""
+    from strata.parallel import in_order
+
+    return in_order(_hashed, _pieces(path), HASH_AHEAD)
+
+
+def _hashed(piece: memoryview) -> tuple[Chunk, memoryview]:
+    return Chunk(hash_bytes(piece), len(piece)), piece
+
+
+def _pieces(path: str | os.PathLike[str]) -> Iterator[memoryview]:
+    """The file cut into chunks, exactly as FastCDC cuts it whole.
+
+    The file is mapped a window at a time, each mapped (its pages brought in) on a thread
+    ahead of the one being cut. FastCDC finds a chunk's end from at most MAX_CHUNK bytes after
+    its start, so a window reaches MAX_CHUNK bytes past the next window's start, and a chunk is
+    cut only once that many bytes past its start are in view (or the file ends there): every
+    chunk starting up to the next window's start is cut, and the last one cut ends within
+    MAX_CHUNK bytes past it, where cutting goes on in the next window."""
     from fastcdc import fastcdc
 
-    window = bytearray(WINDOW + MAX_CHUNK)
-    view = memoryview(window)
-    held = 0  # bytes at the window's front not yet cut into chunks
+    from strata.parallel import in_order
+
     with open(path, "rb", buffering=0) as source:
-        at_end = False
-        while not at_end:
-            while held < len(window) and not at_end:
-                read = source.readinto(view[held:])
-                at_end = not read
-                held += read or 0
-            done = 0
-            pieces = fastcdc(
-                view[:held], min_size=MIN_CHUNK, avg_size=AVG_CHUNK, max_size=MAX_CHUNK
-            )
+        fd = source.fileno()
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return
+        starts = iter(range(0, size, WINDOW))
+        windows = in_order(lambda start: _map_window(fd, start, size), starts, READ_AHEAD)
+        cut_to = 0  # where the last chunk cut ended: the file's offset chunks go on from
+        for base, window in windows:
+            view = memoryview(window)[cut_to - base :]
+            at_end = base + len(window) == size
+            pieces = fastcdc(view, min_size=MIN_CHUNK, avg_size=AVG_CHUNK, max_size=MAX_CHUNK)
             for piece in pieces:
-                if not at_end and piece.offset + MAX_CHUNK > held:
-                    break  # its end may lie beyond what the window holds: cut it next time
-                data = bytes(view[piece.offset : piece.offset + piece.length])
-                yield Chunk(hash_bytes(data), len(data)), data
-                done = piece.offset + piece.length
-            window[: held - done] = view[done:held]
-            held -= done
+                if not at_end and piece.offset + MAX_CHUNK > len(view):
+                    break  # its end may lie beyond this window: cut it in the next
+                yield view[piece.offset : piece.offset + piece.length]
+                cut_to += piece.length
+
+
+def _map_window(fd: int, start: int, size: int) -> tuple[int, mmap.mmap]:
+    """The file's bytes from ``start`` (a multiple of WINDOW) for WINDOW bytes and MAX_CHUNK
+    more, or to its end, mapped with their pages brought in; and ``start``."""
+    length = min(start + WINDOW + MAX_CHUNK, size) - start
+    return start, mmap.mmap(fd, length, _MAP_FLAGS, mmap.PROT_READ, offset=start)

@@ -18,7 +18,7 @@ _MAPPED_WINDOW = 64 * 1024 * 1024  # how much of a large file is mapped at once 
 _MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
 
 
-def hash_bytes(data: bytes) -> str:
+def hash_bytes(data: bytes | bytearray | memoryview) -> str:
     return str(blake3.blake3(data).hexdigest())
 
 

@@ -25,6 +25,7 @@ from strata.objects.remote import Remote
 from strata.parallel import check_cancelled, in_order
 
 READ_AHEAD = 16  # small files read ahead of the pack writer
+WRITE_AHEAD = 8  # entries waiting for the pack writer, at most
 
 
 class _LocalReadError(Exception):
@@ -32,7 +33,7 @@ class _LocalReadError(Exception):
         self.cause = cause
 
 
-def _split_local(path: str) -> Iterator[tuple[Chunk, bytes]]:
+def _split_local(path: str) -> Iterator[tuple[Chunk, memoryview]]:
     """The chunks of a cached file; a failure to read it is told from one to write a pack."""
     chunks = split(path)
     while True:
@@ -84,6 +85,10 @@ class PackUpload:
         # Packs uploading at once; an object store's client holds a few blocks of each.
         self._uploads = max(1, min(jobs, 4 if remote.is_local else 2))
         self._pool = ThreadPoolExecutor(self._uploads)
+        # Bytes go into the pack file on a thread of their own, in order, so that cutting
+        # the next chunks (which holds the GIL) overlaps writing the last ones.
+        self._writer = ThreadPoolExecutor(1)
+        self._writes: deque[Future[int]] = deque()
         self._sealed: deque[_Sealed] = deque()
         self._on_sent = on_sent  # objects and bytes packed, as they are
         self._file: Path | None = None
@@ -156,18 +161,27 @@ class PackUpload:
         self._done_here.append(name)
         self._on_sent(1, nbytes)
 
-    def _append(self, name: str, data: bytes, *, manifest: bool = False) -> None:
-        if self._pack is None:
+    def _append(self, name: str, data: bytes | memoryview, *, manifest: bool = False) -> None:
+        if self._pack is None or self._out is None:
             self._file = self._remote.new_pack_file(self._spool)
             self._out = open(self._file, "xb")  # noqa: SIM115 - closed when sealed
-            self._pack = PackBuilder(self._out)
-        try:
-            self._pack.add(name, data, manifest=manifest)
-        except OSError as exc:
-            raise self._write_failure(exc) from exc
+            self._pack = PackBuilder()
+        self._pack.add(name, len(data), manifest=manifest)
+        self._writes.append(self._writer.submit(self._out.write, data))
+        self._settle_writes(len(self._writes) - WRITE_AHEAD)
         self.outcome.bytes += len(data)
         if self._pack.size >= self._limit:
             self._seal()
+
+    def _settle_writes(self, at_least: int) -> None:
+        """Wait for the oldest ``at_least`` pending writes (and take any finished one), so a
+        write's failure is raised here."""
+        while self._writes and (at_least > 0 or self._writes[0].done()):
+            try:
+                self._writes.popleft().result()
+            except OSError as exc:
+                raise self._write_failure(exc) from exc
+            at_least -= 1
 
     def _write_failure(self, exc: OSError) -> StorageError:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT) and not self._remote.is_local:
@@ -183,6 +197,7 @@ class PackUpload:
         pack, out, written = self._pack, self._out, self._file
         if pack is None or out is None or written is None:
             return
+        self._settle_writes(len(self._writes))
         self._pack = self._out = self._file = None
         try:
             out.close()
@@ -210,9 +225,15 @@ class PackUpload:
         self._seal()
         while self._sealed:
             self._publish(wait=True)
+        if self.outcome.packs:
+            self._remote.flush()
 
     def _discard(self) -> None:
         """After an error: stop, and remove what was not uploaded."""
+        for write in self._writes:
+            write.cancel()
+        self._writer.shutdown(wait=True)
+        self._writes.clear()
         if self._out is not None:
             self._out.close()
         if self._file is not None:

@@ -21,7 +21,6 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import BinaryIO
 
 from strata.errors import ObjectCorruptError
 from strata.objects.hashing import hash_bytes, is_hash
@@ -93,17 +92,15 @@ class PackIndex:
 
 
 class PackBuilder:
-    """Entries appended to one pack file being written (``out``), and its index so far."""
+    """The index of one pack being written: where each entry appended goes."""
 
-    def __init__(self, out: BinaryIO) -> None:
-        self._out = out
+    def __init__(self) -> None:
         self._entries: list[PackEntry] = []
         self.size = 0
 
-    def add(self, name: str, data: bytes | memoryview, *, manifest: bool = False) -> None:
-        self._out.write(data)
-        self._entries.append(PackEntry(name, self.size, len(data), manifest))
-        self.size += len(data)
+    def add(self, name: str, size: int, *, manifest: bool = False) -> None:
+        self._entries.append(PackEntry(name, self.size, size, manifest))
+        self.size += size
 
     def index(self) -> PackIndex:
         return PackIndex(tuple(self._entries), self.size)

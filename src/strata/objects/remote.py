@@ -46,7 +46,7 @@ from strata.objects.packs import (
 from strata.objects.remote_fs import EXTRAS, storage_failure, storage_options, stream_up
 from strata.objects.remote_listing import PACK_GONE, FoundFiles, Listing, age
 from strata.parallel import in_order
-from strata.paths import atomic_write
+from strata.paths import atomic_write, sync_filesystem
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -190,7 +190,7 @@ class Remote:
                 return name, exc.message
             if cached is not None:
                 cached.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write(cached, data)
+                atomic_write(cached, data, durable=False)  # checked when read
             return name, index
 
         for name, got in in_order(one, iter(names), CHUNK_JOBS):
@@ -222,11 +222,9 @@ class Remote:
         except Exception as exc:
             raise self.failure(exc, doing) from exc
 
-    def _put(
-        self, target: str, local: Path | None = None, data: bytes = b"", *, durable: bool = False
-    ) -> None:
-        """Write one remote file so that it is never seen half-written (on a folder remote,
-        with ``durable``, on disk before it gets its name)."""
+    def _put(self, target: str, local: Path | None = None, data: bytes = b"") -> None:
+        """Write one remote file so that it is never seen half-written (on a folder remote, a
+        file of its own renamed into place; ``flush`` makes it durable)."""
         if not self.is_local:
             if local is not None:
                 self.fs.put_file(os.fspath(local), target)
@@ -242,8 +240,6 @@ class Remote:
             else:
                 with open(tmp, "wb") as fh:
                     fh.write(data)
-                    if durable:
-                        os.fsync(fh.fileno())
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
@@ -285,16 +281,27 @@ class Remote:
             written.unlink(missing_ok=True)
 
     def publish_index(self, index: PackIndex) -> None:
-        """Write a pack's index: from now on its entries count as present."""
+        """Write a pack's index: from now on its entries count as present. On a folder remote
+        it is durable after ``flush``; until then a crash may lose it (or leave bytes that do
+        not hash to its name, which are never trusted), and its pack is a stray."""
         data = index.to_bytes()
         name = hash_bytes(data)
         try:
-            self._put(self._pack_path(name, INDEX_SUFFIX), data=data, durable=True)
+            self._put(self._pack_path(name, INDEX_SUFFIX), data=data)
         except Exception as exc:
             raise self.failure(exc, f"upload the index of pack {name[:12]}") from exc
         if self.index_cache is not None:
             self.index_cache.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.index_cache / name, data)
+            atomic_write(self.index_cache / name, data, durable=False)  # checked when read
+
+    def flush(self) -> None:
+        """Make what was written to a folder remote durable: one flush of its filesystem
+        rather than one per file. An object store's writes are durable once they return."""
+        if self.is_local:
+            try:
+                sync_filesystem(Path(self.root))
+            except OSError as exc:
+                raise self.failure(exc, "flush what was written") from exc
 
     def delete_pack(self, pack: str, *, index: bool = True) -> None:
         """Remove a pack: its index first (its entries stop counting), then the pack file."""
