@@ -165,3 +165,28 @@ def test_hardlink_only_across_filesystems_is_a_storage_error(
         ws.files.add(["data.csv"])
     assert "data.csv" in info.value.message
     assert not (ws.root / "data.csv.strata").exists()
+
+
+def test_writing_pieces_gives_the_file_and_its_whole_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strata.objects import links
+
+    monkeypatch.setattr(links, "WRITE_BEHIND_WINDOW", 3 * 4096)  # several write-behind ranges
+    monkeypatch.setattr(links, "HASH_PENDING", 2)  # the writer waits for the hasher
+    pieces = [os.urandom(4096 + n) for n in range(40)]
+    target = tmp_path / "out"
+    digest = links.write_hashing(iter(pieces), target)
+    assert target.read_bytes() == b"".join(pieces)
+    assert digest == b3(b"".join(pieces))
+
+
+def test_a_failing_source_of_pieces_stops_the_write_with_its_error(tmp_path: Path) -> None:
+    from strata.objects import links
+
+    def pieces() -> Iterator[bytes]:
+        yield b"a" * 5000
+        raise StorageError("chunk 1 of object x is corrupt")
+
+    with pytest.raises(StorageError, match="corrupt"):
+        links.write_hashing(pieces(), tmp_path / "out")

@@ -1,4 +1,5 @@
-"""Placing a file at a new path by reflink, hardlink or copy, whichever works first."""
+"""Placing a file at a new path by reflink, hardlink or copy, whichever works first; and
+writing one from pieces, hashed on the way."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import fcntl
 import functools
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
+
+import blake3
 
 from strata.config import LinkType
 from strata.objects.hashing import hash_fd, hash_file, hasher_for
@@ -22,6 +26,7 @@ KERNEL_COPY_MIN_SIZE = 1024 * 1024
 # the last piece only.
 WRITE_BEHIND_WINDOW = 64 * 1024 * 1024
 _SYNC_FILE_RANGE_WRITE = 2  # Linux: start writing the range's dirty pages, do not wait
+HASH_PENDING = 8  # pieces written but not hashed yet, at most (``write_hashing``)
 
 StrPath = str | os.PathLike[str]
 # Given a cached object's stat: whether its bytes were verified since and are unchanged.
@@ -155,6 +160,35 @@ def _copy_fd(fin: int, fout: int, size: int, *, write_behind: bool = False) -> N
     os.ftruncate(fout, 0)
     while chunk := os.read(fin, 1024 * 1024):
         os.write(fout, chunk)
+
+
+def write_hashing(pieces: Iterator[bytes], dst: StrPath) -> str:
+    """Write ``pieces`` to the file ``dst`` as they come, hashing the whole on a thread of
+    its own (BLAKE3 on one core, while the writes go on); the hash. The disk starts writing
+    each WRITE_BEHIND_WINDOW as soon as it is written, so a later fdatasync waits for the last
+    piece only."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    hasher = blake3.blake3()
+    hashing = ThreadPoolExecutor(1)
+    pending: deque[Future[object]] = deque()
+    written = flushed = 0
+    try:
+        with open(dst, "wb") as out:
+            for data in pieces:
+                pending.append(hashing.submit(hasher.update, data))
+                out.write(data)
+                written += len(data)
+                if written - flushed >= WRITE_BEHIND_WINDOW:
+                    start_writeback(out.fileno(), flushed, written - flushed)
+                    flushed = written
+                while len(pending) > HASH_PENDING:
+                    pending.popleft().result()
+        while pending:
+            pending.popleft().result()
+    finally:
+        hashing.shutdown(wait=True, cancel_futures=True)
+    return str(hasher.hexdigest())
 
 
 def start_writeback(fd: int, offset: int, length: int) -> None:

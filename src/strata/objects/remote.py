@@ -32,7 +32,8 @@ from strata.errors import (
     StrataError,
 )
 from strata.objects.chunks import DEFAULT_THRESHOLD, Manifest
-from strata.objects.hashing import hash_bytes, hasher_for
+from strata.objects.hashing import hash_bytes
+from strata.objects.links import write_hashing
 from strata.objects.packs import (
     INDEX_SUFFIX,
     PACK_SIZE,
@@ -450,13 +451,7 @@ class Remote:
         raise ObjectMissingError(f"object {name[:12]} is not on remote {self.name!r}")
 
     def _download_chunked(self, name: str, local: Path) -> str:
-        manifest = self.manifest(name)
-        hasher = hasher_for(manifest.size)
-        with open(local, "wb") as out:
-            for data in self._chunks_of(name, manifest):
-                hasher.update(data)
-                out.write(data)
-        return str(hasher.hexdigest())
+        return write_hashing(self._chunks_of(name, self.manifest(name)), local)
 
     def read(self, name: str) -> bytes:
         """The whole of object ``name``, verified (a chunked one chunk by chunk)."""
