@@ -83,28 +83,29 @@ def test_a_large_file_is_a_few_packs_not_a_file_per_chunk(
     assert (clone.root / "big.bin").read_bytes() == data
 
 
-def test_a_folder_push_is_flushed_to_disk_once_after_its_last_index(
+def test_a_folder_push_puts_each_pack_and_index_on_disk_before_naming_them(
     make_workspace: WorkspaceFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Packs are fsynced as they are written; their indexes are made durable by one flush of
-    the remote's filesystem at the end, not one fsync each."""
-    from strata.objects import remote as remote_module
-
     remote = tmp_path / "remote"
     ws = _workspace(make_workspace, remote, chunk_threshold=MiB, pack_size=2 * MiB)
     write(ws.root / "big.bin", os.urandom(8 * MiB))
     ws.files.add(["big.bin"])
     commit_all(ws.root, "big")
-    flushes: list[tuple[Path, int]] = []
+    synced: list[str] = []
+    fsync = os.fsync
 
-    def flush(path: Path) -> None:
-        flushes.append((path, len(list((remote / "packs").glob("*.idx")))))
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        fsync(fd)
 
-    monkeypatch.setattr(remote_module, "sync_filesystem", flush)
+    monkeypatch.setattr(os, "fsync", recording_fsync)
     ws.remotes.push()
-    indexes = len(list((remote / "packs").glob("*.idx")))
-    assert indexes >= 3
-    assert flushes == [(remote, indexes)]
+    names = [p.stem for p in (remote / "packs").glob("*.idx")]
+    assert len(names) >= 3
+    assert sum(path.endswith(".pack.tmp") for path in synced) == len(names)
+    for name in names:
+        assert str(remote / "tmp" / f"{name}.idx.tmp") in synced
+    assert not list((remote / "tmp").glob("*.idx.tmp"))  # each renamed into place
 
 
 def test_a_corrupt_pack_is_named_by_the_paths_that_use_it(

@@ -225,8 +225,6 @@ class PackUpload:
         self._seal()
         while self._sealed:
             self._publish(wait=True)
-        if self.outcome.packs:
-            self._remote.flush()
 
     def _discard(self) -> None:
         """After an error: stop, and remove what was not uploaded."""
@@ -243,4 +241,5 @@ class PackUpload:
         self._pool.shutdown(wait=True)
         for sealed in self._sealed:
             sealed.written.unlink(missing_ok=True)  # an upload that never started
+            self._remote.unstage_index(sealed.index)  # or one whose index never went up
         self._sealed.clear()

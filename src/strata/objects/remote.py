@@ -47,7 +47,7 @@ from strata.objects.packs import (
 from strata.objects.remote_fs import EXTRAS, storage_failure, storage_options, stream_up
 from strata.objects.remote_listing import PACK_GONE, FoundFiles, Listing, age
 from strata.parallel import in_order
-from strata.paths import atomic_write, sync_filesystem
+from strata.paths import atomic_write
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -265,8 +265,10 @@ class Remote:
         return folder / f"{uuid.uuid4().hex}{PACK_SUFFIX}.tmp"
 
     def upload_pack(self, written: Path, index: PackIndex) -> None:
-        """Put pack file ``written`` on the remote under its name (the index goes later, with
-        ``publish_index``); the written file is gone afterwards."""
+        """Put pack file ``written`` on the remote under its name; the written file is gone
+        afterwards. On a folder remote the pack is on disk before it gets its name, and its
+        index is written and made durable in ``tmp`` here too (on the upload's thread, while
+        the next pack fills), for ``publish_index`` to rename into place."""
         target = self._pack_path(index.name)
         try:
             if self.is_local:
@@ -274,6 +276,9 @@ class Remote:
                     os.fsync(fh.fileno())
                 self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
                 os.replace(written, target)
+                with open(self._staged_index(index), "wb") as fh:
+                    fh.write(index.to_bytes())
+                    os.fsync(fh.fileno())
             else:
                 stream_up(self.fs, written, target, UPLOAD_BLOCK)
         except Exception as exc:
@@ -281,28 +286,30 @@ class Remote:
         finally:
             written.unlink(missing_ok=True)
 
+    def _staged_index(self, index: PackIndex) -> str:
+        return f"{self.root}/tmp/{index.name}{INDEX_SUFFIX}.tmp"
+
     def publish_index(self, index: PackIndex) -> None:
-        """Write a pack's index: from now on its entries count as present. On a folder remote
-        it is durable after ``flush``; until then a crash may lose it (or leave bytes that do
-        not hash to its name, which are never trusted), and its pack is a stray."""
+        """Write the index of an uploaded pack: from now on its entries count as present."""
         data = index.to_bytes()
-        name = hash_bytes(data)
+        name = index.name
+        target = self._pack_path(name, INDEX_SUFFIX)
         try:
-            self._put(self._pack_path(name, INDEX_SUFFIX), data=data)
+            if self.is_local:
+                os.replace(self._staged_index(index), target)
+            else:
+                self.fs.pipe_file(target, data)
         except Exception as exc:
             raise self.failure(exc, f"upload the index of pack {name[:12]}") from exc
         if self.index_cache is not None:
             self.index_cache.mkdir(parents=True, exist_ok=True)
             atomic_write(self.index_cache / name, data, durable=False)  # checked when read
 
-    def flush(self) -> None:
-        """Make what was written to a folder remote durable: one flush of its filesystem
-        rather than one per file. An object store's writes are durable once they return."""
+    def unstage_index(self, index: PackIndex) -> None:
+        """Remove the index a folder remote's upload left waiting, when it will not be
+        published (the push stopped first)."""
         if self.is_local:
-            try:
-                sync_filesystem(Path(self.root))
-            except OSError as exc:
-                raise self.failure(exc, "flush what was written") from exc
+            Path(self._staged_index(index)).unlink(missing_ok=True)
 
     def delete_pack(self, pack: str, *, index: bool = True) -> None:
         """Remove a pack: its index first (its entries stop counting), then the pack file."""
