@@ -11,6 +11,9 @@ Printed, one JSON line each:
   ``ratio`` = dvc/strata (above 1: Strata is faster), and each tool's peak resident set
   over the runs (``wait4``, file-mapped pages included);
 - ``s3-requests``: requests by HTTP method while each tool pushed the 20,000-file folder;
+- ``copy-floor``: the one file copied in the kernel into the remotes' folder by this process,
+  without and with an fsync (medians, interleaved with the runs), beside half of DVC's push:
+  a push twice as fast as DVC's must take no longer than that half, start-up included;
 - ``chunker``: fastcdc against pyfastcdc cutting the same 256 MiB buffer (MiB/s, medians);
   skipped with the reason when pyfastcdc is not installed.
 
@@ -248,6 +251,24 @@ class Bench:
         self.rss.setdefault((tool.name, name, kind), []).append((push_rss, pull_rss))
         return push_s, pull_s, counts
 
+    def bare_copy(self, src: Path, *, fsync: bool) -> float:
+        """Seconds to copy ``src`` into the remotes' folder in the kernel (sendfile, as DVC's
+        copy does), in this process, with or without an fsync: what any tool that stores a
+        copy of the file pays, start-up aside."""
+        target = self.work / "remotes" / "bare-copy"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.sync()
+        start = time.perf_counter()
+        with open(src, "rb") as fin, open(target, "wb") as fout:
+            size, offset = os.fstat(fin.fileno()).st_size, 0
+            while offset < size:
+                offset += os.sendfile(fout.fileno(), fin.fileno(), offset, size - offset)
+            if fsync:
+                os.fsync(fout.fileno())
+        seconds = time.perf_counter() - start
+        target.unlink()
+        return seconds
+
     def check_pulled(self, data: Path, name: str) -> None:
         src = self.data[name]
         if src.is_dir():
@@ -264,6 +285,7 @@ class Bench:
                 t.name: {"push": [], "pull": []} for t in tools
             }
             requests: dict[str, dict[str, dict[str, int]]] = {}
+            floor: dict[bool, list[float]] = {False: [], True: []}
             for index in range(self.runs):
                 order = tools if index % 2 == 0 else list(reversed(tools))
                 for tool in order:
@@ -273,12 +295,27 @@ class Bench:
                     times[tool.name]["pull"].append(pull_s)
                     if counts and index == 0:
                         requests[tool.name] = counts
+                if name == "file" and kind == "local":
+                    for fsync in (False, True):
+                        floor[fsync].append(self.bare_copy(self.data[name], fsync=fsync))
             for index, op in enumerate(("push", "pull")):
                 figure = _figure(op, name, kind, times, self.runs)
                 for tool in tools:
                     peaks = [pair[index] for pair in self.rss[(tool.name, name, kind)]]
                     figure[f"{tool.name}_peak_rss_mib"] = round(max(peaks), 1)
                 print(json.dumps(figure), flush=True)
+            if floor[False]:
+                copy_s, synced_s = (statistics.median(floor[k]) for k in (False, True))
+                record = {
+                    "case": "copy-floor",
+                    "data": name,
+                    "remote": kind,
+                    "copy_s": round(copy_s, 3),
+                    "copy_fsync_s": round(synced_s, 3),
+                    "dvc_push_half_s": round(statistics.median(times["dvc"]["push"]) / 2, 3),
+                    "runs": self.runs,
+                }
+                print(json.dumps(record), flush=True)
             if requests and name == "folder":
                 record = {
                     "case": "s3-requests",

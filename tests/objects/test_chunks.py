@@ -58,3 +58,43 @@ def test_hashing_through_a_buffer_is_the_files_blake3(size: int, tmp_path: Path)
     content = _content(size, seed=7)
     path.write_bytes(content)
     assert hashing.hash_file(path) == blake3.blake3(content).hexdigest()
+
+
+@pytest.mark.parametrize("size", [9 * MAX_CHUNK + 17, 12 * MAX_CHUNK])
+def test_a_large_files_second_half_cut_by_a_child_gives_the_whole_files_chunks(
+    size: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chunks, "WINDOW", 2 * MAX_CHUNK)
+    monkeypatch.setattr(chunks, "PARALLEL_MIN", 4 * MAX_CHUNK)
+    switched: list[int] = []
+    views = chunks._views
+
+    def recording_views(fd: int, boundaries: list[int]) -> object:
+        switched.append(boundaries[0])
+        return views(fd, boundaries)
+
+    monkeypatch.setattr(chunks, "_views", recording_views)
+    path = tmp_path / "data"
+    rng = random.Random(size)
+    path.write_bytes(rng.randbytes(size))
+    found = list(chunks.split(path))
+    assert [c.size for c, _ in found] == [length for _, length in _whole_file_cuts(path)]
+    assert b"".join(data for _, data in found) == path.read_bytes()
+    assert all(chunk.hash == hashing.hash_bytes(data) for chunk, data in found)
+    # the child's boundaries were taken up just past the middle, where the two met
+    [taken] = switched
+    middle = size // 2 // (2 * MAX_CHUNK) * (2 * MAX_CHUNK)
+    assert middle <= taken < middle + 4 * MAX_CHUNK
+
+
+def test_when_the_child_fails_this_process_cuts_the_whole_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chunks, "WINDOW", 2 * MAX_CHUNK)
+    monkeypatch.setattr(chunks, "PARALLEL_MIN", 4 * MAX_CHUNK)
+    monkeypatch.setattr(chunks.sys, "executable", "/bin/false")
+    path = tmp_path / "data"
+    path.write_bytes(_content(9 * MAX_CHUNK + 5, seed=3))
+    found = list(chunks.split(path))
+    assert [c.size for c, _ in found] == [length for _, length in _whole_file_cuts(path)]
+    assert b"".join(data for _, data in found) == path.read_bytes()

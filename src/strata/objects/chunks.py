@@ -9,10 +9,13 @@ chunk is there.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import mmap
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 
 from strata.errors import ObjectCorruptError
@@ -27,6 +30,8 @@ READ_AHEAD = 2  # windows mapped ahead of the one being cut
 # A window's pages are mapped in one go (Linux) rather than one fault at a time.
 _MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
 HASH_AHEAD = 8  # chunks hashed at once, on threads
+PARALLEL_MIN = 256 * 1024 * 1024  # files this large have their second half cut by a child
+RESYNC_WITHIN = 64 * MAX_CHUNK  # past the middle, cutting alone once no boundary matched
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +85,39 @@ def _hashed(piece: memoryview) -> tuple[Chunk, memoryview]:
 def _pieces(path: str | os.PathLike[str]) -> Iterator[memoryview]:
     """The file cut into chunks, exactly as FastCDC cuts it whole.
 
+    FastCDC holds the GIL, so a large file's second half is cut by a child process while this
+    one cuts the first. Where a chunk this process cuts starts at a boundary the child found,
+    both cut alike from there on (cutting depends only on the bytes from a chunk's start), so
+    the rest are the child's. Should the child fail, or no boundary match, this process cuts
+    on by itself: the chunks are the same either way."""
+    with open(path, "rb", buffering=0) as source:
+        fd = source.fileno()
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return
+        half = _HalfCutter.for_file(path, size)
+        cuts = _cuts(fd, size, 0)
+        try:
+            for offset, view in cuts:
+                if half is not None and offset >= half.start:
+                    rest = half.boundaries_from(offset)
+                    if rest:
+                        cuts.close()
+                        yield from _views(fd, rest)
+                        return
+                    if offset > half.start + RESYNC_WITHIN:
+                        half = None  # cut on alone
+                yield view
+        finally:
+            cuts.close()
+            if half is not None:
+                half.stop()
+
+
+def _cuts(fd: int, size: int, start: int) -> Generator[tuple[int, memoryview], None, None]:
+    """The chunks of an open file from offset ``start`` (0, or a multiple of WINDOW), with
+    where each starts.
+
     The file is mapped a window at a time, each mapped (its pages brought in) on a thread
     ahead of the one being cut. FastCDC finds a chunk's end from at most MAX_CHUNK bytes after
     its start, so a window reaches MAX_CHUNK bytes past the next window's start, and a chunk is
@@ -90,23 +128,100 @@ def _pieces(path: str | os.PathLike[str]) -> Iterator[memoryview]:
 
     from strata.parallel import in_order
 
+    starts = iter(range(start, size, WINDOW))
+    windows = in_order(lambda base: _map_window(fd, base, size), starts, READ_AHEAD)
+    cut_to = start  # where the last chunk cut ended: the file's offset chunks go on from
+    for base, window in windows:
+        view = memoryview(window)[cut_to - base :]
+        at_end = base + len(window) == size
+        pieces = fastcdc(view, min_size=MIN_CHUNK, avg_size=AVG_CHUNK, max_size=MAX_CHUNK)
+        for piece in pieces:
+            if not at_end and piece.offset + MAX_CHUNK > len(view):
+                break  # its end may lie beyond this window: cut it in the next
+            yield cut_to, view[piece.offset : piece.offset + piece.length]
+            cut_to += piece.length
+
+
+def _views(fd: int, boundaries: Sequence[int]) -> Iterator[memoryview]:
+    """The bytes between consecutive ``boundaries`` (each chunk at most MAX_CHUNK long), from
+    windows mapped ahead on threads as ``_cuts`` maps them."""
+    from strata.parallel import in_order
+
+    size = boundaries[-1]
+    first = boundaries[0] // WINDOW * WINDOW
+    starts = iter(range(first, size, WINDOW))
+    windows = in_order(lambda base: _map_window(fd, base, size), starts, READ_AHEAD)
+    base, window = next(windows)
+    for begin, end in itertools.pairwise(boundaries):
+        while begin >= base + WINDOW:
+            base, window = next(windows)
+        yield memoryview(window)[begin - base : end - base]
+
+
+class _HalfCutter:
+    """A child process cutting a file from its middle to its end (``print_cuts``)."""
+
+    def __init__(self, path: str | os.PathLike[str], start: int, size: int) -> None:
+        import subprocess
+
+        self.start = start
+        self._size = size
+        code = "import sys; from strata.objects.chunks import print_cuts; print_cuts(*sys.argv[1:])"
+        self._child = subprocess.Popen(
+            [sys.executable, "-c", code, os.fspath(path), str(start)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self._boundaries: list[int] | None = None
+
+    @classmethod
+    def for_file(cls, path: str | os.PathLike[str], size: int) -> _HalfCutter | None:
+        """One for a file of ``size`` bytes, when it is large enough and a core is spare."""
+        if size < PARALLEL_MIN or _cores() < 2:
+            return None
+        try:
+            return cls(path, size // 2 // WINDOW * WINDOW, size)
+        except OSError:
+            return None
+
+    def boundaries_from(self, offset: int) -> list[int]:
+        """The child's chunk boundaries from ``offset`` to the file's end, if ``offset`` is
+        one of them; else (or if the child failed) none."""
+        if self._boundaries is None:
+            out, _ = self._child.communicate()
+            found = [self.start, *map(int, out.split())] if self._child.returncode == 0 else []
+            steps = [b - a for a, b in itertools.pairwise(found)]
+            whole = bool(steps) and found[-1] == self._size
+            self._boundaries = found if whole and 0 < min(steps) <= max(steps) <= MAX_CHUNK else []
+        position = bisect.bisect_left(self._boundaries, offset)
+        if position < len(self._boundaries) - 1 and self._boundaries[position] == offset:
+            return self._boundaries[position:]
+        return []
+
+    def stop(self) -> None:
+        if self._child.poll() is None:
+            self._child.kill()
+        self._child.wait()
+        if self._child.stdout is not None:
+            self._child.stdout.close()
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def print_cuts(path: str, start: str) -> None:
+    """Print where each chunk of file ``path`` ends, cutting from offset ``start`` (the child
+    process of ``_HalfCutter``)."""
     with open(path, "rb", buffering=0) as source:
         fd = source.fileno()
         size = os.fstat(fd).st_size
-        if size == 0:
-            return
-        starts = iter(range(0, size, WINDOW))
-        windows = in_order(lambda start: _map_window(fd, start, size), starts, READ_AHEAD)
-        cut_to = 0  # where the last chunk cut ended: the file's offset chunks go on from
-        for base, window in windows:
-            view = memoryview(window)[cut_to - base :]
-            at_end = base + len(window) == size
-            pieces = fastcdc(view, min_size=MIN_CHUNK, avg_size=AVG_CHUNK, max_size=MAX_CHUNK)
-            for piece in pieces:
-                if not at_end and piece.offset + MAX_CHUNK > len(view):
-                    break  # its end may lie beyond this window: cut it in the next
-                yield view[piece.offset : piece.offset + piece.length]
-                cut_to += piece.length
+        ends = [offset + len(view) for offset, view in _cuts(fd, size, int(start))]
+    print(" ".join(map(str, ends)))
 
 
 def _map_window(fd: int, start: int, size: int) -> tuple[int, mmap.mmap]:
