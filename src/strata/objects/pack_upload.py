@@ -25,7 +25,10 @@ from strata.objects.remote import Remote
 from strata.parallel import check_cancelled, in_order
 
 READ_AHEAD = 16  # small files read ahead of the pack writer
-WRITE_AHEAD = 8  # entries waiting for the pack writer, at most
+WRITE_AHEAD = 8  # writes waiting for the pack writer, at most
+# Entries smaller than GATHER_BELOW are gathered into writes of about GATHERED_WRITE bytes.
+GATHER_BELOW = 64 * 1024
+GATHERED_WRITE = 1024 * 1024
 
 
 class _LocalReadError(Exception):
@@ -89,6 +92,7 @@ class PackUpload:
         # the next chunks (which holds the GIL) overlaps writing the last ones.
         self._writer = ThreadPoolExecutor(1)
         self._writes: deque[Future[int]] = deque()
+        self._gathered = bytearray()  # small entries not handed to the writer yet
         self._sealed: deque[_Sealed] = deque()
         self._on_sent = on_sent  # objects and bytes packed, as they are
         self._file: Path | None = None
@@ -167,11 +171,27 @@ class PackUpload:
             self._out = open(self._file, "xb")  # noqa: SIM115 - closed when sealed
             self._pack = PackBuilder()
         self._pack.add(name, len(data), manifest=manifest)
-        self._writes.append(self._writer.submit(self._out.write, data))
-        self._settle_writes(len(self._writes) - WRITE_AHEAD)
+        if len(data) < GATHER_BELOW:
+            self._gathered += data
+            if len(self._gathered) >= GATHERED_WRITE:
+                self._write_gathered()
+        else:
+            self._write_gathered()
+            self._write(data)
         self.outcome.bytes += len(data)
         if self._pack.size >= self._limit:
             self._seal()
+
+    def _write(self, data: bytes | bytearray | memoryview) -> None:
+        """Hand ``data`` to the writer; wait while WRITE_AHEAD writes are waiting."""
+        assert self._out is not None
+        self._writes.append(self._writer.submit(self._out.write, data))
+        self._settle_writes(len(self._writes) - WRITE_AHEAD)
+
+    def _write_gathered(self) -> None:
+        if self._gathered:
+            self._write(self._gathered)
+            self._gathered = bytearray()
 
     def _settle_writes(self, at_least: int) -> None:
         """Wait for the oldest ``at_least`` pending writes (and take any finished one), so a
@@ -197,6 +217,7 @@ class PackUpload:
         pack, out, written = self._pack, self._out, self._file
         if pack is None or out is None or written is None:
             return
+        self._write_gathered()
         self._settle_writes(len(self._writes))
         self._pack = self._out = self._file = None
         try:
@@ -232,6 +253,7 @@ class PackUpload:
             write.cancel()
         self._writer.shutdown(wait=True)
         self._writes.clear()
+        self._gathered = bytearray()
         if self._out is not None:
             self._out.close()
         if self._file is not None:
