@@ -28,7 +28,7 @@ from factories import (
     write,
 )
 from interrupt_support import interrupt_when
-from s3_proxy import Request, Rule, Traffic, refusing_proxy
+from s3_proxy import Proxy, Request, Rule, Traffic, refusing_proxy
 from strata import Workspace
 from strata.errors import RemoteError, StorageError
 from strata.objects.packs import PackIndex
@@ -192,7 +192,7 @@ REFUSALS: dict[str, Rule] = {
 @pytest.fixture
 def refused(
     request: pytest.FixtureRequest, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Any]:
+) -> Iterator[Proxy]:
     monkeypatch.setattr(remote_module, "UPLOAD_BLOCK", BLOCK)
     with refusing_proxy(s3_endpoint, REFUSALS[request.param]) as proxy:
         yield proxy
@@ -200,7 +200,7 @@ def refused(
 
 @pytest.mark.parametrize("refused", REFUSALS.keys(), indirect=True)
 def test_writes_refused_part_way_abort_the_uploads(
-    make_workspace: WorkspaceFactory, s3_bucket: str, s3: Any, refused: Any
+    make_workspace: WorkspaceFactory, s3_bucket: str, s3: Any, refused: Proxy
 ) -> None:
     ws, _ = _workspace(make_workspace, s3_bucket, refused.endpoint, REFUSED_FILES, REFUSED_PACK)
 
