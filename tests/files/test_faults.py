@@ -9,8 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from factories import (
     snapshot,
     write,
 )
+from interrupt_support import interrupt_when
 
 pytestmark = pytest.mark.slow
 
@@ -54,70 +53,6 @@ class Dataset:
 ADD = Dataset(1000, 32 * 1024)
 CHECKOUT = {"copy": Dataset(400, 32 * 1024), "hardlink": Dataset(3000, 512)}
 SIGNALS = {"ctrl-c": signal.SIGINT, "kill-9": signal.SIGKILL}
-
-
-def _stopped(pid: int) -> bool:
-    """Whether every thread of the process is stopped (or gone), from /proc."""
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except FileNotFoundError:
-        return True
-    for task in tasks:
-        try:
-            stat = Path(f"/proc/{pid}/task/{task}/stat").read_text()
-        except FileNotFoundError:
-            continue
-        if stat.rsplit(")", 1)[1].split()[0] not in ("T", "t", "Z", "X"):
-            return False
-    return True
-
-
-def _interrupt_when(
-    args: list[str], cwd: Path, underway: Callable[[], bool], sig: signal.Signals
-) -> Outcome:
-    """Start ``strata ARGS``, let it run in short slices (SIGCONT … SIGSTOP) until
-    ``underway()`` holds while it is stopped, then send ``sig`` and wait for the end.
-
-    Running in slices makes the moment of interruption independent of how busy the machine
-    is: the command cannot race past the point the test waits for."""
-    proc = subprocess.Popen(
-        [str(STRATA), *args],
-        cwd=cwd,
-        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            os.kill(proc.pid, signal.SIGSTOP)
-            while not _stopped(proc.pid):
-                time.sleep(0.0001)
-            if proc.poll() is not None:
-                pytest.fail(f"strata {' '.join(args)} finished before it could be interrupted")
-            if underway():
-                break
-            if time.monotonic() > deadline:
-                pytest.fail(f"strata {' '.join(args)} never got underway")
-            os.kill(proc.pid, signal.SIGCONT)
-            time.sleep(0.0005)
-        proc.send_signal(sig)
-        os.kill(proc.pid, signal.SIGCONT)
-        try:
-            stdout, stderr = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
-            stdout, stderr = proc.communicate()
-            pytest.fail(f"strata {' '.join(args)} hangs after {sig.name}:\n{stderr}")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()  # also when the test failed before reading them
-    return Outcome(proc.returncode, stdout, stderr)
 
 
 def _assert_interrupted(outcome: Outcome, sig: signal.Signals) -> None:
@@ -219,7 +154,7 @@ def test_interrupted_add(make_workspace: WorkspaceFactory, sig: signal.Signals) 
         temps = list((cache / "tmp").glob("*.tmp")) if (cache / "tmp").is_dir() else []
         return _midway(len(temps) + len(cache_objects(cache)), data.files)
 
-    outcome = _interrupt_when(["add", "raw"], ws.root, underway, sig)
+    outcome = interrupt_when(["add", "raw"], ws.root, underway, sig)
 
     _assert_interrupted(outcome, sig)
     assert len(cache_objects(cache)) < data.files, "add finished before the signal"
@@ -249,7 +184,7 @@ def test_interrupted_checkout(
         staged = sum(_count_files(temp) for temp in ws.root.glob(".raw.*.strata-tmp"))
         return _midway(staged + _count_files(folder) + _count_temps(folder), data.files)
 
-    outcome = _interrupt_when(["checkout"], ws.root, underway, sig)
+    outcome = interrupt_when(["checkout"], ws.root, underway, sig)
 
     _assert_interrupted(outcome, sig)
     assert not folder.exists(), "the folder appears whole or not at all"
@@ -283,7 +218,7 @@ def test_interrupted_checkout_of_another_revision(
                 pass
         return _midway(replaced, data.files)
 
-    outcome = _interrupt_when(["checkout", "--rev", "HEAD~1"], ws.root, underway, sig)
+    outcome = interrupt_when(["checkout", "--rev", "HEAD~1"], ws.root, underway, sig)
 
     _assert_interrupted(outcome, sig)
     _assert_recovers(ws.root, ["checkout", "--rev", "HEAD~1"])
@@ -326,7 +261,7 @@ def test_killed_push_resumes_and_everything_arrives(
     def underway() -> bool:
         return _midway(_published(remote), PACKS) and _pack_half_written(remote)
 
-    outcome = _interrupt_when(["push", "--jobs", "2"], root, underway, signal.SIGKILL)
+    outcome = interrupt_when(["push", "--jobs", "2"], root, underway, signal.SIGKILL)
     _assert_interrupted(outcome, signal.SIGKILL)
     assert _published(remote) < PACKS, "push finished before the kill"
     assert _pack_half_written(remote), "the kill came while a pack was being written"
@@ -359,7 +294,7 @@ def test_killed_pull_resumes_and_everything_arrives(
         arriving = _count_files(cache / "tmp") >= TRANSFER.files // 10
         return arriving or _midway(len(cache_objects(cache)), TRANSFER.files)
 
-    outcome = _interrupt_when(["pull", "--jobs", "2"], clone, underway, signal.SIGKILL)
+    outcome = interrupt_when(["pull", "--jobs", "2"], clone, underway, signal.SIGKILL)
     _assert_interrupted(outcome, signal.SIGKILL)
     assert not (clone / "raw").exists(), "nothing is checked out before everything arrived"
     verify = run_strata("verify", "--json", cwd=clone)

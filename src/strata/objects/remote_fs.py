@@ -3,6 +3,7 @@ errors a failed remote call becomes (with no secret in them)."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -70,16 +71,27 @@ def storage_failure(
 
 def stream_up(fs: AbstractFileSystem, local: Path, target: str, block: int) -> None:
     """Upload a local file through a remote file written ``block`` bytes at a time: memory
-    stays a block or two, where a whole-file upload may read many parts at once. An error
-    discards the upload rather than finishing it with what was sent."""
+    stays a block or two, where a whole-file upload may read many parts at once. An error,
+    in the last block or the completion too, discards the upload rather than finishing it
+    with what was sent."""
     out = fs.open(target, "wb", block_size=block)
     try:
         with open(local, "rb") as source:
             while data := source.read(block):
                 out.write(data)
+        out.close()
     except BaseException:
+        _discard(out)
+        raise
+
+
+def _discard(out: Any) -> None:
+    """Abort the upload of a remote file being written, where its filesystem can (a multipart
+    upload); it counts as closed after, so that collecting it never finishes the upload."""
+    try:
         discard = getattr(out, "discard", None)
         if discard is not None:
-            discard()
-        raise
-    out.close()
+            with contextlib.suppress(Exception):  # the error that led here is the one to report
+                discard()
+    finally:
+        out.closed = True
