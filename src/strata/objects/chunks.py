@@ -70,9 +70,10 @@ def split(path: str | os.PathLike[str]) -> Iterator[tuple[Chunk, memoryview]]:
     """The chunks of a file, in order, with their bytes, read through windows of a fixed size
     (never the whole file mapped, whatever its size).
 
-    Three things overlap: the file is read a window ahead on threads, cut into chunks on the
-    calling thread (FastCDC holds the GIL), and each chunk is hashed on a thread (BLAKE3 lets
-    go of it). A chunk's bytes are a view of its window, valid for as long as it is held."""
+    The work overlaps: windows of the file are mapped ahead on threads, cut into chunks on the
+    calling thread (FastCDC holds the GIL; a large file's second half is cut by a child
+    process, see ``_pieces``), and each chunk is hashed on a thread (BLAKE3 lets go of the
+    GIL). A chunk's bytes are a view of its window, valid for as long as it is held."""
     from strata.parallel import in_order
 
     return in_order(_hashed, _pieces(path), HASH_AHEAD)

@@ -225,7 +225,7 @@ class Remote:
 
     def _put(self, target: str, local: Path | None = None, data: bytes = b"") -> None:
         """Write one remote file so that it is never seen half-written (on a folder remote, a
-        file of its own renamed into place; ``flush`` makes it durable)."""
+        file of its own renamed into place)."""
         if not self.is_local:
             if local is not None:
                 self.fs.put_file(os.fspath(local), target)
@@ -298,7 +298,7 @@ class Remote:
             if self.is_local:
                 os.replace(self._staged_index(index), target)
             else:
-                self.fs.pipe_file(target, data)
+                self._put(target, data=data)
         except Exception as exc:
             raise self.failure(exc, f"upload the index of pack {name[:12]}") from exc
         if self.index_cache is not None:
