@@ -225,6 +225,12 @@ def _gc_cloud(remote: str | None, dry_run: bool, force: bool, json_out: bool) ->
     if result.packs_removed or result.packs_rewritten:
         gone, redone = ("to remove", "to rewrite") if dry_run else ("removed", "rewritten")
         packs = f" (packs: {result.packs_removed} {gone}, {result.packs_rewritten} {redone})"
+    if result.temp_files_removed or result.uploads_aborted:
+        gone, stopped = ("to remove", "to abort") if dry_run else ("removed", "aborted")
+        packs += (
+            f" (left by unfinished pushes: {result.temp_files_removed} temporary files {gone}, "
+            f"{result.uploads_aborted} uploads {stopped})"
+        )
     text = (
         f"{verb} {len(result.removed)} objects and {result.chunks_removed} chunks "
         f"({human_size(result.bytes_freed)}) from remote {result.remote!r}{packs}; "

@@ -10,6 +10,9 @@ Packs holding nothing needed are removed whole (index first); packs holding less
 the old ones are removed only once the new indexes are published. Loose objects (from remotes
 written before packs) go one by one: manifests and plain objects nobody needs first, chunks
 that no kept manifest names after, so a manifest that remains never names a removed chunk.
+What killed pushes left behind goes too once ``STRAY_AGE`` old: pack files no index names,
+files in a folder remote's ``tmp/``, and multipart uploads never completed nor aborted under
+the remote's root (``strata.objects.remote_leftovers``).
 Do not run it while someone pushes to the same remote: a push that counted on an object
 being there may lose it.
 """
@@ -35,12 +38,13 @@ from strata.objects.hashing import hash_bytes
 from strata.objects.pack_upload import PackUpload
 from strata.objects.packs import Located
 from strata.objects.remote import Remote
+from strata.objects.remote_leftovers import clear_leftovers, find_leftovers
 from strata.objects.remote_listing import Listing
 from strata.objects.tree import Tree
 from strata.parallel import parallel_map
 
 REPACK_BELOW = 0.5  # a pack with less than this share of needed bytes is rewritten
-STRAY_AGE = 3600.0  # a pack file no index names, this old, is no push in progress
+STRAY_AGE = 3600.0  # a stray pack, temporary file or open upload this old is no push in progress
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +58,16 @@ class CloudGcResult:
     dry_run: bool
     packs_removed: int = 0
     packs_rewritten: int = 0
+    temp_files_removed: int = 0  # a folder remote's temporary files left by killed pushes
+    uploads_aborted: int = 0  # multipart uploads left open by killed pushes
 
     def to_dict(self) -> dict[str, object]:
         return {
             "remote": self.remote,
             "packs_removed": self.packs_removed,
             "packs_rewritten": self.packs_rewritten,
+            "temp_files_removed": self.temp_files_removed,
+            "uploads_aborted": self.uploads_aborted,
             "removed": list(self.removed),
             "chunks_removed": self.chunks_removed,
             "bytes_freed": self.bytes_freed,
@@ -133,6 +141,8 @@ def collect_remote(
     doomed_chunks = _chunks_of_doomed(remote, sorted(listing.chunked - keep))
     freed = sum(listing.manifests[m] for m in doomed_manifests)
     freed += sum(listing.files[n] for n in doomed_files) + plan.bytes_freed
+    leftovers = find_leftovers(remote, STRAY_AGE)
+    freed += leftovers.size
     expect(progress, len(doomed_manifests) + len(doomed_files) + plan.packs)
     if not dry_run:
 
@@ -147,6 +157,7 @@ def collect_remote(
         parallel_map(remove_manifest, doomed_manifests, jobs)  # first: see the docstring
         parallel_map(remove_file, doomed_files, jobs)
         carry_out(ctx, remote, listing, plan, live, jobs=jobs, progress=progress)
+        clear_leftovers(remote, leftovers)
     removed = set(doomed_manifests) | (set(doomed_files) - doomed_chunks)
     removed |= dead_packed - doomed_chunks
     chunks_removed = len((set(doomed_files) | dead_packed) & doomed_chunks)
@@ -160,6 +171,8 @@ def collect_remote(
         dry_run,
         packs_removed=len(plan.dropped) + len(plan.strays) + len(plan.dangling),
         packs_rewritten=len(plan.rewritten),
+        temp_files_removed=len(leftovers.temp_files),
+        uploads_aborted=len(leftovers.uploads),
     )
 
 
