@@ -122,10 +122,11 @@ class _Handler(BaseHTTPRequestHandler):
 class _ProxyServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, upstream: str, rule: Rule) -> None:
+    def __init__(self, upstream: str, rule: Rule, refuse_read: Callable[[Request], bool]) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.upstream = upstream
         self.rule = rule
+        self.refuse_read = refuse_read
         self.traffic = Traffic()
         self.refusing = False
         self._lock = threading.Lock()
@@ -136,7 +137,9 @@ class _ProxyServer(ThreadingHTTPServer):
             if request.is_write and not self.refusing:
                 self.refusing = self.rule(request, self.traffic)
             self.traffic.seen.append(request)
-            refused = request.is_write and self.refusing
+            refused = (request.is_write and self.refusing) or (
+                not request.is_write and self.refuse_read(request)
+            )
             if refused:
                 self.traffic.refused.append(request)
             return refused
@@ -159,10 +162,15 @@ class Proxy:
 
 
 @contextmanager
-def refusing_proxy(upstream_endpoint: str, rule: Rule) -> Iterator[Proxy]:
+def refusing_proxy(
+    upstream_endpoint: str,
+    rule: Rule,
+    refuse_read: Callable[[Request], bool] = lambda request: False,
+) -> Iterator[Proxy]:
     """A proxy on loopback to ``upstream_endpoint`` that refuses every write from the first
-    one ``rule`` picks on; yields it (its ``endpoint`` is where clients connect)."""
-    server = _ProxyServer(urlsplit(upstream_endpoint).netloc, rule)
+    one ``rule`` picks on, and the reads ``refuse_read`` picks; yields it (its ``endpoint`` is
+    where clients connect)."""
+    server = _ProxyServer(urlsplit(upstream_endpoint).netloc, rule, refuse_read)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -118,3 +118,25 @@ def test_gc_cloud_aborts_only_stale_uploads_under_the_remote_root(
     assert _open_uploads(s3, s3_bucket) == {fresh, others}
     assert ws.remotes.verify().ok
     assert ws.remotes.gc().uploads_aborted == 0
+
+
+@pytest.mark.slow
+def test_gc_cloud_runs_when_the_remote_may_not_list_uploads(
+    make_workspace: WorkspaceFactory, s3_endpoint: str, s3_bucket: str, s3: Any, cli: Cli
+) -> None:
+    """Credentials without the right to list multipart uploads: the rest of gc still runs,
+    and no upload is touched."""
+    from s3_proxy import refusing_proxy
+
+    stale = _begin(s3, s3_bucket, f"{PREFIX}/packs/{b3(b'killed')}.pack")
+    with refusing_proxy(
+        s3_endpoint,
+        lambda request, traffic: False,
+        refuse_read=lambda request: "uploads" in request.query,
+    ) as proxy:
+        ws = _pushed(make_workspace, f"s3://{s3_bucket}/{PREFIX}", {"endpoint_url": proxy.endpoint})
+        out = cli("gc", "--cloud", "--json", cwd=ws.root)
+        assert out.code == 0, out.stderr
+        assert out.json()["uploads_aborted"] == 0  # type: ignore[index]
+        assert any("uploads" in r.query for r in proxy.traffic.refused)  # it was asked, refused
+    assert stale in _open_uploads(s3, s3_bucket)

@@ -117,7 +117,8 @@ def _prefix(remote: Remote) -> str:
 
 def _stale_uploads(remote: Remote, s3: S3FileSystem, older_than: float) -> Iterator[Upload]:
     """Uploads under the remote's root begun more than ``older_than`` seconds ago whose
-    latest part, if any, is that old too (a large pack still going up sends parts)."""
+    latest part, if any, is that old too (a large pack still going up sends parts); none
+    when the remote's credentials may not list uploads."""
     bucket, prefix = _bucket(remote), _prefix(remote)
     try:
         for upload in _open_uploads(s3, bucket, prefix):
@@ -127,6 +128,8 @@ def _stale_uploads(remote: Remote, s3: S3FileSystem, older_than: float) -> Itera
             parts = _parts(s3, bucket, key, upload_id)
             if parts is not None and all(_older(p.get("LastModified"), older_than) for p in parts):
                 yield Upload(key, upload_id, sum(int(p.get("Size") or 0) for p in parts))
+    except PermissionError:
+        return  # not allowed to list uploads: nothing of theirs is cleared, the rest of gc runs
     except Exception as exc:
         raise remote.failure(exc, "list its unfinished uploads") from exc
 
