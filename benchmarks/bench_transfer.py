@@ -14,7 +14,8 @@ Printed, one JSON line each:
 - ``copy-floor``: the one file copied in the kernel into the remotes' folder by this process,
   without and with an fsync (medians, interleaved with the runs), beside half of DVC's push:
   a push twice as fast as DVC's must take no longer than that half, start-up included;
-- ``chunker``: fastcdc against pyfastcdc cutting the same 256 MiB buffer (MiB/s, medians);
+- ``chunker``: chunking a 256 MiB file: pyfastcdc in memory on one thread, and Strata's
+  ``split`` (cut and hashed) with one cutter and with two (MiB/s, medians);
   skipped with the reason when pyfastcdc is not installed.
 
     .venv/bin/python benchmarks/bench_transfer.py               # full sizes, 3 runs
@@ -347,41 +348,49 @@ def _figure(
 
 
 # -- chunkers ------------------------------------------------------------------------------
-def bench_chunkers(size: int, runs: int) -> dict[str, object]:
-    """fastcdc against pyfastcdc on one buffer, with the chunk sizes Strata uses."""
-    from fastcdc import fastcdc
+def bench_chunkers(size: int, runs: int, work: Path) -> dict[str, object]:
+    """Chunking throughput on one file of ``size`` random bytes (MiB/s, medians): pyfastcdc
+    cutting it in memory on one thread, and Strata's ``split`` (mapped windows, cut and
+    hashed) with one cutter and with two (the second half on a thread)."""
+    from pyfastcdc import FastCDC
 
-    from strata.objects.chunks import AVG_CHUNK, MAX_CHUNK, MIN_CHUNK
+    from strata.objects import chunks
 
-    record: dict[str, object] = {"case": "chunker", "bytes": size, "runs": runs}
-    try:
-        from pyfastcdc import FastCDC
-    except ImportError:
-        record["skipped"] = "pyfastcdc is not installed (.venv/bin/pip install pyfastcdc)"
-        return record
-    buffer = os.urandom(size)
-    cutters = {
-        "fastcdc": lambda: fastcdc(
-            buffer, min_size=MIN_CHUNK, avg_size=AVG_CHUNK, max_size=MAX_CHUNK, fat=False
-        ),
-        "pyfastcdc": lambda: FastCDC(
-            avg_size=AVG_CHUNK, min_size=MIN_CHUNK, max_size=MAX_CHUNK
-        ).cut_buf(buffer),
+    path = work / "chunker-data"
+    write_random_file(path, size)
+    buffer = path.read_bytes()
+    one_cutter = 1 << 62
+
+    def cut_in_memory() -> int:
+        cutter = FastCDC(chunks.AVG_CHUNK, min_size=chunks.MIN_CHUNK, max_size=chunks.MAX_CHUNK)
+        return sum(1 for _ in cutter.cut_buf(buffer))
+
+    def split(parallel_min: int) -> int:
+        saved, chunks.PARALLEL_MIN = chunks.PARALLEL_MIN, parallel_min
+        try:
+            return sum(1 for _ in chunks.split(path))
+        finally:
+            chunks.PARALLEL_MIN = saved
+
+    cases = {
+        "pyfastcdc_in_memory": cut_in_memory,
+        "split_one_cutter": lambda: split(one_cutter),
+        "split_two_cutters": lambda: split(chunks.PARALLEL_MIN),
     }
-    for name, cut in cutters.items():
-        seconds, chunks = [], 0
-        for _ in range(runs):
+    record: dict[str, object] = {"case": "chunker", "bytes": size, "runs": runs}
+    seconds: dict[str, list[float]] = {name: [] for name in cases}
+    counts: dict[str, int] = {}
+    for _ in range(runs):  # interleaved
+        for name, cut in cases.items():
             start = time.perf_counter()
-            chunks = sum(1 for _ in cut())
-            seconds.append(time.perf_counter() - start)
+            counts[name] = cut()
+            seconds[name].append(time.perf_counter() - start)
+    for name in cases:
         record[name] = {
-            "mib_per_s": round(size / MIB / statistics.median(seconds), 1),
-            "chunks": chunks,
+            "mib_per_s": round(size / MIB / statistics.median(seconds[name]), 1),
+            "chunks": counts[name],
         }
-    fast = record["fastcdc"]["mib_per_s"]  # type: ignore[index]
-    py = record["pyfastcdc"]["mib_per_s"]  # type: ignore[index]
-    record["faster"] = "pyfastcdc" if py > fast else "fastcdc"
-    record["ratio"] = round(max(py, fast) / min(py, fast), 2)
+    path.unlink()
     return record
 
 
@@ -403,10 +412,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     files, size = (2_000, 64 * MIB) if args.quick else (20_000, GIB)
     files, size = args.files or files, args.size_mib * MIB if args.size_mib else size
-    if not args.no_chunker:
-        print(json.dumps(bench_chunkers(256 * MIB, max(args.runs, 3))), flush=True)
     work = Path(tempfile.mkdtemp(prefix="strata-bench-transfer-"))
     try:
+        if not args.no_chunker:
+            print(json.dumps(bench_chunkers(256 * MIB, max(args.runs, 3), work)), flush=True)
         env = bench_env(work)
         dvc_exe = ensure_dvc(cache_home() / "dvc-venv", "dvc[s3]")
         if "s3" in args.remotes:

@@ -8,19 +8,15 @@ from pathlib import Path
 
 import blake3
 import pytest
-from fastcdc import fastcdc
+from pyfastcdc import FastCDC
 
 from strata.objects import chunks, hashing
 from strata.objects.chunks import AVG_CHUNK, MAX_CHUNK, MIN_CHUNK
 
 
 def _whole_file_cuts(path: Path) -> list[tuple[int, int]]:
-    if path.stat().st_size == 0:
-        return []  # fastcdc cannot map an empty file
-    return [
-        (piece.offset, piece.length)
-        for piece in fastcdc(str(path), min_size=MIN_CHUNK, avg_size=AVG_CHUNK, max_size=MAX_CHUNK)
-    ]
+    cutter = FastCDC(AVG_CHUNK, min_size=MIN_CHUNK, max_size=MAX_CHUNK)
+    return [(piece.offset, piece.length) for piece in cutter.cut_buf(path.read_bytes())]
 
 
 def _content(size: int, seed: int) -> bytes:
@@ -61,7 +57,7 @@ def test_hashing_through_a_buffer_is_the_files_blake3(size: int, tmp_path: Path)
 
 
 @pytest.mark.parametrize("size", [9 * MAX_CHUNK + 17, 12 * MAX_CHUNK])
-def test_a_large_files_second_half_cut_by_a_child_gives_the_whole_files_chunks(
+def test_a_large_files_second_half_cut_by_a_thread_gives_the_whole_files_chunks(
     size: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(chunks, "WINDOW", 2 * MAX_CHUNK)
@@ -81,18 +77,22 @@ def test_a_large_files_second_half_cut_by_a_child_gives_the_whole_files_chunks(
     assert [c.size for c, _ in found] == [length for _, length in _whole_file_cuts(path)]
     assert b"".join(data for _, data in found) == path.read_bytes()
     assert all(chunk.hash == hashing.hash_bytes(data) for chunk, data in found)
-    # the child's boundaries were taken up just past the middle, where the two met
+    # the thread's boundaries were taken up just past the middle, where the two met
     [taken] = switched
     middle = size // 2 // (2 * MAX_CHUNK) * (2 * MAX_CHUNK)
     assert middle <= taken < middle + 4 * MAX_CHUNK
 
 
-def test_when_the_child_fails_this_process_cuts_the_whole_file(
+def test_when_the_second_cutter_fails_the_first_cuts_the_whole_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(chunks, "WINDOW", 2 * MAX_CHUNK)
     monkeypatch.setattr(chunks, "PARALLEL_MIN", 4 * MAX_CHUNK)
-    monkeypatch.setattr(chunks.sys, "executable", "/bin/false")
+
+    def failing(*args: object) -> list[int]:
+        raise OSError("cannot read")
+
+    monkeypatch.setattr(chunks, "_cut_ends", failing)
     path = tmp_path / "data"
     path.write_bytes(_content(9 * MAX_CHUNK + 5, seed=3))
     found = list(chunks.split(path))

@@ -14,7 +14,7 @@ import itertools
 import json
 import mmap
 import os
-import sys
+import threading
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -30,7 +30,7 @@ READ_AHEAD = 2  # windows mapped ahead of the one being cut
 # A window's pages are mapped in one go (Linux) rather than one fault at a time.
 _MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
 HASH_AHEAD = 8  # chunks hashed at once, on threads
-PARALLEL_MIN = 256 * 1024 * 1024  # files this large have their second half cut by a child
+PARALLEL_MIN = 64 * 1024 * 1024  # files this large have their second half cut by a thread
 RESYNC_WITHIN = 64 * MAX_CHUNK  # past the middle, cutting alone once no boundary matched
 
 
@@ -71,9 +71,9 @@ def split(path: str | os.PathLike[str]) -> Iterator[tuple[Chunk, memoryview]]:
     (never the whole file mapped, whatever its size).
 
     The work overlaps: windows of the file are mapped ahead on threads, cut into chunks on the
-    calling thread (FastCDC holds the GIL; a large file's second half is cut by a child
-    process, see ``_pieces``), and each chunk is hashed on a thread (BLAKE3 lets go of the
-    GIL). A chunk's bytes are a view of its window, valid for as long as it is held."""
+    calling thread (a large file's second half on another, see ``_pieces``), and each chunk
+    is hashed on a thread; FastCDC and BLAKE3 both let go of the GIL. A chunk's bytes are a
+    view of its window, valid for as long as it is held."""
     from strata.parallel import in_order
 
     return in_order(_hashed, _pieces(path), HASH_AHEAD)
@@ -86,11 +86,11 @@ def _hashed(piece: memoryview) -> tuple[Chunk, memoryview]:
 def _pieces(path: str | os.PathLike[str]) -> Iterator[memoryview]:
     """The file cut into chunks, exactly as FastCDC cuts it whole.
 
-    FastCDC holds the GIL, so a large file's second half is cut by a child process while this
-    one cuts the first. Where a chunk this process cuts starts at a boundary the child found,
-    both cut alike from there on (cutting depends only on the bytes from a chunk's start), so
-    the rest are the child's. Should the child fail, or no boundary match, this process cuts
-    on by itself: the chunks are the same either way."""
+    A large file's second half is cut by a thread while this one cuts the first. Where a
+    chunk cut here starts at a boundary the thread found, both cut alike from there on
+    (cutting depends only on the bytes from a chunk's start), so the rest are the thread's.
+    Should the thread fail, or no boundary match, this one cuts on by itself: the chunks are
+    the same either way."""
     with open(path, "rb", buffering=0) as source:
         fd = source.fileno()
         size = os.fstat(fd).st_size
@@ -125,18 +125,18 @@ def _cuts(fd: int, size: int, start: int) -> Generator[tuple[int, memoryview], N
     cut only once that many bytes past its start are in view (or the file ends there): every
     chunk starting up to the next window's start is cut, and the last one cut ends within
     MAX_CHUNK bytes past it, where cutting goes on in the next window."""
-    from fastcdc import fastcdc
+    from pyfastcdc import FastCDC
 
     from strata.parallel import in_order
 
+    cutter = FastCDC(AVG_CHUNK, min_size=MIN_CHUNK, max_size=MAX_CHUNK)
     starts = iter(range(start, size, WINDOW))
     windows = in_order(lambda base: _map_window(fd, base, size), starts, READ_AHEAD)
     cut_to = start  # where the last chunk cut ended: the file's offset chunks go on from
     for base, window in windows:
         view = memoryview(window)[cut_to - base :]
         at_end = base + len(window) == size
-        pieces = fastcdc(view, min_size=MIN_CHUNK, avg_size=AVG_CHUNK, max_size=MAX_CHUNK)
-        for piece in pieces:
+        for piece in cutter.cut_buf(view):
             if not at_end and piece.offset + MAX_CHUNK > len(view):
                 break  # its end may lie beyond this window: cut it in the next
             yield cut_to, view[piece.offset : piece.offset + piece.length]
@@ -160,20 +160,16 @@ def _views(fd: int, boundaries: Sequence[int]) -> Iterator[memoryview]:
 
 
 class _HalfCutter:
-    """A child process cutting a file from its middle to its end (``print_cuts``)."""
+    """A thread cutting a file from its middle to its end, while the caller cuts from its
+    start (FastCDC lets go of the GIL while it looks for a cut)."""
 
     def __init__(self, path: str | os.PathLike[str], start: int, size: int) -> None:
-        import subprocess
+        from strata.parallel import Background
 
         self.start = start
         self._size = size
-        code = "import sys; from strata.objects.chunks import print_cuts; print_cuts(*sys.argv[1:])"
-        self._child = subprocess.Popen(
-            [sys.executable, "-c", code, os.fspath(path), str(start)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
+        self._stopped = threading.Event()
+        self._ends = Background(lambda: _cut_ends(path, start, self._stopped), "half-cutter")
         self._boundaries: list[int] | None = None
 
     @classmethod
@@ -181,17 +177,16 @@ class _HalfCutter:
         """One for a file of ``size`` bytes, when it is large enough and a core is spare."""
         if size < PARALLEL_MIN or _cores() < 2:
             return None
-        try:
-            return cls(path, size // 2 // WINDOW * WINDOW, size)
-        except OSError:
-            return None
+        return cls(path, size // 2 // WINDOW * WINDOW, size)
 
     def boundaries_from(self, offset: int) -> list[int]:
-        """The child's chunk boundaries from ``offset`` to the file's end, if ``offset`` is
-        one of them; else (or if the child failed) none."""
+        """The thread's chunk boundaries from ``offset`` to the file's end, if ``offset`` is
+        one of them; else (or if the thread failed) none."""
         if self._boundaries is None:
-            out, _ = self._child.communicate()
-            found = [self.start, *map(int, out.split())] if self._child.returncode == 0 else []
+            try:
+                found = [self.start, *self._ends.result()]
+            except Exception:
+                found = []  # the caller cuts on by itself, and meets the same error if real
             steps = [b - a for a, b in itertools.pairwise(found)]
             whole = bool(steps) and found[-1] == self._size
             self._boundaries = found if whole and 0 < min(steps) <= max(steps) <= MAX_CHUNK else []
@@ -201,11 +196,21 @@ class _HalfCutter:
         return []
 
     def stop(self) -> None:
-        if self._child.poll() is None:
-            self._child.kill()
-        self._child.wait()
-        if self._child.stdout is not None:
-            self._child.stdout.close()
+        self._stopped.set()
+        self._ends.wait()
+
+
+def _cut_ends(path: str | os.PathLike[str], start: int, stopped: threading.Event) -> list[int]:
+    """Where each chunk of file ``path`` ends, cutting from offset ``start``; cut short (and
+    so refused) once ``stopped`` is set."""
+    ends: list[int] = []
+    with open(path, "rb", buffering=0) as source:
+        fd = source.fileno()
+        for offset, view in _cuts(fd, os.fstat(fd).st_size, start):
+            if stopped.is_set():
+                break
+            ends.append(offset + len(view))
+    return ends
 
 
 def _cores() -> int:
@@ -213,16 +218,6 @@ def _cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
-
-
-def print_cuts(path: str, start: str) -> None:
-    """Print where each chunk of file ``path`` ends, cutting from offset ``start`` (the child
-    process of ``_HalfCutter``)."""
-    with open(path, "rb", buffering=0) as source:
-        fd = source.fileno()
-        size = os.fstat(fd).st_size
-        ends = [offset + len(view) for offset, view in _cuts(fd, size, int(start))]
-    print(" ".join(map(str, ends)))
 
 
 def _map_window(fd: int, start: int, size: int) -> tuple[int, mmap.mmap]:
