@@ -238,11 +238,13 @@ class Bench:
         self.add_remote(tool, repo, remote, url)
         if self.endpoint:
             s3_counts(self.endpoint)  # reset
+        os.sync()  # neither tool waits on the disk for what the other left unwritten
         push_s, push_rss = timed_rss([tool.exe, "push", "-r", remote, *self.jobs], repo, tool.env)
         counts = {"push": s3_counts(self.endpoint)} if kind == "s3" and self.endpoint else {}
         clone = self.work / f"clone-{label}"
         run(["git", "clone", "-q", str(repo), str(clone)], self.work, tool.env)
         self.add_remote(tool, clone, remote, url)
+        os.sync()
         pull_s, pull_rss = timed_rss([tool.exe, "pull", "-r", remote, *self.jobs], clone, tool.env)
         if counts and self.endpoint:
             counts["pull"] = s3_counts(self.endpoint)
