@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
 CHUNK_JOBS = 8  # reads of one object in flight at once
-UPLOAD_BLOCK = 16 * 1024 * 1024  # a pack goes to an object store this much at a time
+UPLOAD_BLOCK = 8 * 1024 * 1024  # a pack goes to an object store this much at a time
 CHUNK_RANGE = 8 * 1024 * 1024  # a large object's chunks are read this much at a time
 
 
