@@ -1,12 +1,11 @@
 """Checks for paths that come from files, remotes or the network, which are never trusted;
-the one way small files are written: atomically; and flushing a whole filesystem."""
+and the one way small files are written: atomically."""
 
 from __future__ import annotations
 
-import functools
 import os
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 
 
@@ -87,26 +86,3 @@ def shown(path: str) -> str:
     """``path`` for a one-line message: control characters and undecodable bytes escaped as
     in a Python string, so a name holding a newline stays on one line."""
     return path if path.isprintable() else repr(path)[1:-1]
-
-
-def sync_filesystem(path: Path) -> None:
-    """Flush the filesystem holding ``path`` to disk (Linux syncfs; elsewhere a full sync)."""
-    syncfs = _find_syncfs()
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        if syncfs is None or syncfs(fd) != 0:
-            os.sync()
-    finally:
-        os.close(fd)
-
-
-@functools.cache
-def _find_syncfs() -> Callable[[int], int] | None:
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        syncfs: Callable[[int], int] = libc.syncfs
-    except (OSError, AttributeError):
-        return None
-    return syncfs

@@ -32,9 +32,8 @@ from strata.config import LinkType
 from strata.errors import DiskFullError, ObjectCorruptError, StorageError
 from strata.objects.hashing import hash_bytes, hash_file, hasher_for
 from strata.objects.state import FileStat
-from strata.objects.store import ObjectStore, translate_os_error
+from strata.objects.store import ObjectStore, sync_filesystem, translate_os_error
 from strata.parallel import parallel_map
-from strata.paths import sync_filesystem
 
 _CHUNK = 8 * 1024 * 1024
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC

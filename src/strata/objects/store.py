@@ -8,12 +8,13 @@ crash leaves either no object or a whole one; reads can verify the hash.
 from __future__ import annotations
 
 import errno
+import functools
 import itertools
 import os
 import stat
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,6 @@ from strata.objects.hashing import hash_bytes, hash_file, hash_path, is_hash, sp
 from strata.objects.links import ContentMismatch, Linker
 from strata.objects.state import FileStat, ObjectStat
 from strata.parallel import check_cancelled, parallel_map
-from strata.paths import sync_filesystem
 
 _READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
@@ -75,6 +75,29 @@ def _checkout_error(exc: BaseException, name: str, src: str | Path, what: str) -
     if isinstance(exc, OSError):
         return translate_os_error(exc, f"checking out {what}")
     return exc
+
+
+def sync_filesystem(path: Path) -> None:
+    """Flush the filesystem holding ``path`` to disk (Linux syncfs; elsewhere a full sync)."""
+    syncfs = _find_syncfs()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if syncfs is None or syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+@functools.cache
+def _find_syncfs() -> Callable[[int], int] | None:
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        syncfs: Callable[[int], int] = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    return syncfs
 
 
 def _check_unchanged(src: str | Path, hashed: FileStat | None, what: str) -> None:
