@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,7 @@ from factories import (
 from strata.errors import StorageError
 from strata.files import POINTER_SUFFIX
 from strata.objects import Tree
+from strata.objects.links import Copied
 
 HEADER = "# Strata pointer: commit this file; the data is in the cache and on remotes."
 
@@ -210,16 +212,15 @@ def test_a_large_file_that_changes_while_added_is_refused_and_nothing_is_tracked
     ws = make_workspace(cache_type="copy")
     data = b"delivery_id,delay\n" + b"1,4\n" * 1024
     write(ws.root / "data.csv", data)
-    real_copy = strata.objects.links.copy
+    real_copy = strata.objects.links.copy_checked
 
-    def copy_while_written(
-        src: Path, dst: Path, *, durable: bool = True, expect: str | None = None
-    ) -> None:
-        real_copy(src, dst, durable=durable, expect=expect)
+    def copy_while_written(src: Path, dst: Path, **options: Any) -> Copied:
+        copied = real_copy(src, dst, **options)
         with open(src, "ab") as fh:  # the program writing it is not done yet
             fh.write(b"2,9\n")
+        return copied
 
-    monkeypatch.setattr(strata.objects.links, "copy", copy_while_written)
+    monkeypatch.setattr(strata.objects.links, "copy_checked", copy_while_written)
     with pytest.raises(StorageError) as info:
         ws.files.add(["data.csv"])
     assert "data.csv changed while it was being added" in info.value.one_line()

@@ -14,7 +14,7 @@ import pytest
 
 from factories import WorkspaceFactory, b3, commit_all, corrupt, snapshot, write
 from strata.errors import ObjectCorruptError, ObjectMissingError
-from strata.objects.links import KERNEL_COPY_MIN_SIZE, ContentMismatch, copy
+from strata.objects.links import KERNEL_COPY_MIN_SIZE, ContentMismatch, copy_checked
 from strata.objects.store import ObjectStore
 
 FILES = {f"part-{i % 3}/file-{i:02d}.bin": f"content {i}\n".encode() for i in range(30)}
@@ -71,10 +71,10 @@ def test_a_verified_copy_checks_the_bytes(tmp_path: Path, size: int) -> None:
     data = os.urandom(size)
     src = tmp_path / "src"
     src.write_bytes(data)
-    copy(src, tmp_path / "good", durable=False, expect=b3(data))
+    copy_checked(src, tmp_path / "good", durable=False, expect=b3(data))
     assert (tmp_path / "good").read_bytes() == data
     with pytest.raises(ContentMismatch):
-        copy(src, tmp_path / "bad", durable=False, expect=b3(data + b"!"))
+        copy_checked(src, tmp_path / "bad", durable=False, expect=b3(data + b"!"))
 
 
 def test_an_interrupted_checkout_of_a_deleted_folder_leaves_no_part_of_it(

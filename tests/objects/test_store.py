@@ -6,6 +6,7 @@ import errno
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ from strata.errors import (
 from strata.objects import ObjectStore
 from strata.objects.deposits import arrivals
 from strata.objects.hashing import MULTITHREAD_MIN_SIZE
+from strata.objects.links import Copied
 from strata.objects.state import FileStat
 
 DATA = b"delivery_id,delay\n1,4\n2,9\n" * 1000
@@ -103,12 +105,12 @@ def test_a_write_that_fails_halfway_leaves_no_object_and_no_temp_file(
     err: int,
     error_type: type[StorageError],
 ) -> None:
-    def half_copy(src: Path, dst: Path, *, durable: bool = True, expect: str | None = None) -> None:
+    def half_copy(src: Path, dst: Path, **options: Any) -> Copied:
         with open(dst, "xb") as fh:
             fh.write(src.read_bytes()[: len(DATA) // 2])
         raise OSError(err, os.strerror(err))
 
-    monkeypatch.setattr(strata.objects.links, "copy", half_copy)
+    monkeypatch.setattr(strata.objects.links, "copy_checked", half_copy)
     src = write(tmp_path / "data.csv", DATA)
     name = b3(DATA)
     with pytest.raises(error_type) as info:
@@ -122,10 +124,10 @@ def test_a_write_that_fails_halfway_leaves_no_object_and_no_temp_file(
 def test_disk_full_is_a_disk_full_error_with_a_hint(
     store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def full(src: Path, dst: Path, *, durable: bool = True, expect: str | None = None) -> None:
+    def full(src: Path, dst: Path, **options: Any) -> Copied:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(strata.objects.links, "copy", full)
+    monkeypatch.setattr(strata.objects.links, "copy_checked", full)
     with pytest.raises(DiskFullError) as info:
         store.add_file(write(tmp_path / "big", DATA), b3(DATA), what="big")
     assert info.value.exit_code == 10
@@ -202,18 +204,17 @@ def test_a_batch_cut_short_commits_nothing(store: ObjectStore) -> None:
 def _appending_after_copy(monkeypatch: pytest.MonkeyPatch, extra: bytes) -> list[Path]:
     """Make every copy into the cache see its source grow as it finishes, as when another
     program is still writing the file; returns the sources so touched."""
-    real_copy = strata.objects.links.copy
+    real_copy = strata.objects.links.copy_checked
     touched: list[Path] = []
 
-    def copy_then_append(
-        src: Path, dst: Path, *, durable: bool = True, expect: str | None = None
-    ) -> None:
-        real_copy(src, dst, durable=durable, expect=expect)
+    def copy_then_append(src: Path, dst: Path, **options: Any) -> Copied:
+        copied = real_copy(src, dst, **options)
         with open(src, "ab") as fh:
             fh.write(extra)
         touched.append(Path(src))
+        return copied
 
-    monkeypatch.setattr(strata.objects.links, "copy", copy_then_append)
+    monkeypatch.setattr(strata.objects.links, "copy_checked", copy_then_append)
     return touched
 
 

@@ -182,7 +182,7 @@ def _stage_all(ctx: FilesContext, plans: Sequence[_Plan], progress: Progress) ->
         stage_writes(ctx, [w for _, writes in per_plan for w in writes], staged, progress)
     except BaseException:
         for item in staged:
-            _unlink(item.tmp)
+            Path(item.tmp).unlink(missing_ok=True)
         remove_folders(made)
         raise
     by_dest = {item.dest: item for item in staged}
@@ -202,13 +202,6 @@ def _staging_writes(ctx: FilesContext, plan: _Plan) -> tuple[str, list[Write]]:
     return head, [replace(w, dest=plan.whole + w.dest[cut:], direct=True) for w in plan.writes]
 
 
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
 def _unstage(plans: Sequence[_Plan]) -> None:
     """Remove the temp files and folders not renamed into place."""
     for plan in plans:
@@ -216,7 +209,7 @@ def _unstage(plans: Sequence[_Plan]) -> None:
             shutil.rmtree(plan.whole, ignore_errors=True)
             continue
         for staged in plan.staged:
-            _unlink(staged.tmp)
+            Path(staged.tmp).unlink(missing_ok=True)
 
 
 def _execute(ctx: FilesContext, plan: _Plan, progress: Progress) -> CheckoutResult:

@@ -122,13 +122,8 @@ class Deposits(_Batch):
             return name
         tmp = self._new_tmp()
         try:
-            fd = os.open(tmp, _NEW_FILE, 0o644)
-            try:
-                write_all(fd, data)
-            finally:
-                os.close(fd)
+            _write_new(tmp, data, 0o644)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise translate_os_error(exc, f"storing {what} in the cache") from exc
         self._keep(name, tmp)
         return name
@@ -226,13 +221,8 @@ class Arrivals(_Batch):
                     continue
                 tmp = Path(f"{prefix}{number}.tmp")
                 try:
-                    fd = os.open(tmp, _NEW_FILE, _READ_ONLY)
-                    try:
-                        write_all(fd, data)
-                    finally:
-                        os.close(fd)
+                    _write_new(tmp, data, _READ_ONLY)
                 except OSError as exc:
-                    tmp.unlink(missing_ok=True)
                     failure = translate_os_error(exc, f"storing {name[:12]} in the cache")
                     if isinstance(failure, DiskFullError):
                         raise failure from exc
@@ -244,6 +234,19 @@ class Arrivals(_Batch):
         shares = max(1, min(jobs, len(numbered)))
         parallel_map(share, [numbered[k::shares] for k in range(shares)], shares)
         return refused
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """Create ``path`` holding ``data``; on an error, nothing is left of it."""
+    try:
+        fd = os.open(path, _NEW_FILE, mode)
+        try:
+            write_all(fd, data)
+        finally:
+            os.close(fd)
+    except OSError:
+        path.unlink(missing_ok=True)
+        raise
 
 
 def write_all(fd: int, data: bytes | memoryview) -> None:

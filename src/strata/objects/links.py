@@ -72,14 +72,6 @@ def hardlink(src: StrPath, dst: Path) -> None:
     os.link(src, dst)
 
 
-def copy(src: StrPath, dst: StrPath, *, durable: bool = True, expect: str | None = None) -> None:
-    """Copy in the kernel where it can (copy_file_range), else through a buffer; with
-    ``expect``, hash the source in the same pass and raise ContentMismatch when it differs.
-    With ``durable`` the copy is on disk when this returns: written behind as it goes, then
-    fsynced."""
-    copy_checked(src, dst, durable=durable, expect=expect)
-
-
 def copy_checked(
     src: StrPath,
     dst: StrPath,
@@ -88,9 +80,11 @@ def copy_checked(
     expect: str | None = None,
     trusted: Trusted | None = None,
 ) -> Copied:
-    """``copy``, and the stats of the source as read and of the copy as written; ``trusted``
-    (given the source's stat) says whether its bytes are known to hash to ``expect`` already,
-    so they are copied without being hashed.
+    """Copy in the kernel where it can (copy_file_range), else through a buffer; with
+    ``expect``, hash the source in the same pass and raise ContentMismatch when it differs,
+    unless ``trusted`` (given the source's stat) says its bytes are known to hash to it
+    already. With ``durable`` the copy is on disk when this returns: written behind as it
+    goes, then fsynced. Returns the stats of the source as read and of the copy as written.
 
     Raw file descriptors rather than ``open()``: no buffering, no tty probe, no seek, which
     is most of the system calls when checking out thousands of small files. The source is
@@ -251,15 +245,7 @@ class Linker:
         it returns if ``durable`` (a hardlink adds no data to sync); with ``expect``, check
         that they hash to it (a copy hashes as it reads, a link is read once) and raise
         ContentMismatch, ``dst`` left for the caller to remove, if not."""
-        link_type = self._link(src, dst)
-        if link_type is None:
-            copy(src, dst, durable=durable, expect=expect)
-            return "copy"
-        if durable and link_type == "reflink":
-            _fsync_path(dst)
-        if expect is not None:
-            _check_hash(hash_file(dst), expect)
-        return link_type
+        return self.place_checked(src, dst, durable=durable, expect=expect)[0]
 
     def place_checked(
         self,

@@ -58,13 +58,6 @@ def _unique() -> str:
     return f"{os.getpid()}-{next(_counter)}"
 
 
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
 def _checkout_error(exc: BaseException, name: str, src: str | Path, what: str) -> BaseException:
     """What a failure to place object ``name`` (at ``src`` in the cache) for ``what`` is
     raised as: corrupt, missing, another storage error, or itself (an interrupt)."""
@@ -290,7 +283,7 @@ class ObjectStore:
             return FileStat.of(placed.target), fresh
         except BaseException as exc:
             if not isinstance(exc, FileExistsError):
-                _unlink_quietly(dst)
+                Path(dst).unlink(missing_ok=True)
             error = _checkout_error(exc, name, src, what)
             if error is exc:
                 raise
